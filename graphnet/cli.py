@@ -1,0 +1,212 @@
+"""The ``graphnet`` command: train, eval and add.
+
+Every problem a user can fix ends in one line on stderr and exit code 2; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from . import __version__
+from .cells import Network, get_cell
+from .errors import GraphnetError
+from .tasks import load_task
+from .train import LogEntry, add, evaluate, load_weights, save_weights, train
+
+EXAMPLES = {
+    "train": """examples:
+  graphnet train tasks/binary_addition.toml                       # the post's run, its numbers
+  graphnet train tasks/binary_addition.toml --save weights.npz --quiet
+  graphnet train tasks/binary_addition.toml --set network.hidden=8 --set training.seed=3""",
+    "eval": """examples:
+  graphnet eval tasks/binary_addition.toml --weights weights.npz             # all 128x128 problems
+  graphnet eval tasks/binary_addition.toml --weights weights.npz --bits 64   # 10000 random 64-bit sums""",
+    "add": """examples:
+  graphnet add 9 60 --weights weights.npz
+  graphnet add 123456789123456789 987654321987654321 --weights weights.npz""",
+}
+
+
+class UsageError(GraphnetError):
+    """A command line that argparse refused."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (raised, so ``main`` reports them like any other)."""
+
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+
+
+def _task_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("task", metavar="TASK", help="a task file, e.g. tasks/binary_addition.toml")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a key of the task file (repeatable), e.g. --set network.hidden=8",
+    )
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="graphnet",
+        description="A tiny computation-graph engine that unrolls the post's RNN and learns binary addition.",
+        epilog="Run 'graphnet COMMAND --help' for the options and examples of each command.",
+    )
+    parser.add_argument("--version", action="version", version=f"graphnet {__version__}")
+    _common(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands.required = True
+
+    def command(name: str, help: str, run: Callable) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name,
+            help=help,
+            description=help,
+            epilog=EXAMPLES.get(name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _common(sub)
+        sub.set_defaults(run=run)
+        return sub
+
+    p = command("train", "Train the task's network by SGD through the unrolled graph.", cmd_train)
+    _task_args(p)
+    p.add_argument("--save", metavar="W.npz", help="write the trained weights here (.npz)")
+    p.add_argument("--quiet", action="store_true", help="no log and no progress bar, only the final line")
+
+    p = command("eval", "Exact-match accuracy of trained weights (every output bit right).", cmd_eval)
+    _task_args(p)
+    p.add_argument("--weights", required=True, metavar="W.npz", help="trained weights (.npz)")
+    p.add_argument("--bits", type=int, metavar="N", help="problem length in bits (default: the task's)")
+    p.add_argument(
+        "--samples", type=int, default=10000, metavar="K",
+        help="random problems to try when there are too many to try all (default: 10000)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default: 0)")
+
+    p = command("add", "Add two non-negative integers of any size with a trained network.", cmd_add)
+    p.add_argument("a", metavar="A", help="a non-negative integer (decimal, or 0x.../0b... )")
+    p.add_argument("b", metavar="B", help="a non-negative integer (decimal, or 0x.../0b... )")
+    p.add_argument("--weights", required=True, metavar="W.npz", help="trained weights (.npz)")
+    p.add_argument(
+        "--task", metavar="TASK", help="the task the weights were trained on (default: the post's network)"
+    )
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a key of --task (repeatable)")
+    return parser
+
+
+# -- commands ---------------------------------------------------------------------------------------------------
+def print_entry(entry: LogEntry) -> None:
+    print("\n".join(entry.lines()), flush=True)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    task = load_task(args.task, args.overrides)
+    if args.save:
+        _check_writable(Path(args.save), "--save")
+    started = time.perf_counter()
+    result = train(task, on_log=None if args.quiet else print_entry, progress=not args.quiet)
+    seconds = time.perf_counter() - started
+    saved = ""
+    if args.save:
+        save_weights(args.save, result.params)
+        saved = f"; weights saved to {args.save}"
+    accuracy = evaluate(task, result.params)
+    print(f"trained {result.iterations} iterations in {seconds:.2f} s; {accuracy.line()}{saved}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    task = load_task(args.task, args.overrides)
+    _positive("--bits", args.bits, minimum=2)
+    _positive("--samples", args.samples)
+    params = load_weights(args.weights, task.build_network())
+    print(evaluate(task, params, bits=args.bits, samples=args.samples, seed=args.seed).line())
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    a, b = _operand("A", args.a), _operand("B", args.b)
+    if args.task:
+        network = load_task(args.task, args.overrides).build_network()
+        params = load_weights(args.weights, network)
+    else:
+        raw = load_weights(args.weights)
+        if "synapse_h" not in raw or raw["synapse_h"].ndim != 2:
+            raise GraphnetError(f"{args.weights}: has no 2-D 'synapse_h'; for other cells give --task")
+        network = Network(get_cell("rnn"), inputs=2, hidden=raw["synapse_h"].shape[0], outputs=1)
+        params = load_weights(args.weights, network)
+    total = add(network, params, a, b)
+    if total != a + b:
+        print(f"(the network is wrong here: {a} + {b} is {a + b})", file=sys.stderr)
+    print(total)
+    return 0
+
+
+# -- argument checks --------------------------------------------------------------------------------------------
+def _operand(name: str, text: str) -> int:
+    sys.set_int_max_str_digits(0)  # operands may have hundreds of thousands of digits
+    cleaned = text.strip().replace("_", "")
+    try:
+        base = 0 if cleaned[:2].lower() in ("0x", "0b", "0o") else 10
+        value = int(cleaned, base)
+    except (ValueError, IndexError):
+        raise UsageError(f"graphnet add: {name}: expected a non-negative integer, got {text[:40]!r}") from None
+    if value < 0:
+        raise UsageError(f"graphnet add: {name}: expected a non-negative integer, got {value}")
+    return value
+
+
+def _positive(option: str, value: int | None, minimum: int = 1) -> None:
+    if value is not None and value < minimum:
+        raise UsageError(f"{option}: expected an integer of at least {minimum}, got {value}")
+
+
+def _check_writable(path: Path, option: str) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: folder {folder} does not exist")
+    if path.is_dir():
+        raise UsageError(f"{option} {path}: is a folder, expected a file name")
+
+
+# -- entry point ------------------------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``graphnet`` command; return its exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except GraphnetError as exc:
+        if debug:
+            raise
+        print(f"graphnet: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("graphnet: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug of ours: still one line, and the way to see more
+        if debug:
+            raise
+        print(f"graphnet: internal error: {exc.__class__.__name__}: {exc} (run again with --debug)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

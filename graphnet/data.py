@@ -1,0 +1,157 @@
+"""Data generators: the sequence problems a task trains on, chosen by name in the task file.
+
+A generator turns random draws into time-major arrays, least significant bit first: ``x`` (T, B, inputs) and
+``y`` (T, B, outputs), and describes a problem and a prediction in one line for the training log.
+
+Examples
+--------
+>>> import numpy as np
+>>> addition = get_generator("binary_addition")
+>>> batch = addition.encode([9], [60], bits=8)
+>>> batch.x[:, 0, 0]  # 9, least significant bit first
+array([1., 0., 0., 1., 0., 0., 0., 0.])
+>>> addition.describe(batch, 0, batch.y[:, 0])
+'9 + 60 = 69'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Sequence
+
+import numpy as np
+
+from .errors import TaskError
+
+# Operands below 2**62 are drawn as int64 the way the post draws them; wider ones are drawn bit by bit.
+_INT_BITS = 62
+# Problems are enumerated exhaustively (for eval) up to this many.
+EXHAUSTIVE_LIMIT = 1 << 16
+
+
+@dataclass
+class Batch:
+    """A batch of sequence problems: ``x`` (T, B, inputs) and ``y`` (T, B, outputs), bit 0 first."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return self.x.shape[1]
+
+
+def int_to_bits(values: Sequence[int] | np.ndarray, bits: int) -> np.ndarray:
+    """Non-negative integers of any size as a (bits, len(values)) float array, least significant bit first."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and bits <= 63:
+        return ((values[None, :] >> np.arange(bits)[:, None]) & 1).astype(np.float64)
+    columns = []
+    for v in values:
+        raw = np.frombuffer(int(v).to_bytes((bits + 7) // 8, "little"), dtype=np.uint8)
+        columns.append(np.unpackbits(raw, bitorder="little")[:bits])
+    return np.stack(columns, axis=1).astype(np.float64) if columns else np.zeros((bits, 0))
+
+
+def bits_to_int(bits: np.ndarray) -> int:
+    """The integer whose bits, least significant first, are ``bits`` (rounded at 0.5 as the post does)."""
+    packed = np.packbits(np.round(np.asarray(bits)).astype(np.uint8), bitorder="little")
+    return int.from_bytes(packed.tobytes(), "little")
+
+
+class Generator:
+    """Base class: a family of sequence problems with fixed input and output widths."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    inputs: ClassVar[int] = 1
+    outputs: ClassVar[int] = 1
+
+    def sample(self, rng: np.random.RandomState, batch: int, bits: int) -> Batch:
+        """``batch`` random problems of ``bits`` steps."""
+        raise NotImplementedError
+
+    def all_problems(self, bits: int) -> Batch | None:
+        """Every problem of ``bits`` steps, or None when there are more than ``EXHAUSTIVE_LIMIT``."""
+        return None
+
+    def describe(self, batch: Batch, i: int, predicted: np.ndarray) -> str:
+        """Problem ``i`` of ``batch`` and the ``predicted`` output bits (T, outputs) as one line."""
+        return ""
+
+
+_GENERATORS: dict[str, Generator] = {}
+
+
+def register_generator(name: str) -> Callable[[type[Generator]], type[Generator]]:
+    """Class decorator: register a data generator under ``name``."""
+
+    def decorate(cls: type[Generator]) -> type[Generator]:
+        cls.name = name
+        if not cls.description and cls.__doc__:
+            cls.description = cls.__doc__.strip().splitlines()[0]
+        _GENERATORS[name] = cls()
+        return cls
+
+    return decorate
+
+
+def get_generator(name: str) -> Generator:
+    """The registered generator called ``name``."""
+    try:
+        return _GENERATORS[name]
+    except KeyError:
+        raise TaskError(f"unknown generator {name!r}; known: {', '.join(sorted(_GENERATORS))}") from None
+
+
+def registered_generators() -> dict[str, Generator]:
+    """All registered generators by name (a copy)."""
+    return dict(_GENERATORS)
+
+
+@register_generator("binary_addition")
+class BinaryAddition(Generator):
+    """a + b, both operands below 2**(bits-1) so the sum fits in bits: the post's task."""
+
+    inputs = 2
+    outputs = 1
+
+    def sample(self, rng, batch, bits):
+        if bits - 1 <= _INT_BITS:
+            # One draw of a, then one of b, per example: the post's random stream.
+            ab = rng.randint(1 << (bits - 1), size=(batch, 2))
+            return self.encode(ab[:, 0], ab[:, 1], bits)
+        operand_bits = rng.randint(2, size=(bits - 1, batch, 2)).astype(np.float64)
+        x = np.concatenate([operand_bits, np.zeros((1, batch, 2))])
+        return Batch(x, _add_bits(x))
+
+    def all_problems(self, bits):
+        count = 1 << (bits - 1)
+        if count * count > EXHAUSTIVE_LIMIT:
+            return None
+        a, b = np.divmod(np.arange(count * count), count)
+        return self.encode(a, b, bits)
+
+    def encode(self, a, b, bits: int) -> Batch:
+        """The problems a[i] + b[i] over ``bits`` steps."""
+        if not isinstance(a, np.ndarray) or bits > 63:
+            a, b = [int(v) for v in a], [int(v) for v in b]
+            total = [u + v for u, v in zip(a, b)]
+        else:
+            total = a + b
+        x = np.stack([int_to_bits(a, bits), int_to_bits(b, bits)], axis=2)
+        return Batch(x, int_to_bits(total, bits)[:, :, None])
+
+    def describe(self, batch, i, predicted):
+        a, b = bits_to_int(batch.x[:, i, 0]), bits_to_int(batch.x[:, i, 1])
+        return f"{a} + {b} = {bits_to_int(predicted[:, 0])}"
+
+
+def _add_bits(x: np.ndarray) -> np.ndarray:
+    """The sum bits of operand bits x (T, B, 2), by carrying the one: for operands too wide for int64."""
+    out = np.empty(x.shape[:2] + (1,))
+    carry = np.zeros(x.shape[1])
+    for t in range(x.shape[0]):
+        s = x[t, :, 0] + x[t, :, 1] + carry
+        out[t, :, 0] = s % 2
+        carry = (s >= 2).astype(np.float64)
+    return out

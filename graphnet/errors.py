@@ -1,0 +1,17 @@
+"""The errors graphnet raises on purpose. The CLI turns them into one line on stderr and exit code 2."""
+
+
+class GraphnetError(Exception):
+    """Base class: a problem the user can fix, with a message that says how."""
+
+
+class TaskError(GraphnetError):
+    """A task file, a ``--set`` override or a value in them is wrong."""
+
+
+class GraphError(GraphnetError):
+    """A graph is malformed: a cycle, a wrong arity, mismatched shapes, an unknown node type."""
+
+
+class WeightsError(GraphnetError):
+    """A weights file is missing, unreadable or does not fit the task."""

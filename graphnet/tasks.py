@@ -1,0 +1,262 @@
+"""Task files: TOML read, checked key by key, with ``--set SECTION.KEY=VALUE`` overrides.
+
+A task file fixes everything the post fixes as constants::
+
+    [task]
+    bits = 8                 # operands drawn below 2**(bits-1)
+    [network]
+    inputs = 2
+    hidden = 16
+    outputs = 1
+    [training]
+    learning_rate = 0.1
+    iterations = 10000
+    batch_size = 1
+    seed = 0
+    log_every = 1000
+
+Every problem is reported as a :class:`~graphnet.errors.TaskError` whose message names the file, the key
+and what was expected.
+
+Examples
+--------
+>>> task = load_task("tasks/binary_addition.toml", ["network.hidden=8"])
+>>> task.network.hidden, task.training.learning_rate
+(8, 0.1)
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from . import data
+from .cells import Network, get_cell
+from .errors import GraphError, TaskError
+
+# Sizes past these are refused before any memory is spent on them.
+MAX_HIDDEN = 4096
+MAX_BITS = 1 << 20
+MAX_BATCH = 1 << 16
+MAX_TRAINING_BYTES = 4 << 30
+
+
+@dataclass(frozen=True)
+class Key:
+    """What one key of a task file may hold."""
+
+    kind: type
+    check: Callable[[Any], bool]
+    expected: str
+    default: Any = None  # None: the key is required
+
+    def parse(self, value: Any) -> Any:
+        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if self.kind is int and isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+            value = int(value)
+        if not isinstance(value, self.kind) or isinstance(value, bool) != (self.kind is bool):
+            raise ValueError
+        if not self.check(value):
+            raise ValueError
+        return value
+
+
+def _int(lo: int, hi: int | None = None, default: int | None = None) -> Key:
+    top = f" to {hi:,}" if hi is not None else " or more"
+    return Key(int, lambda v: v >= lo and (hi is None or v <= hi), f"an integer from {lo}{top}", default)
+
+
+def _positive_float() -> Key:
+    return Key(float, lambda v: math.isfinite(v) and 0 < v <= 1e6, "a finite number above 0")
+
+
+def _name(default: str) -> Key:
+    return Key(str, lambda v: bool(v.strip()), "a non-empty name", default)
+
+
+SCHEMA: dict[str, dict[str, Key]] = {
+    "task": {
+        "generator": _name("binary_addition"),
+        "bits": _int(2, MAX_BITS),
+    },
+    "network": {
+        "cell": _name("rnn"),
+        "inputs": _int(1, MAX_HIDDEN),
+        "hidden": _int(1, MAX_HIDDEN),
+        "outputs": _int(1, MAX_HIDDEN),
+    },
+    "training": {
+        "learning_rate": _positive_float(),
+        "iterations": _int(0),
+        "batch_size": _int(1, MAX_BATCH),
+        "seed": _int(0, 2**32 - 1),
+        "log_every": _int(0),
+    },
+}
+
+
+@dataclass(frozen=True)
+class TaskSection:
+    generator: str
+    bits: int
+
+
+@dataclass(frozen=True)
+class NetworkSection:
+    cell: str
+    inputs: int
+    hidden: int
+    outputs: int
+
+
+@dataclass(frozen=True)
+class TrainingSection:
+    learning_rate: float
+    iterations: int
+    batch_size: int
+    seed: int
+    log_every: int
+
+
+@dataclass(frozen=True)
+class Task:
+    """A checked task file: where it came from and its three sections."""
+
+    source: str
+    task: TaskSection
+    network: NetworkSection
+    training: TrainingSection
+
+    @property
+    def generator(self) -> data.Generator:
+        return data.get_generator(self.task.generator)
+
+    def build_network(self) -> Network:
+        """The network this task describes (its graphs are built on demand, per length)."""
+        n = self.network
+        return Network(get_cell(n.cell), inputs=n.inputs, hidden=n.hidden, outputs=n.outputs)
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        """The task as plain data, one dict per section (what a TOML file of it would hold)."""
+        return {
+            section: {f.name: getattr(getattr(self, section), f.name) for f in fields(getattr(self, section))}
+            for section in SCHEMA
+        }
+
+
+def load_task(path: str | Path, overrides: Iterable[str] = ()) -> Task:
+    """Read, override and check the task file at ``path``.
+
+    ``overrides`` are ``SECTION.KEY=VALUE`` strings; VALUE is read as TOML (``8``, ``0.25``, ``"lstm"``), and
+    a bare word that is not TOML is taken as a string (``network.cell=lstm``).
+    """
+    path = Path(path)
+    source = str(path)
+    if not path.exists():
+        raise TaskError(f"{source}: no such task file")
+    if path.is_dir():
+        raise TaskError(f"{source}: is a folder, expected a task file (.toml)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaskError(f"{source}: cannot read it as UTF-8 text ({exc.__class__.__name__})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TaskError(f"{source}: not valid TOML: {exc}") from None
+    if not raw:
+        raise TaskError(f"{source}: is empty, expected the sections {', '.join(f'[{s}]' for s in SCHEMA)}")
+    for override in overrides:
+        section, key, value = parse_override(override)
+        raw.setdefault(section, {})
+        if not isinstance(raw[section], dict):
+            raise TaskError(f"{source}: {section} must be a [{section}] section")
+        raw[section][key] = value
+    return _check(source, raw)
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """``SECTION.KEY=VALUE`` as (section, key, value); refuse unknown keys here, with the known ones."""
+    name, sep, value_text = text.partition("=")
+    section, dot, key = name.strip().partition(".")
+    if not sep or not dot or not section or not key:
+        raise TaskError(f"--set {text}: expected SECTION.KEY=VALUE, e.g. --set network.hidden=8")
+    if section not in SCHEMA:
+        raise TaskError(f"--set {text}: unknown section {section!r}; sections: {', '.join(SCHEMA)}")
+    if key not in SCHEMA[section]:
+        raise TaskError(f"--set {text}: unknown key {key!r} in [{section}]; keys: {', '.join(SCHEMA[section])}")
+    try:
+        value = tomllib.loads(f"v = {value_text.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = value_text.strip()
+    return section, key, value
+
+
+def _check(source: str, raw: dict[str, Any]) -> Task:
+    unknown = [s for s in raw if s not in SCHEMA]
+    if unknown:
+        raise TaskError(f"{source}: unknown section [{unknown[0]}]; expected {', '.join(f'[{s}]' for s in SCHEMA)}")
+    sections: dict[str, dict[str, Any]] = {}
+    for section, keys in SCHEMA.items():
+        given = raw.get(section)
+        if given is None:
+            raise TaskError(f"{source}: missing section [{section}] (keys: {', '.join(keys)})")
+        if not isinstance(given, dict):
+            raise TaskError(f"{source}: {section} must be a [{section}] section, got a value")
+        extra = [k for k in given if k not in keys]
+        if extra:
+            raise TaskError(f"{source}: [{section}] {extra[0]}: unknown key; keys: {', '.join(keys)}")
+        values = {}
+        for key, spec in keys.items():
+            if key not in given:
+                if spec.default is None:
+                    raise TaskError(f"{source}: [{section}] {key}: missing, expected {spec.expected}")
+                values[key] = spec.default
+                continue
+            try:
+                values[key] = spec.parse(given[key])
+            except ValueError:
+                raise TaskError(f"{source}: [{section}] {key}: expected {spec.expected}, got {given[key]!r}") from None
+        sections[section] = values
+    task = Task(
+        source,
+        TaskSection(**sections["task"]),
+        NetworkSection(**sections["network"]),
+        TrainingSection(**sections["training"]),
+    )
+    _check_consistency(task)
+    return task
+
+
+def _check_consistency(task: Task) -> None:
+    source = task.source
+    try:
+        generator = task.generator
+        get_cell(task.network.cell)
+    except (TaskError, GraphError) as exc:
+        raise TaskError(f"{source}: {exc}") from None
+    for key in ("inputs", "outputs"):
+        wanted, given = getattr(generator, key), getattr(task.network, key)
+        if wanted != given:
+            raise TaskError(
+                f"{source}: [network] {key}: the {generator.name} task has {wanted} {key} per step, got {given}"
+            )
+    needed = training_bytes(task)
+    if needed > MAX_TRAINING_BYTES:
+        raise TaskError(
+            f"{source}: this run would need about {needed / 2**30:.1f} GiB "
+            f"(bits x batch_size x hidden = {task.task.bits} x {task.training.batch_size} x "
+            f"{task.network.hidden}); the limit is {MAX_TRAINING_BYTES / 2**30:.0f} GiB"
+        )
+
+
+def training_bytes(task: Task) -> int:
+    """A rough estimate of the memory one training iteration needs, in bytes."""
+    n = task.network
+    per_step = task.training.batch_size * (8 * n.hidden + 4 * n.outputs + n.inputs) * 8
+    weights = 3 * (n.inputs * n.hidden + n.hidden * n.hidden + n.hidden * n.outputs) * 8
+    return task.task.bits * per_step + weights

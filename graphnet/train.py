@@ -1,0 +1,215 @@
+"""Training by SGD through the unrolled graph, evaluation, and reading and writing weights.
+
+With the shipped task file, :func:`train` is the post's run exactly: the same random stream, the same
+examples, the same numbers in the log.
+
+Examples
+--------
+>>> from graphnet.tasks import load_task
+>>> task = load_task("tasks/binary_addition.toml", ["training.iterations=1"])
+>>> result = train(task)
+>>> result.log[0].describe
+'9 + 60 = 1'
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .cells import Network
+from .data import Batch, bits_to_int, get_generator
+from .errors import WeightsError
+from .tasks import Task
+
+Params = dict[str, np.ndarray]
+
+
+@dataclass
+class LogEntry:
+    """What the post prints every ``log_every`` iterations, for the first example of the batch."""
+
+    iteration: int
+    error: float  # sum over bits of |y - y_hat|
+    predicted: list[int]  # most significant bit first, as the post prints them
+    true: list[int]
+    describe: str  # "a + b = predicted"
+    loss: float
+
+    def lines(self) -> list[str]:
+        return [
+            f"Error:{self.error:.8f}",
+            f"Pred:{_bit_list(self.predicted)}",
+            f"True:{_bit_list(self.true)}",
+            self.describe,
+            "------------",
+        ]
+
+
+def _bit_list(bits: list[int]) -> str:
+    return "[" + " ".join(str(b) for b in bits) + "]"
+
+
+@dataclass
+class TrainResult:
+    params: Params
+    log: list[LogEntry] = field(default_factory=list)
+    iterations: int = 0
+
+
+def sgd_step(params: Params, grads: Params, learning_rate: float) -> Params:
+    """W <- W - learning_rate * dL/dW for every weight, out of place."""
+    return {k: w - learning_rate * grads[k] for k, w in params.items()}
+
+
+def train(
+    task: Task,
+    *,
+    params: Params | None = None,
+    on_log: Callable[[LogEntry], None] | None = None,
+    progress: bool = False,
+) -> TrainResult:
+    """Train the task's network by SGD, one update per batch, as the task file says.
+
+    ``on_log`` is called with a :class:`LogEntry` every ``log_every`` iterations; ``progress`` shows a tqdm
+    bar on stderr.
+    """
+    spec, network = task.training, task.build_network()
+    rng = np.random.RandomState(spec.seed)
+    # The post draws the weights first, then the examples: keep that order for its exact run.
+    initial = network.init_parameters(rng)
+    params = dict(initial if params is None else params)
+    program = network.graph(task.task.bits).compile()
+    result = TrainResult(params)
+    steps = range(spec.iterations)
+    if progress:
+        from tqdm import tqdm
+
+        steps = tqdm(steps, desc="training", unit="it", mininterval=0.5, leave=False, disable=None)
+    for iteration in steps:
+        batch = task.generator.sample(rng, spec.batch_size, task.task.bits)
+        run = program.forward(network.feeds(batch.x, batch.y), params)
+        grads = run.backward()
+        if spec.log_every and iteration % spec.log_every == 0:
+            entry = _log_entry(task, network, batch, run.values, iteration)
+            result.log.append(entry)
+            if on_log:
+                on_log(entry)
+        params = sgd_step(params, grads, spec.learning_rate)
+    result.params = params
+    result.iterations = spec.iterations
+    return result
+
+
+def _log_entry(task: Task, network: Network, batch: Batch, values: dict, iteration: int) -> LogEntry:
+    steps = batch.x.shape[0]
+    y_hat = np.stack([values[f"y_hat[{t}]"][0] for t in range(steps)])  # (T, outputs), first example
+    y = batch.y[:, 0]
+    predicted = np.round(y_hat)
+    return LogEntry(
+        iteration=iteration,
+        error=float(np.sum(np.abs(y - y_hat))),
+        predicted=[int(b) for b in predicted[::-1, 0]],
+        true=[int(b) for b in y[::-1, 0]],
+        describe=task.generator.describe(batch, 0, predicted),
+        loss=float(values["loss"]),
+    )
+
+
+@dataclass
+class Accuracy:
+    correct: int
+    total: int
+    exhaustive: bool
+    bits: int
+
+    @property
+    def fraction(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+    def line(self) -> str:
+        which = f"all {self.total}" if self.exhaustive else f"{self.total} random"
+        return f"accuracy: {self.fraction:.4f} ({self.correct}/{self.total}) on {which} {self.bits}-bit problems"
+
+
+def evaluate(
+    task: Task, params: Params, *, bits: int | None = None, samples: int = 10000, seed: int = 0, batch: int = 4096
+) -> Accuracy:
+    """Exact-match accuracy (every output bit right): on all problems when they are few, else on random ones."""
+    bits = bits or task.task.bits
+    network = task.build_network()
+    problems = task.generator.all_problems(bits)
+    exhaustive = problems is not None
+    if problems is None:
+        problems = task.generator.sample(np.random.RandomState(seed), samples, bits)
+    correct = 0
+    for start in range(0, problems.size, batch):
+        x = problems.x[:, start : start + batch]
+        y = problems.y[:, start : start + batch]
+        predicted = np.round(network.predict(params, x))
+        correct += int(np.sum(np.all(predicted == y, axis=(0, 2))))
+    return Accuracy(correct, problems.size, exhaustive, bits)
+
+
+def add(network: Network, params: Params, a: int, b: int) -> int:
+    """The trained network's sum of two non-negative integers of any size (unrolled over as many bits)."""
+    bits = max(a.bit_length(), b.bit_length()) + 1
+    problem = get_generator("binary_addition").encode([a], [b], bits)
+    return bits_to_int(network.predict(params, problem.x)[:, 0, 0])
+
+
+# -- weights files ----------------------------------------------------------------------------------------------
+def save_weights(path: str | Path, params: Params) -> None:
+    """Write ``params`` to an ``.npz`` atomically: a temporary file in the same folder, flushed, then renamed."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise WeightsError(f"{path}: folder {folder} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **params)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_weights(path: str | Path, network: Network | None = None) -> Params:
+    """Read an ``.npz`` of weights; check it has every weight of ``network`` (if given) with the right shape."""
+    path = Path(path)
+    if not path.exists():
+        raise WeightsError(f"{path}: no such weights file")
+    if path.is_dir():
+        raise WeightsError(f"{path}: is a folder, expected a weights file (.npz)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise WeightsError(f"{path}: not a readable .npz weights file ({exc.__class__.__name__}: {exc})") from None
+    if network is None:
+        for key, value in arrays.items():
+            if value.dtype.kind != "f" or not np.all(np.isfinite(value)):
+                raise WeightsError(f"{path}: {key!r} is not an array of finite floats")
+        return arrays
+    params = {}
+    for key, shape in network.parameter_shapes().items():
+        if key not in arrays:
+            raise WeightsError(f"{path}: has no {key!r}; expected keys {', '.join(network.parameter_shapes())}")
+        value = arrays[key]
+        if value.shape != tuple(shape) or value.dtype.kind != "f":
+            raise WeightsError(
+                f"{path}: {key!r} is {value.dtype} {value.shape}, the task needs float {tuple(shape)}"
+            )
+        if not np.all(np.isfinite(value)):
+            raise WeightsError(f"{path}: {key!r} holds NaN or inf")
+        params[key] = value.astype(np.float64)
+    return params
