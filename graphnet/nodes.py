@@ -69,6 +69,10 @@ class Node:
         """The output shape for these input shapes; raise ``ValueError`` if they do not fit."""
         return shapes[0]
 
+    def sample_inputs(self, rng: np.random.RandomState, batch: int, width: int) -> tuple[np.ndarray, ...]:
+        """Random inputs of a typical shape, for the gradient checker: by default ``arity`` (batch, width)."""
+        return tuple(rng.normal(size=(batch, width)) for _ in range(self.arity or 3))
+
     def __repr__(self) -> str:
         return f"<node type {self.name!r}>"
 
@@ -163,6 +167,9 @@ class MatMul(Node):
     def backward(self, ctx, grad):
         a, b = ctx.saved
         return (grad @ b.T if ctx.needs(0) else None, a.T @ grad if ctx.needs(1) else None)
+
+    def sample_inputs(self, rng, batch, width):
+        return rng.normal(size=(batch, width)), rng.normal(size=(width, width + 1))
 
     def shape(self, a, b):
         if len(a) != 2 or len(b) != 2 or a[1] != b[0]:
