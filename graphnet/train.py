@@ -112,9 +112,12 @@ def _log_entry(task: Task, network: Network, batch: Batch, values: dict, iterati
     y_hat = np.stack([values[f"y_hat[{t}]"][0] for t in range(steps)])  # (T, outputs), first example
     y = batch.y[:, 0]
     predicted = np.round(y_hat)
+    error = 0.0
+    for miss in np.abs(y - y_hat).ravel().tolist():  # summed step by step, as the post sums it
+        error += miss
     return LogEntry(
         iteration=iteration,
-        error=float(np.sum(np.abs(y - y_hat))),
+        error=error,
         predicted=[int(b) for b in predicted[::-1, 0]],
         true=[int(b) for b in y[::-1, 0]],
         describe=task.generator.describe(batch, 0, predicted),
