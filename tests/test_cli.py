@@ -78,3 +78,15 @@ def test_every_command_has_help(command):
     assert result.returncode == 0 and "usage: graphnet" in result.stdout
     if command:
         assert "examples:" in result.stdout
+
+
+def test_the_readme_python_example_runs():
+    import re
+
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"## The Python API\n\n```python\n(.*?)```", readme, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["grads"]["synapse_h"].shape == (16, 16)
