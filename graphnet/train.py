@@ -25,7 +25,7 @@ import numpy as np
 
 from .cells import Network
 from .data import Batch, bits_to_int, get_generator
-from .errors import WeightsError
+from .errors import DivergedError, WeightsError
 from .tasks import Task
 
 Params = dict[str, np.ndarray]
@@ -60,7 +60,8 @@ def _bit_list(bits: list[int]) -> str:
 class TrainResult:
     params: Params
     log: list[LogEntry] = field(default_factory=list)
-    iterations: int = 0
+    iterations: int = 0  # iterations done since the start of the run (a resumed run counts the earlier ones)
+    rng_state: tuple | None = None  # the random stream after the last iteration, to checkpoint and resume
 
 
 def sgd_step(params: Params, grads: Params, learning_rate: float) -> Params:
@@ -74,20 +75,28 @@ def train(
     params: Params | None = None,
     on_log: Callable[[LogEntry], None] | None = None,
     progress: bool = False,
+    start: int = 0,
+    rng_state: tuple | None = None,
+    after_step: Callable[[int, Params, np.random.RandomState], bool] | None = None,
 ) -> TrainResult:
     """Train the task's network by SGD, one update per batch, as the task file says.
 
     ``on_log`` is called with a :class:`LogEntry` every ``log_every`` iterations; ``progress`` shows a tqdm
-    bar on stderr.
+    bar on stderr. To resume (see :mod:`graphnet.checkpoint`), give the ``params``, the iteration ``start``
+    and the ``rng_state`` a checkpoint saved: the run then ends exactly as an uninterrupted one.
+    ``after_step(done, params, rng)`` is called after each update; returning True stops the run there.
+    A NaN or inf in the loss or a gradient raises :class:`~graphnet.errors.DivergedError`.
     """
     spec, network = task.training, task.build_network()
     rng = np.random.RandomState(spec.seed)
     # The post draws the weights first, then the examples: keep that order for its exact run.
     initial = network.init_parameters(rng)
+    if rng_state is not None:
+        rng.set_state(rng_state)
     params = dict(initial if params is None else params)
     program = network.graph(task.task.bits).compile()
-    result = TrainResult(params)
-    steps = range(spec.iterations)
+    result = TrainResult(params, iterations=start)
+    steps = range(start, spec.iterations)
     if progress:
         from tqdm import tqdm
 
@@ -96,15 +105,41 @@ def train(
         batch = task.generator.sample(rng, spec.batch_size, task.task.bits)
         run = program.forward(network.feeds(batch.x, batch.y), params)
         grads = run.backward()
+        if not _finite(run.values["loss"], grads):
+            raise DivergedError(_nonfinite_message(run, iteration))
         if spec.log_every and iteration % spec.log_every == 0:
             entry = _log_entry(task, network, batch, run.values, iteration)
             result.log.append(entry)
             if on_log:
                 on_log(entry)
         params = sgd_step(params, grads, spec.learning_rate)
+        result.iterations = iteration + 1
+        if after_step is not None and after_step(iteration + 1, params, rng):
+            break
     result.params = params
-    result.iterations = spec.iterations
+    result.rng_state = rng.get_state()
     return result
+
+
+def _finite(loss: np.ndarray, grads: Params) -> bool:
+    # One sum per gradient: a NaN or inf anywhere in it makes the sum non-finite, and summing is cheap.
+    return bool(np.isfinite(loss)) and all(np.isfinite(np.sum(g)) for g in grads.values())
+
+
+def _nonfinite_message(run, iteration: int) -> str:
+    """Name the first node (in the order the forward pass ran) whose value, or else gradient, is NaN or inf."""
+    order = list(run.values)  # filled in topological order by the forward pass
+    for key in order:
+        if not np.all(np.isfinite(run.values[key])):
+            return f"training diverged at iteration {iteration}: node {key!r} is NaN or inf; lower the learning rate"
+    grads = run.backward(every_node=True)
+    for key in reversed(order):
+        if key in grads and not np.all(np.isfinite(grads[key])):
+            return (
+                f"training diverged at iteration {iteration}: the gradient at node {key!r} is NaN or inf; "
+                "lower the learning rate"
+            )
+    return f"training diverged at iteration {iteration}: a NaN or inf in the loss or a gradient"
 
 
 def _log_entry(task: Task, network: Network, batch: Batch, values: dict, iteration: int) -> LogEntry:
@@ -168,6 +203,9 @@ def add(network: Network, params: Params, a: int, b: int) -> int:
 
 
 # -- weights files ----------------------------------------------------------------------------------------------
+CHECKPOINT_PREFIX = "checkpoint_"  # keys a checkpoint adds to a weights file (iteration, random state, task)
+
+
 def save_weights(path: str | Path, params: Params) -> None:
     """Write ``params`` to an ``.npz`` atomically: a temporary file in the same folder, flushed, then renamed."""
     path = Path(path)
@@ -198,6 +236,8 @@ def load_weights(path: str | Path, network: Network | None = None) -> Params:
             arrays = {k: npz[k] for k in npz.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise WeightsError(f"{path}: not a readable .npz weights file ({exc.__class__.__name__}: {exc})") from None
+    # A checkpoint is a weights file with more keys (graphnet.checkpoint): weights readers skip them.
+    arrays = {k: v for k, v in arrays.items() if not k.startswith(CHECKPOINT_PREFIX)}
     if network is None:
         for key, value in arrays.items():
             if value.dtype.kind != "f" or not np.all(np.isfinite(value)):
