@@ -16,7 +16,7 @@ from . import __version__
 from .cells import Network, get_cell
 from .checkpoint import Checkpointer, load_checkpoint, save_checkpoint
 from .errors import GraphnetError
-from .tasks import load_task
+from .tasks import check_memory, evaluation_bytes, load_task
 from .train import LogEntry, add, evaluate, load_weights, save_weights, train
 
 EXAMPLES = {
@@ -169,6 +169,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     task = load_task(args.task, args.overrides)
     _positive("--bits", args.bits, minimum=2)
     _positive("--samples", args.samples)
+    _positive("--seed", args.seed, minimum=0, maximum=2**32 - 1)
+    check_memory(f"--bits {args.bits or task.task.bits} --samples {args.samples}",
+                 evaluation_bytes(task, args.bits or task.task.bits, args.samples))
     params = load_weights(args.weights, task.build_network())
     print(evaluate(task, params, bits=args.bits, samples=args.samples, seed=args.seed).line())
     return 0
@@ -206,9 +209,11 @@ def _operand(name: str, text: str) -> int:
     return value
 
 
-def _positive(option: str, value: int | None, minimum: int = 1) -> None:
+def _positive(option: str, value: int | None, minimum: int = 1, maximum: int | None = None) -> None:
     if value is not None and value < minimum:
         raise UsageError(f"{option}: expected an integer of at least {minimum}, got {value}")
+    if value is not None and maximum is not None and value > maximum:
+        raise UsageError(f"{option}: expected an integer from {minimum} to {maximum:,}, got {value}")
 
 
 def _check_writable(path: Path, option: str) -> None:

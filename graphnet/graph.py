@@ -70,7 +70,7 @@ class Graph:
 
         Arity and shapes are checked here, so a malformed graph is refused where it is built.
         """
-        node_type = nodes.get(op)
+        node_type = _node_type(key, op)
         if key in self.nx:
             raise GraphError(f"graph {self.name!r} already has a node {key!r}")
         missing = [k for k in inputs if k not in self.nx]
@@ -135,7 +135,7 @@ class Graph:
             for needed in ("op", "kind", "inputs", "shape"):
                 if needed not in attrs:
                     raise GraphError(f"node {key!r} has no {needed!r} attribute")
-            node_type = nodes.get(attrs["op"])
+            node_type = _node_type(key, attrs["op"])
             inputs = tuple(attrs["inputs"])
             expected = {(s, key): tuple(i for i, k in enumerate(inputs) if k == s) for s in set(inputs)}
             actual = {(s, key): tuple(self.nx.edges[s, key].get("args", ())) for s in self.nx.predecessors(key)}
@@ -166,6 +166,14 @@ class Graph:
             program = Program.build(self, outputs, wrt)
             self._programs[cache_key] = program
         return program
+
+
+def _node_type(key: str, op: str) -> nodes.Node:
+    """The registered node type ``op``, or a GraphError that names the node asking for it."""
+    try:
+        return nodes.get(op)
+    except GraphError as exc:
+        raise GraphError(f"node {key!r}: {exc}") from None
 
 
 def _check_node(key: str, node_type: nodes.Node, shapes: list[Shape]) -> Shape:

@@ -235,7 +235,8 @@ def load_weights(path: str | Path, network: Network | None = None) -> Params:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise WeightsError(f"{path}: not a readable .npz weights file ({exc.__class__.__name__}: {exc})") from None
+        reason = str(exc).split(". ")[0]  # numpy's messages run on with advice about pickles
+        raise WeightsError(f"{path}: not a readable .npz weights file ({exc.__class__.__name__}: {reason})") from None
     # A checkpoint is a weights file with more keys (graphnet.checkpoint): weights readers skip them.
     arrays = {k: v for k, v in arrays.items() if not k.startswith(CHECKPOINT_PREFIX)}
     if network is None:
