@@ -89,7 +89,10 @@ def load_checkpoint(path: str | Path, task: Task) -> Checkpoint:
         iteration = int(raw["iteration"])
         rng_state = (str(raw["rng_kind"]), raw["rng_keys"].astype(np.uint32), int(raw["rng_pos"]),
                      int(raw["rng_has_gauss"]), float(raw["rng_cached_gaussian"]))
-        np.random.RandomState().set_state(rng_state)  # refuses a malformed state here, not mid-run
+        # numpy's set_state does not check the length of the keys; a short one would fail mid-run.
+        if rng_state[0] != "MT19937" or rng_state[1].shape != (624,) or not 0 <= rng_state[2] <= 624:
+            raise ValueError("the random state is not an MT19937 state of 624 keys")
+        np.random.RandomState().set_state(rng_state)
         saved = json.loads(str(raw["task"]))
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"{path}: a damaged checkpoint ({exc})") from None
