@@ -142,7 +142,9 @@ def to_digraph(
         name="graphnet",
         # Bottom to top within a step (input, hidden, output, loss, as the post draws it); steps side by side.
         graph_attr=dict(rankdir="BT", label=title, labelloc="t", fontsize="16", fontname="Helvetica",
-                        newrank="true", nodesep="0.2", ranksep="0.3", mclimit="0.01"),
+                        # mclimit: keep the steps in time order; splines=line: the recurrent edges cross
+                        # straight into the next step instead of looping around every cluster.
+                        newrank="true", nodesep="0.2", ranksep="0.3", mclimit="0.01", splines="line"),
         node_attr=dict(fontname="Helvetica", fontsize="11"),
         edge_attr=dict(fontname="Helvetica", fontsize="9", color="#888888", arrowsize="0.6"),
     )
@@ -167,22 +169,17 @@ def to_digraph(
             style.update(shape="plain" if attrs["kind"] == "op" else "box", margin="0.05")
         target.node(key, label=label, tooltip=f"{key}: {attrs['op']} {shape_text(attrs['shape'])}", **style)
 
-    shared = [k for k in graph.keys() if graph.node(k)["t"] is None]
-    initial = [k for k in shared if graph.node(k)["kind"] in ("state", "constant")]
-    for key in shared:
-        if key not in initial:
+    initial = _initial_state(graph)
+    for key in graph.keys():
+        if graph.node(key)["t"] is None and key not in initial:
             add_node(dot, key)
-    if initial:  # the initial state, left of step 0, where time starts
-        with dot.subgraph(name="cluster_start") as start:
-            start.attr(label="start", style="rounded,dashed", color="#bbbbbb", fontsize="12", labeljust="l")
-            for key in initial:
-                add_node(start, key)
     for t in steps:
         with dot.subgraph(name=f"cluster_t{t}") as cluster:
             cluster.attr(label=_step_label(t, values), style="rounded", color="#bbbbbb", fontsize="12",
                          labeljust="l")
-            for key in graph.keys():
-                if graph.node(key)["t"] == t:
+            # The initial state is drawn in the first step, where it is read.
+            for key in (initial if t == steps[0] else []) + graph.keys():
+                if graph.node(key)["t"] == t or (key in initial and t == steps[0]):
                     add_node(cluster, key)
 
     for source, target, data in graph.nx.edges(data=True):
@@ -190,10 +187,13 @@ def to_digraph(
         if len(data.get("args", ())) > 1:
             attrs["label"] += f" (args {', '.join(map(str, data['args']))})"
         if source in weight_colour:
-            attrs.update(color=weight_colour[source], penwidth="1.4", fontcolor=weight_colour[source])
+            # The weight's node shows its shape; a label on each of its T edges would only crowd the picture.
+            attrs = dict(color=weight_colour[source], penwidth="1.4", tooltip=f"{source} {attrs['label']}")
         elif _is_recurrent(graph, source, target):
-            # constraint=false: the state crosses sideways into the next step instead of lifting it a rank.
-            attrs.update(color=RECURRENT_COLOUR, penwidth="3", fontcolor=RECURRENT_COLOUR, constraint="false")
+            # constraint=false: the state crosses sideways into the next step instead of lifting it a rank
+            # (xlabel, because a plain label on such an edge drags it to the far side of the picture).
+            attrs = dict(xlabel=attrs["label"], color=RECURRENT_COLOUR, penwidth="3", fontcolor=RECURRENT_COLOUR,
+                         constraint="false")
         dot.edge(source, target, **attrs)
     _order_steps(dot, graph, steps)
     if shown is not None:
@@ -201,10 +201,13 @@ def to_digraph(
     return dot
 
 
+def _initial_state(graph: Graph) -> list[str]:
+    return [k for k in graph.keys() if graph.node(k)["kind"] == "state" and graph.node(k)["t"] is None]
+
+
 def _order_steps(dot: graphviz.Digraph, graph: Graph, steps: list[int]) -> None:
     """Keep the steps in time order, left to right: their first nodes share a rank, chained invisibly."""
-    initial = [k for k in graph.keys() if graph.node(k)["kind"] in ("state", "constant") and graph.node(k)["t"] is None]
-    row = initial + [next(k for k in graph.keys() if graph.node(k)["t"] == t) for t in steps]
+    row = [next(k for k in graph.keys() if graph.node(k)["t"] == t) for t in steps]
     with dot.subgraph() as same:
         same.attr(rank="same")
         for key in row:

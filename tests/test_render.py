@@ -51,7 +51,7 @@ def test_weights_have_their_own_colours_and_the_recurrent_edges_stand_out():
 def test_edge_labels_carry_shapes():
     source = to_digraph(post_graph(2)).source
     assert re.search(r'"h\[0\]" -> "h_synapse_1\[0\]" \[label="B×16"', source)
-    assert re.search(r'synapse_0 -> "x_synapse_0\[0\]" \[label="2×16"', source)
+    assert re.search(r'synapse_0 \[label="synapse_0\n2×16"', source)  # a weight shows its shape on its node
 
 
 def trained_run(post_run, a=5, b=6, steps=4):
