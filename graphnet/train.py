@@ -14,8 +14,6 @@ Examples
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ import numpy as np
 from .cells import Network
 from .data import Batch, bits_to_int, get_generator
 from .errors import DivergedError, WeightsError
+from .files import atomic_write
 from .tasks import Task
 
 Params = dict[str, np.ndarray]
@@ -208,20 +207,7 @@ CHECKPOINT_PREFIX = "checkpoint_"  # keys a checkpoint adds to a weights file (i
 
 def save_weights(path: str | Path, params: Params) -> None:
     """Write ``params`` to an ``.npz`` atomically: a temporary file in the same folder, flushed, then renamed."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise WeightsError(f"{path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **params)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: np.savez(f, **params))
 
 
 def load_weights(path: str | Path, network: Network | None = None) -> Params:

@@ -76,6 +76,8 @@ def test_a_checkpoint_is_a_weights_file_for_eval_and_add(task, uninterrupted, tm
     assert _same(load_weights(path, task.build_network()), uninterrupted.params)
     assert run_cli("eval", TASK, "--weights", path).stdout.startswith("accuracy: ")
     assert run_cli("add", "3", "4", "--weights", path).returncode == 0
+    drawn = run_cli("render", TASK, "-o", tmp_path / "g.dot", "--weights", path, "--example", "3+4")
+    assert drawn.returncode == 0 and (tmp_path / "g.dot").exists(), drawn.stderr
 
 
 def test_checkpoint_every_writes_while_training(task, tmp_path):
@@ -154,6 +156,7 @@ def test_nan_stops_training_naming_the_iteration_and_the_node(task):
     assert DivergedError.exit_code == 3
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the inf planted below, on purpose
 def test_divergence_keeps_the_last_good_checkpoint(task, tmp_path):
     path = tmp_path / "c.npz"
     checkpointer = Checkpointer(path, task, every=10)

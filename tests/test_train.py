@@ -106,3 +106,13 @@ def test_bad_weights_files_are_named(tmp_path, content, message):
         path.write_bytes(content)
     with pytest.raises(WeightsError, match=message):
         load_weights(path, load_task(TASK).build_network())
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    path = tmp_path / "w.npz"
+    save_weights(path, {"w": np.zeros(1)})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
