@@ -163,8 +163,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     # Ctrl-C only asks the loop to stop after the current update, so the checkpoint is of a whole iteration.
     previous = signal.signal(signal.SIGINT, checkpointer.request_stop)
     try:
-        result = train(task, on_log=None if args.quiet else print_entry, progress=not args.quiet,
-                       after_step=checkpointer, **resume)
+        # A diverging run is reported in one line (DivergedError), not after numpy's overflow warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            result = train(task, on_log=None if args.quiet else print_entry, progress=not args.quiet,
+                           after_step=checkpointer, **resume)
     finally:
         signal.signal(signal.SIGINT, previous)
     seconds = time.perf_counter() - started

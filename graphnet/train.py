@@ -127,18 +127,23 @@ def _finite(loss: np.ndarray, grads: Params) -> bool:
 
 def _nonfinite_message(run, iteration: int) -> str:
     """Name the first node (in the order the forward pass ran) whose value, or else gradient, is NaN or inf."""
+    advice = "lower training.learning_rate, or check the weights it started from"
     order = list(run.values)  # filled in topological order by the forward pass
     for key in order:
         if not np.all(np.isfinite(run.values[key])):
-            return f"training diverged at iteration {iteration}: node {key!r} is NaN or inf; lower the learning rate"
+            return f"training diverged at iteration {iteration}: node {key!r} is {_which(run.values[key])}; {advice}"
     grads = run.backward(every_node=True)
     for key in reversed(order):
         if key in grads and not np.all(np.isfinite(grads[key])):
             return (
-                f"training diverged at iteration {iteration}: the gradient at node {key!r} is NaN or inf; "
-                "lower the learning rate"
+                f"training diverged at iteration {iteration}: the gradient at node {key!r} is "
+                f"{_which(grads[key])}; {advice}"
             )
-    return f"training diverged at iteration {iteration}: a NaN or inf in the loss or a gradient"
+    return f"training diverged at iteration {iteration}: a NaN or inf in the loss or a gradient; {advice}"
+
+
+def _which(value: np.ndarray) -> str:
+    return "NaN" if np.any(np.isnan(value)) else "inf"
 
 
 def _log_entry(task: Task, network: Network, batch: Batch, values: dict, iteration: int) -> LogEntry:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -151,7 +152,7 @@ def test_nan_stops_training_naming_the_iteration_and_the_node(task):
     params = task.build_network().init_parameters(np.random.RandomState(0))
     params["synapse_h"] = params["synapse_h"].copy()
     params["synapse_h"][3, 5] = np.nan
-    with pytest.raises(DivergedError, match=r"at iteration 0: node 'synapse_h' is NaN or inf"):
+    with pytest.raises(DivergedError, match=r"at iteration 0: node 'synapse_h' is NaN"):
         train(task, params=params)
     assert DivergedError.exit_code == 3
 
@@ -170,6 +171,27 @@ def test_divergence_keeps_the_last_good_checkpoint(task, tmp_path):
     with pytest.raises(DivergedError, match="at iteration 25"):
         train(task, after_step=poison)
     assert load_checkpoint(path, task).iteration == 20
+
+
+def test_a_diverging_run_exits_3_in_one_line_and_keeps_the_checkpoint(tmp_path):
+    """Resume from finite but enormous weights: x @ synapse_0 overflows to +inf, h @ synapse_h to -inf."""
+    path = tmp_path / "run.npz"
+    assert run_cli("train", TASK, "--set", "training.iterations=10", "--quiet", "--checkpoint", path).returncode == 0
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["synapse_0"] = np.full_like(arrays["synapse_0"], 1e308)
+    arrays["synapse_h"] = np.full_like(arrays["synapse_h"], -1e308)
+    np.savez(path, **arrays)
+    result = run_cli("train", TASK, "--set", "training.iterations=30", "--quiet", "--resume", path,
+                     "--checkpoint", path, "--checkpoint-every", "1")
+    assert result.returncode == 3
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr and "Warning" not in result.stderr
+    found = re.search(r"training diverged at iteration (1\d): node 'h_synapse_h\[\d+\]' is inf", result.stderr)
+    assert found, result.stderr
+    # The checkpoint is the last good one: the weights after every iteration before the one that diverged.
+    with np.load(path) as npz:
+        assert int(npz["checkpoint_iteration"]) == int(found.group(1))
+        assert all(np.all(np.isfinite(npz[k])) for k in ("synapse_0", "synapse_h", "synapse_1"))
 
 
 def test_the_same_settings_give_the_same_bytes(tmp_path):
