@@ -272,6 +272,10 @@ class Run:
     values: dict[str, np.ndarray]
     contexts: dict[str, Context]
 
+    def value(self, key: str) -> np.ndarray:
+        """The value of node ``key`` in this run."""
+        return self.values[key]
+
     def backward(self, of: str = "loss", *, every_node: bool = False) -> dict[str, np.ndarray]:
         """Gradients of the scalar node ``of`` with respect to the program's ``wrt`` nodes (BPTT included).
 

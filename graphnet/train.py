@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,7 +105,7 @@ def train(
         batch = task.generator.sample(rng, spec.batch_size, task.task.bits)
         run = program.forward(network.feeds(batch.x, batch.y), params)
         grads = run.backward()
-        if not _finite(run.values["loss"], grads):
+        if not _finite(run.value("loss"), grads):
             raise DivergedError(_nonfinite_message(run, iteration))
         if spec.log_every and iteration % spec.log_every == 0:
             entry = _log_entry(task, network, batch, run.values, iteration)
@@ -121,8 +122,12 @@ def train(
 
 
 def _finite(loss: np.ndarray, grads: Params) -> bool:
-    # One sum per gradient: a NaN or inf anywhere in it makes the sum non-finite, and summing is cheap.
-    return bool(np.isfinite(loss)) and all(np.isfinite(np.sum(g)) for g in grads.values())
+    # One running total: a NaN or inf anywhere (or infs of both signs) makes it non-finite, and it costs one
+    # sum per gradient, so the check can run every iteration.
+    total = float(loss)
+    for g in grads.values():
+        total += float(g.sum())
+    return math.isfinite(total)
 
 
 def _nonfinite_message(run, iteration: int) -> str:
