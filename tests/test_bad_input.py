@@ -179,6 +179,7 @@ CASES = [
     ("--checkpoint-every alone", ["train", T, "--checkpoint-every", "5"], "give --checkpoint PATH too"),
     ("--checkpoint-every negative", ["train", T, "--checkpoint", "{f}/c.npz", "--checkpoint-every", "-1"],
      "--checkpoint-every: expected an integer of at least 0"),
+    ("--checkpoint a folder", ["train", T, "--checkpoint", "{f}"], "is a folder, expected a file name"),
     ("--checkpoint to no folder", ["train", T, "--checkpoint", "{f}/no/c.npz"], "does not exist"),
     ("--resume missing", ["train", T, "--resume", "{f}/none.npz"], "none.npz: no such weights file"),
     ("--resume truncated", ["train", T, "--resume", "{f}/truncated.npz"], "not a readable .npz"),
