@@ -31,8 +31,9 @@ def random_graphs(draw):
     g = Graph("random")
     pool = [g.input("x", (None, width)), g.parameter("w_in", (width, width)),
             g.parameter("w_out", (width, width + 1)), g.parameter("bias", (None, width))]
+    pool.append(g.apply("matmul", "h", "x", "w_in"))  # so every graph has a computed node that a weight feeds
     refused = []
-    for i in range(draw(st.integers(1, 8))):
+    for i in range(draw(st.integers(0, 8))):
         op = draw(st.sampled_from(OPS))
         arity = nodes.get(op).arity
         count = draw(st.integers(1, 3)) if arity is None else arity
@@ -45,13 +46,10 @@ def random_graphs(draw):
     return g, width, refused
 
 
-def _loss_over(g: Graph) -> str | None:
-    """Add a squared-error loss on the last non-scalar computed node, against a fed target."""
+def _loss_over(g: Graph) -> str:
+    """Add a squared-error loss on the last non-scalar computed node that a weight feeds, against a target."""
     computed = [k for k in g.keys() if g.node(k)["op"] not in ("input", "parameter", "constant")]
-    candidates = [k for k in computed if len(g.node(k)["shape"]) == 2]
-    if not candidates:
-        return None
-    last = candidates[-1]
+    last = [k for k in computed if len(g.node(k)["shape"]) == 2 and nx.ancestors(g.nx, k) & set(g.parameters)][-1]
     g.input("target", g.node(last)["shape"])
     return g.apply("squared_error", "loss", last, "target")
 
@@ -61,27 +59,14 @@ def _loss_over(g: Graph) -> str | None:
 def test_random_graphs_have_gradients_that_match_central_differences(built, batch, seed):
     g, width, _ = built
     loss = _loss_over(g)
-    if loss is None:
-        return
     rng = np.random.RandomState(seed)
     shapes = {k: g.node(k)["shape"] for k in g.keys(op="input")}
     feeds = {k: rng.normal(size=tuple(batch if d is None else d for d in s)) for k, s in shapes.items()}
     used = [k for k in g.parameters if nx.has_path(g.nx, k, loss)]
     params = {k: rng.normal(size=tuple(batch if d is None else d for d in g.node(k)["shape"]))
               for k in g.parameters}
-    if not used:
-        return
     errors = check_program(g.compile(["loss"], wrt=used), feeds, params)
-    CHECKED.append(len(g))
     assert max(errors.values()) < 1e-5, errors
-
-
-CHECKED: list[int] = []  # sizes of the graphs whose gradients were checked
-
-
-def test_the_random_graphs_were_not_all_trivial():
-    # Runs after the property above (pytest keeps file order): most drawn graphs must have been checked.
-    assert len(CHECKED) >= 20 and max(CHECKED) >= 8, CHECKED
 
 
 @SETTINGS
