@@ -248,13 +248,11 @@ def _check_consistency(task: Task) -> None:
             raise TaskError(
                 f"{source}: [network] {key}: the {generator.name} task has {wanted} {key} per step, got {given}"
             )
-    needed = training_bytes(task)
-    if needed > MAX_TRAINING_BYTES:
-        raise TaskError(
-            f"{source}: this run would need about {needed / 2**30:.1f} GiB "
-            f"(bits x batch_size x hidden = {task.task.bits} x {task.training.batch_size} x "
-            f"{task.network.hidden}); the limit is {MAX_TRAINING_BYTES / 2**30:.0f} GiB"
-        )
+    check_memory(
+        f"{source}: this run (bits x batch_size x hidden = {task.task.bits} x {task.training.batch_size} x "
+        f"{task.network.hidden})",
+        training_bytes(task),
+    )
 
 
 def evaluation_bytes(task: Task, bits: int, samples: int) -> int:
@@ -269,7 +267,7 @@ def check_memory(what: str, needed: int) -> None:
     """Refuse, before spending it, more memory than MAX_TRAINING_BYTES, saying how much would be needed."""
     if needed > MAX_TRAINING_BYTES:
         raise TaskError(
-            f"{what} would need about {needed / 2**30:,.1f} GiB of memory; the limit is "
+            f"{what} would need about {needed / 2**30:.1f} GiB of memory; the limit is "
             f"{MAX_TRAINING_BYTES / 2**30:.0f} GiB"
         )
 
