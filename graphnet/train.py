@@ -133,10 +133,11 @@ def _finite(loss: np.ndarray, grads: Params) -> bool:
 def _nonfinite_message(run, iteration: int) -> str:
     """Name the first node (in the order the forward pass ran) whose value, or else gradient, is NaN or inf."""
     advice = "lower training.learning_rate, or check the weights it started from"
-    order = list(run.values)  # filled in topological order by the forward pass
+    values = run.values  # filled in topological order by the forward pass
+    order = list(values)
     for key in order:
-        if not np.all(np.isfinite(run.values[key])):
-            return f"training diverged at iteration {iteration}: node {key!r} is {_which(run.values[key])}; {advice}"
+        if not np.all(np.isfinite(values[key])):
+            return f"training diverged at iteration {iteration}: node {key!r} is {_which(values[key])}; {advice}"
     grads = run.backward(every_node=True)
     for key in reversed(order):
         if key in grads and not np.all(np.isfinite(grads[key])):
