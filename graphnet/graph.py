@@ -76,7 +76,7 @@ class Graph:
         missing = [k for k in inputs if k not in self.nx]
         if missing:
             raise GraphError(f"node {key!r} ({op}) takes {', '.join(map(repr, missing))}, not in the graph")
-        shape = _check_node(key, node_type, [self.nx.nodes[k]["shape"] for k in inputs])
+        shape = _check_node(key, node_type, [self.nx.nodes[k]["shape"] for k in inputs], inputs)
         self.nx.add_node(key, op=op, kind=kind, t=t, inputs=tuple(inputs), shape=shape)
         for position, source in enumerate(inputs):
             if self.nx.has_edge(source, key):
@@ -143,7 +143,7 @@ class Graph:
                 raise GraphError(f"node {key!r}: its edges do not match its inputs {inputs}")
             if node_type.leaf:
                 continue
-            shape = _check_node(key, node_type, [self.nx.nodes[k]["shape"] for k in inputs])
+            shape = _check_node(key, node_type, [self.nx.nodes[k]["shape"] for k in inputs], inputs)
             if tuple(attrs["shape"]) != shape:
                 raise GraphError(f"node {key!r} says shape {attrs['shape']} but its inputs give {shape}")
 
@@ -176,7 +176,7 @@ def _node_type(key: str, op: str) -> nodes.Node:
         raise GraphError(f"node {key!r}: {exc}") from None
 
 
-def _check_node(key: str, node_type: nodes.Node, shapes: list[Shape]) -> Shape:
+def _check_node(key: str, node_type: nodes.Node, shapes: list[Shape], inputs: Sequence[str] = ()) -> Shape:
     arity = node_type.arity
     if (arity is None and not shapes) or (arity is not None and len(shapes) != arity):
         wanted = "at least 1" if arity is None else str(arity)
@@ -184,7 +184,8 @@ def _check_node(key: str, node_type: nodes.Node, shapes: list[Shape]) -> Shape:
     try:
         return tuple(node_type.shape(*[tuple(s) for s in shapes]))
     except ValueError as exc:
-        raise GraphError(f"node {key!r} ({node_type.name}): {exc}") from None
+        of = f" (its inputs: {', '.join(map(repr, inputs))})" if inputs else ""
+        raise GraphError(f"node {key!r} ({node_type.name}): {exc}{of}") from None
 
 
 @dataclass
