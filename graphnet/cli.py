@@ -17,6 +17,7 @@ import numpy as np
 from .cells import Network, get_cell
 from .data import bits_to_int, get_generator
 from .errors import GraphnetError
+from .plugins import load_entry_points, load_plugins
 from .tasks import load_task
 from .train import LogEntry, add, evaluate, load_weights, save_weights, train
 
@@ -34,6 +35,13 @@ EXAMPLES = {
   graphnet render tasks/binary_addition.toml -o graph.json               # networkx node-link data
   graphnet render tasks/binary_addition.toml -o values.svg --weights weights.npz --example 9+60
   graphnet render tasks/binary_addition.toml -o grads.svg --weights weights.npz --example 9+60 --show grads""",
+    "nodes": """examples:
+  graphnet nodes
+  graphnet nodes --plugin my_nodes        # with your own node types""",
+    "gradcheck": """examples:
+  graphnet gradcheck                      # every registered node type
+  graphnet gradcheck sigmoid matmul
+  graphnet gradcheck softplus --plugin my_nodes""",
     "add": """examples:
   graphnet add 9 60 --weights weights.npz
   graphnet add 123456789123456789 987654321987654321 --weights weights.npz""",
@@ -53,6 +61,10 @@ class Parser(argparse.ArgumentParser):
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    parser.add_argument(
+        "--plugin", dest="plugins", action="append", default=[], metavar="MODULE",
+        help="import node types, cells or generators from a module or .py file first (repeatable)",
+    )
 
 
 def _task_args(parser: argparse.ArgumentParser) -> None:
@@ -123,6 +135,11 @@ def build_parser() -> Parser:
     p.add_argument("--example", metavar="A+B", help="the problem to run, e.g. 9+60 (with --weights)")
     p.add_argument("--show", choices=("values", "grads"), default="values",
                    help="colour the cells by the values of the run or by the gradients of its loss (default: values)")
+    p = command("nodes", "List the registered node types, cells and data generators.", cmd_nodes)
+
+    p = command("gradcheck", "Check node types' backward against central differences in float64.", cmd_gradcheck)
+    p.add_argument("names", nargs="*", metavar="NAME", help="node types to check (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
     return parser
 
 
@@ -229,6 +246,49 @@ def _example(text: str) -> tuple[int, int]:
     raise UsageError(f"--example {text}: expected A+B with non-negative integers, e.g. --example 9+60")
 
 
+def cmd_nodes(args: argparse.Namespace) -> int:
+    from .cells import registered_cells
+    from .data import registered_generators
+    from .nodes import registered
+
+    types, cells, generators = registered(), registered_cells(), registered_generators()
+    width = max(map(len, [*types, *cells, *generators])) + 2
+    print("node types:")
+    for name, node in types.items():
+        arity = "leaf" if node.leaf else ("n-ary" if node.arity is None else f"{node.arity} in")
+        print(f"  {name:<{width}}{arity:<7}{node.description}")
+    print("cells:")
+    for name, cell in cells.items():
+        print(f"  {name:<{width}}{'':<7}{cell.description}")
+    print("generators:")
+    for name, generator in generators.items():
+        print(f"  {name:<{width}}{f'{generator.inputs}->{generator.outputs}':<7}{generator.description}")
+    return 0
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    from .gradcheck import TOLERANCE, check_node
+    from .nodes import get, registered
+
+    names = args.names or [n for n, t in registered().items() if not t.leaf]
+    node_types = [get(n) for n in names]
+    leaves = [n.name for n in node_types if n.leaf]
+    if leaves:
+        raise UsageError(f"gradcheck: {', '.join(leaves)}: leaf node types have no backward to check")
+    failed = 0
+    print(f"{'node type':<20}{'largest relative error':>24}")
+    for node in node_types:
+        try:
+            error = check_node(node, seed=args.seed)
+            verdict = "ok" if error < TOLERANCE else "FAILED"
+        except Exception as exc:  # noqa: BLE001 - a user's node type may raise anything; report it, go on
+            error, verdict = float("nan"), f"FAILED ({exc.__class__.__name__}: {exc})"
+        failed += verdict != "ok"
+        print(f"{node.name:<20}{error:>24.2e}  {verdict}")
+    print(f"{len(node_types) - failed} passed, {failed} failed (tolerance {TOLERANCE:g}, float64 central differences)")
+    return 1 if failed else 0
+
+
 # -- argument checks --------------------------------------------------------------------------------------------
 def _operand(name: str, text: str) -> int:
     sys.set_int_max_str_digits(0)  # operands may have hundreds of thousands of digits
@@ -263,6 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        load_entry_points()
+        load_plugins(args.plugins)
         return args.run(args)
     except GraphnetError as exc:
         if debug:
