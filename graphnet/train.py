@@ -24,6 +24,7 @@ from typing import Callable
 import numpy as np
 
 from .cells import Network
+from .compiled import fast
 from .data import Batch, bits_to_int, get_generator
 from .errors import WeightsError
 from .tasks import Task
@@ -85,7 +86,7 @@ def train(
     # The post draws the weights first, then the examples: keep that order for its exact run.
     initial = network.init_parameters(rng)
     params = dict(initial if params is None else params)
-    program = network.graph(task.task.bits).compile()
+    program = fast(network.graph(task.task.bits).compile())  # slot-indexed runner, same numbers
     result = TrainResult(params)
     steps = range(spec.iterations)
     if progress:
@@ -97,7 +98,7 @@ def train(
         run = program.forward(network.feeds(batch.x, batch.y), params)
         grads = run.backward()
         if spec.log_every and iteration % spec.log_every == 0:
-            entry = _log_entry(task, network, batch, run.values, iteration)
+            entry = _log_entry(task, network, batch, run.value, iteration)
             result.log.append(entry)
             if on_log:
                 on_log(entry)
@@ -107,9 +108,9 @@ def train(
     return result
 
 
-def _log_entry(task: Task, network: Network, batch: Batch, values: dict, iteration: int) -> LogEntry:
+def _log_entry(task: Task, network: Network, batch: Batch, values: Callable, iteration: int) -> LogEntry:
     steps = batch.x.shape[0]
-    y_hat = np.stack([values[f"y_hat[{t}]"][0] for t in range(steps)])  # (T, outputs), first example
+    y_hat = np.stack([values(f"y_hat[{t}]")[0] for t in range(steps)])  # (T, outputs), first example
     y = batch.y[:, 0]
     predicted = np.round(y_hat)
     return LogEntry(
@@ -118,7 +119,7 @@ def _log_entry(task: Task, network: Network, batch: Batch, values: dict, iterati
         predicted=[int(b) for b in predicted[::-1, 0]],
         true=[int(b) for b in y[::-1, 0]],
         describe=task.generator.describe(batch, 0, predicted),
-        loss=float(values["loss"]),
+        loss=float(values("loss")),
     )
 
 
