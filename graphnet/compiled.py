@@ -155,15 +155,18 @@ def _matmul(p: FastProgram, index: int, step) -> tuple:
         slots[o] = slots[a] @ slots[b]
 
     def backward(g, slots, saved, grads, deferred):
+        # _add_grad written out inline: this is the hottest function of a training run.
         if need_a:
-            _add_grad(grads, a, g @ slots[b].T)
+            ga, old = g @ slots[b].T, grads[a]
+            grads[a] = ga if old is None else old + ga
         if need_b:
             if fused and deferred is not None:
                 lhs, rhs = deferred.setdefault(b, ([], []))
                 lhs.append(slots[a])
                 rhs.append(g)
             else:
-                _add_grad(grads, b, slots[a].T @ g)
+                gb, old = slots[a].T @ g, grads[b]
+                grads[b] = gb if old is None else old + gb
 
     return forward, backward
 
@@ -193,7 +196,8 @@ def _sigmoid_kernel(p: FastProgram, index: int, step) -> tuple:
     def backward(g, slots, saved, grads, deferred):
         y = slots[o]
         # The same expression and order as nodes.Sigmoid.backward: bit for bit the node-by-node run.
-        _add_grad(grads, x, g * (y * (1.0 - y)))
+        gx, old = g * (y * (1.0 - y)), grads[x]
+        grads[x] = gx if old is None else old + gx
 
     return forward, backward
 
@@ -205,7 +209,8 @@ def _squared_error(p: FastProgram, index: int, step) -> tuple:
     def forward(slots, saved):
         diff = slots[a] - slots[b]
         saved[index] = diff
-        slots[o] = np.asarray(0.5 * np.sum(diff * diff) / diff.shape[0])
+        # (diff * diff).sum() is np.sum's own reduction without its Python wrapper: the same number.
+        slots[o] = np.asarray(0.5 * (diff * diff).sum() / diff.shape[0])
 
     def backward(g, slots, saved, grads, deferred):
         diff = saved[index]
