@@ -75,11 +75,13 @@ def train(
     params: Params | None = None,
     on_log: Callable[[LogEntry], None] | None = None,
     progress: bool = False,
+    stop: Callable[[int, Params], bool] | None = None,
 ) -> TrainResult:
     """Train the task's network by SGD, one update per batch, as the task file says.
 
     ``on_log`` is called with a :class:`LogEntry` every ``log_every`` iterations; ``progress`` shows a tqdm
-    bar on stderr.
+    bar on stderr; ``stop(iterations_done, params)``, called after every update, ends training early when it
+    returns True (the sweep stops at the first iteration that solves the task).
     """
     spec, network = task.training, task.build_network()
     rng = np.random.RandomState(spec.seed)
@@ -103,8 +105,12 @@ def train(
             if on_log:
                 on_log(entry)
         params = sgd_step(params, grads, spec.learning_rate)
+        if stop is not None and stop(iteration + 1, params):
+            result.iterations = iteration + 1
+            break
+    else:
+        result.iterations = spec.iterations
     result.params = params
-    result.iterations = spec.iterations
     return result
 
 
