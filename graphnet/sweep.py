@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import multiprocessing
 import os
 import statistics
 import tempfile
@@ -99,8 +100,23 @@ def sweep(
     workers = workers or os.cpu_count() or 1
     if workers == 1:
         return [run_trial(*job) for job in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(run_trial, *zip(*jobs)))
+    # One BLAS thread per worker: the pool already uses every core, and OpenBLAS threads left spinning after
+    # each accuracy check otherwise take the core from training (measured: 3.1 s instead of 1.7 s a run).
+    # Workers are spawned, so they read these variables when they import numpy; the parent's are restored.
+    saved = {k: os.environ.get(k) for k in _BLAS_THREADS}
+    os.environ.update({k: "1" for k in _BLAS_THREADS})
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return list(pool.map(run_trial, *zip(*jobs)))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def write_csv(path: str | Path, trials: Sequence[Trial]) -> None:
