@@ -18,7 +18,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from .errors import GraphError
 from .compiled import fast
 from .graph import Graph, Program
 from .nodes import Shape
+from .registry import Registry
 
 
 class Cell:
@@ -46,35 +47,10 @@ class Cell:
         raise NotImplementedError
 
 
-_CELLS: dict[str, Cell] = {}
-
-
-def register_cell(name: str) -> Callable[[type[Cell]], type[Cell]]:
-    """Class decorator: register a cell under ``name``."""
-
-    def decorate(cls: type[Cell]) -> type[Cell]:
-        if name in _CELLS and type(_CELLS[name]) is not cls:
-            raise GraphError(f"cell {name!r} is already registered by {type(_CELLS[name]).__module__}")
-        cls.name = name
-        if not cls.description and cls.__doc__:
-            cls.description = cls.__doc__.strip().splitlines()[0]
-        _CELLS[name] = cls()
-        return cls
-
-    return decorate
-
-
-def get_cell(name: str) -> Cell:
-    """The registered cell called ``name``."""
-    try:
-        return _CELLS[name]
-    except KeyError:
-        raise GraphError(f"unknown cell {name!r}; known cells: {', '.join(sorted(_CELLS))}") from None
-
-
-def registered_cells() -> dict[str, Cell]:
-    """All registered cells by name (a copy)."""
-    return dict(_CELLS)
+_CELLS: Registry[Cell] = Registry("cell", GraphError)
+register_cell = _CELLS.register  # class decorator: @register_cell("lstm")
+get_cell = _CELLS.get  # the registered cell called ``name``
+registered_cells = _CELLS.all  # every registered cell, by name
 
 
 @register_cell("rnn")

@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from . import __version__
+import numpy as np
+
 from .cells import Network, get_cell
+from .data import bits_to_int, get_generator
 from .errors import GraphnetError
 from .tasks import load_task
 from .train import LogEntry, add, evaluate, load_weights, save_weights, train
@@ -25,6 +28,12 @@ EXAMPLES = {
     "eval": """examples:
   graphnet eval tasks/binary_addition.toml --weights weights.npz             # all 128x128 problems
   graphnet eval tasks/binary_addition.toml --weights weights.npz --bits 64   # 10000 random 64-bit sums""",
+    "render": """examples:
+  graphnet render tasks/binary_addition.toml --steps 4 -o graph.svg      # the unrolled graph, 4 steps
+  graphnet render tasks/binary_addition.toml -o graph.dot                # DOT source, needs no Graphviz
+  graphnet render tasks/binary_addition.toml -o graph.json               # networkx node-link data
+  graphnet render tasks/binary_addition.toml -o values.svg --weights weights.npz --example 9+60
+  graphnet render tasks/binary_addition.toml -o grads.svg --weights weights.npz --example 9+60 --show grads""",
     "add": """examples:
   graphnet add 9 60 --weights weights.npz
   graphnet add 123456789123456789 987654321987654321 --weights weights.npz""",
@@ -109,6 +118,15 @@ def build_parser() -> Parser:
     )
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override a key of --task (repeatable)")
+    p = command("render", "Draw the unrolled graph (with a run's values or gradients) with Graphviz.", cmd_render)
+    _task_args(p)
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="the picture; its extension picks the format: .dot .svg .png .pdf .json")
+    p.add_argument("--steps", type=int, metavar="T", help="time steps to draw (default: the task's bits)")
+    p.add_argument("--weights", metavar="W.npz", help="trained weights, to draw a run's values (with --example)")
+    p.add_argument("--example", metavar="A+B", help="the problem to run, e.g. 9+60 (with --weights)")
+    p.add_argument("--show", choices=("values", "grads"), default="values",
+                   help="colour the cells by the values of the run or by the gradients of its loss (default: values)")
     # -- sweep (graphnet.sweep): settings x seeds on a process pool, CSV, table, optional plot
     p = command("sweep", "Train under several settings and seeds (all cores); iterations and seconds to solve.",
                 cmd_sweep)
@@ -170,6 +188,61 @@ def cmd_add(args: argparse.Namespace) -> int:
         print(f"(the network is wrong here: {a} + {b} is {a + b})", file=sys.stderr)
     print(total)
     return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from . import render
+
+    task = load_task(args.task, args.overrides)
+    output = Path(args.output)
+    if output.suffix.lower() not in render.FORMATS:
+        raise UsageError(f"-o {output}: unknown output format {output.suffix or '(none)'!r}; "
+                         f"expected one of {', '.join(render.FORMATS)}")
+    _check_writable(output, "-o")
+    if (args.weights is None) != (args.example is None):
+        raise UsageError("--weights and --example go together: the values drawn are those of that example")
+    if args.show == "grads" and args.weights is None:
+        raise UsageError("--show grads needs --weights and --example")
+    steps = task.task.bits if args.steps is None else args.steps
+    _positive("--steps", steps)
+    example = None
+    if args.example is not None:
+        example = _example(args.example)
+        needed = max(example[0].bit_length(), example[1].bit_length()) + 1
+        if args.steps is None:
+            steps = max(steps, needed)
+        elif args.steps < needed:
+            raise UsageError(f"--example {args.example}: needs at least {needed} steps, got --steps {args.steps}")
+    if steps > render.MAX_STEPS:
+        raise UsageError(f"--steps {steps}: more than {render.MAX_STEPS} steps will not be legible; "
+                         f"draw fewer, e.g. --steps 16")
+    network = task.build_network()
+    graph = network.graph(steps)
+    values = grads = None
+    title = f"{task.network.cell} unrolled over {steps} steps ({Path(args.task).name})"
+    if example is not None:
+        params = load_weights(args.weights, network)
+        problem = get_generator("binary_addition").encode([example[0]], [example[1]], steps)
+        run = graph.compile().forward(network.feeds(problem.x, problem.y), params)
+        values = run.values
+        grads = run.backward(every_node=True) if args.show == "grads" else None
+        predicted = bits_to_int(np.round([values[f"y_hat[{t}]"][0, 0] for t in range(steps)]))
+        title += f": {example[0]} + {example[1]} = {sum(example)}, the network says {predicted}"
+        title += ", cells coloured by the gradient of the loss" if grads is not None else ""
+    dot = render.to_digraph(graph, values=values, grads=grads, title=title)
+    render.write(dot, graph, output)
+    print(f"wrote {output} ({steps} steps, {len(graph)} nodes)")
+    return 0
+
+
+def _example(text: str) -> tuple[int, int]:
+    a, plus, b = text.partition("+")
+    try:
+        if plus and int(a) >= 0 and int(b) >= 0:
+            return int(a), int(b)
+    except ValueError:
+        pass
+    raise UsageError(f"--example {text}: expected A+B with non-negative integers, e.g. --example 9+60")
 
 
 # -- argument checks --------------------------------------------------------------------------------------------

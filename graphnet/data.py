@@ -17,11 +17,12 @@ array([1., 0., 0., 1., 0., 0., 0., 0.])
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Sequence
+from typing import ClassVar, Sequence
 
 import numpy as np
 
 from .errors import TaskError
+from .registry import Registry
 
 # Operands below 2**62 are drawn as int64 the way the post draws them; wider ones are drawn bit by bit.
 _INT_BITS = 62
@@ -79,33 +80,10 @@ class Generator:
         return ""
 
 
-_GENERATORS: dict[str, Generator] = {}
-
-
-def register_generator(name: str) -> Callable[[type[Generator]], type[Generator]]:
-    """Class decorator: register a data generator under ``name``."""
-
-    def decorate(cls: type[Generator]) -> type[Generator]:
-        cls.name = name
-        if not cls.description and cls.__doc__:
-            cls.description = cls.__doc__.strip().splitlines()[0]
-        _GENERATORS[name] = cls()
-        return cls
-
-    return decorate
-
-
-def get_generator(name: str) -> Generator:
-    """The registered generator called ``name``."""
-    try:
-        return _GENERATORS[name]
-    except KeyError:
-        raise TaskError(f"unknown generator {name!r}; known: {', '.join(sorted(_GENERATORS))}") from None
-
-
-def registered_generators() -> dict[str, Generator]:
-    """All registered generators by name (a copy)."""
-    return dict(_GENERATORS)
+_GENERATORS: Registry[Generator] = Registry("generator", TaskError)
+register_generator = _GENERATORS.register  # class decorator: @register_generator("binary_parity")
+get_generator = _GENERATORS.get  # the registered generator called ``name``
+registered_generators = _GENERATORS.all  # every registered generator, by name
 
 
 @register_generator("binary_addition")

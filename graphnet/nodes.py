@@ -19,11 +19,12 @@ array([[0.25, 0.25, 0.25]])
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from .errors import GraphError
+from .registry import Registry
 
 Shape = tuple  # a static shape: ints, with None for the batch dimension
 
@@ -77,38 +78,10 @@ class Node:
         return f"<node type {self.name!r}>"
 
 
-_REGISTRY: dict[str, Node] = {}
-
-
-def register(name: str) -> Callable[[type[Node]], type[Node]]:
-    """Class decorator: register a node type under ``name`` (lower case, unique)."""
-
-    def decorate(cls: type[Node]) -> type[Node]:
-        if name in _REGISTRY and type(_REGISTRY[name]) is not cls:
-            raise GraphError(
-                f"node type {name!r} is already registered by {type(_REGISTRY[name]).__module__}"
-            )
-        cls.name = name
-        if not cls.description and cls.__doc__:
-            cls.description = cls.__doc__.strip().splitlines()[0]
-        _REGISTRY[name] = cls()
-        return cls
-
-    return decorate
-
-
-def get(name: str) -> Node:
-    """The registered node type called ``name``."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise GraphError(f"unknown node type {name!r}; known types: {known}") from None
-
-
-def registered() -> dict[str, Node]:
-    """All registered node types by name (a copy)."""
-    return dict(_REGISTRY)
+_NODE_TYPES: Registry[Node] = Registry("node type", GraphError)
+register = _NODE_TYPES.register  # class decorator: @register("sigmoid")
+get = _NODE_TYPES.get  # the registered node type called ``name``
+registered = _NODE_TYPES.all  # every registered node type, by name
 
 
 def _same_shape(name: str, shapes: tuple[Shape, ...]) -> Shape:

@@ -14,8 +14,6 @@ Examples
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ from .cells import Network
 from .compiled import fast
 from .data import Batch, bits_to_int, get_generator
 from .errors import WeightsError
+from .files import atomic_write
 from .tasks import Task
 
 Params = dict[str, np.ndarray]
@@ -119,9 +118,12 @@ def _log_entry(task: Task, network: Network, batch: Batch, values: Callable, ite
     y_hat = np.stack([values(f"y_hat[{t}]")[0] for t in range(steps)])  # (T, outputs), first example
     y = batch.y[:, 0]
     predicted = np.round(y_hat)
+    error = 0.0
+    for miss in np.abs(y - y_hat).ravel().tolist():  # summed step by step, as the post sums it
+        error += miss
     return LogEntry(
         iteration=iteration,
-        error=float(np.sum(np.abs(y - y_hat))),
+        error=error,
         predicted=[int(b) for b in predicted[::-1, 0]],
         true=[int(b) for b in y[::-1, 0]],
         describe=task.generator.describe(batch, 0, predicted),
@@ -174,20 +176,7 @@ def add(network: Network, params: Params, a: int, b: int) -> int:
 # -- weights files ----------------------------------------------------------------------------------------------
 def save_weights(path: str | Path, params: Params) -> None:
     """Write ``params`` to an ``.npz`` atomically: a temporary file in the same folder, flushed, then renamed."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise WeightsError(f"{path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **params)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: np.savez(f, **params))
 
 
 def load_weights(path: str | Path, network: Network | None = None) -> Params:

@@ -1,0 +1,42 @@
+"""Shared fixtures: the shipped task, weights trained once per session, and running the CLI as a user does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TASK = ROOT / "tasks" / "binary_addition.toml"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for post_reference
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``graphnet ARGS...`` in a fresh interpreter, as a user would; capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "graphnet", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="session")
+def post_run():
+    """The post's full run through graphnet (10,000 iterations), done once."""
+    from graphnet import load_task, train
+
+    return train(load_task(TASK))
+
+
+@pytest.fixture(scope="session")
+def trained_weights(post_run, tmp_path_factory) -> Path:
+    """The post's trained weights, saved as a user's --save would."""
+    from graphnet import save_weights
+
+    path = tmp_path_factory.mktemp("weights") / "weights.npz"
+    save_weights(path, post_run.params)
+    return path

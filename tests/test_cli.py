@@ -1,0 +1,92 @@
+"""The graphnet command, run as a user runs it."""
+
+import pytest
+
+from conftest import TASK, run_cli
+
+
+def test_train_prints_the_posts_numbers(tmp_path):
+    weights = tmp_path / "weights.npz"
+    result = run_cli("train", TASK, "--save", weights)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for expected in ["Error:3.45638663", "Pred:[0 0 0 0 0 0 0 1]", "True:[0 1 0 0 0 1 0 1]", "9 + 60 = 1",
+                     "Error:0.57691441", "81 + 0 = 81", "Error:0.21595037", "Pred:[0 0 0 0 1 1 1 0]", "11 + 3 = 14"]:
+        assert expected in out
+    assert out.strip().splitlines()[-1].endswith(f"(16384/16384) on all 16384 8-bit problems; weights saved to {weights}")
+    assert weights.exists()
+
+
+def test_train_with_overrides_and_quiet(tmp_path):
+    result = run_cli("train", TASK, "--set", "network.hidden=8", "--set", "training.iterations=50", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n") == 1 and result.stdout.startswith("trained 50 iterations")
+
+
+def test_eval_on_all_problems_and_on_random_long_ones(trained_weights):
+    result = run_cli("eval", TASK, "--weights", trained_weights)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "accuracy: 1.0000 (16384/16384) on all 16384 8-bit problems"
+    result = run_cli("eval", TASK, "--weights", trained_weights, "--bits", "40", "--samples", "500")
+    assert result.stdout.strip().splitlines()[-1] == "accuracy: 1.0000 (500/500) on 500 random 40-bit problems"
+
+
+def test_add_numbers_of_any_size(trained_weights):
+    result = run_cli("add", "9", "60", "--weights", trained_weights)
+    assert result.returncode == 0 and result.stdout.strip().splitlines()[-1] == "69"
+    a, b = 2**300 + 12345, 3**150
+    result = run_cli("add", str(a), str(b), "--weights", trained_weights, "--task", TASK)
+    assert result.stdout.strip().splitlines()[-1] == str(a + b)
+    result = run_cli("add", "0xff", "0b1", "--weights", trained_weights)
+    assert result.stdout.strip().splitlines()[-1] == "256"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "nope.toml"], "nope.toml: no such task file"),
+        (["train", TASK, "--set", "network.hidden"], "--set network.hidden: expected SECTION.KEY=VALUE"),
+        (["train", TASK, "--set", "network.hidden=-3"], r"[network] hidden: expected an integer from 1"),
+        (["train", TASK, "--set", "training.iterations=1.5"], "[training] iterations: expected an integer"),
+        (["train"], "the following arguments are required: TASK"),
+        (["train", TASK, "--save", "/no/such/folder/w.npz"], "folder /no/such/folder does not exist"),
+        (["fly"], "invalid choice: 'fly'"),
+        (["eval", TASK], "the following arguments are required: --weights"),
+        (["eval", TASK, "--weights", "missing.npz"], "missing.npz: no such weights file"),
+        (["eval", TASK, "--weights", TASK], "not a readable .npz weights file"),
+        (["add", "-5", "3", "--weights", "w.npz"], "A: expected a non-negative integer, got -5"),
+        (["add", "1.5", "3", "--weights", "w.npz"], "A: expected a non-negative integer, got '1.5'"),
+        (["add", "1", "x", "--weights", "w.npz"], "B: expected a non-negative integer, got 'x'"),
+    ],
+)
+def test_mistakes_end_in_one_line_and_exit_code_2(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert message in result.stderr
+
+
+def test_debug_shows_the_traceback():
+    result = run_cli("train", "nope.toml", "--debug")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["eval"], ["add"]])
+def test_every_command_has_help(command):
+    result = run_cli(*command, "--help")
+    assert result.returncode == 0 and "usage: graphnet" in result.stdout
+    if command:
+        assert "examples:" in result.stdout
+
+
+def test_the_readme_python_example_runs():
+    import re
+
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"## The Python API\n\n```python\n(.*?)```", readme, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["grads"]["synapse_h"].shape == (16, 16)

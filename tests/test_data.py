@@ -1,0 +1,46 @@
+"""Problems as bit sequences, least significant bit first."""
+
+import numpy as np
+
+from graphnet.data import EXHAUSTIVE_LIMIT, bits_to_int, get_generator, int_to_bits
+
+
+def test_bits_round_trip_for_small_and_huge_integers():
+    for value in [0, 1, 9, 60, 255, 2**64 + 12345, 3**40000]:
+        bits = value.bit_length() + 1
+        assert bits_to_int(int_to_bits([value], bits)[:, 0]) == value
+
+
+def test_int64_arrays_and_python_ints_give_the_same_bits():
+    values = np.array([0, 5, 127])
+    assert np.array_equal(int_to_bits(values, 8), int_to_bits([0, 5, 127], 8))
+
+
+def test_addition_problems_are_the_posts():
+    batch = get_generator("binary_addition").encode([9], [60], 8)
+    assert batch.x.shape == (8, 1, 2) and batch.y.shape == (8, 1, 1)
+    assert batch.y[::-1, 0, 0].tolist() == [0, 1, 0, 0, 0, 1, 0, 1]  # 69, most significant bit first
+
+
+def test_sampling_follows_the_posts_random_stream():
+    rng, post = np.random.RandomState(5), np.random.RandomState(5)
+    batch = get_generator("binary_addition").sample(rng, 3, 8)
+    addition = get_generator("binary_addition")
+    for i in range(3):
+        a, b = post.randint(128), post.randint(128)
+        assert addition.describe(batch, i, batch.y[:, i]) == f"{a} + {b} = {a + b}"
+
+
+def test_wide_problems_are_drawn_bit_by_bit_and_still_add_up():
+    addition = get_generator("binary_addition")
+    batch = addition.sample(np.random.RandomState(0), 5, 200)
+    for i in range(5):
+        a, b = bits_to_int(batch.x[:, i, 0]), bits_to_int(batch.x[:, i, 1])
+        assert bits_to_int(batch.y[:, i, 0]) == a + b
+        assert a < 2**199 and b < 2**199
+
+
+def test_all_problems_when_few_and_none_when_many():
+    addition = get_generator("binary_addition")
+    assert addition.all_problems(8).size == 128 * 128 <= EXHAUSTIVE_LIMIT
+    assert addition.all_problems(12) is None
