@@ -15,6 +15,7 @@ import argparse
 import platform
 import statistics
 import time
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -23,7 +24,7 @@ from .compiled import fast
 from .tasks import load_task
 from .train import evaluate, train
 
-TASKS = __import__("pathlib").Path(__file__).resolve().parent.parent / "tasks"
+TASKS = Path(__file__).resolve().parent.parent / "tasks"  # the shipped task files (a source checkout)
 BITS, HIDDEN = 8, 16
 
 
@@ -41,7 +42,6 @@ def post_loop(iterations: int, *, seed: int = 0, check: Callable | None = None, 
     s0 = 2 * rng.random_sample((2, HIDDEN)) - 1
     s1 = 2 * rng.random_sample((HIDDEN, 1)) - 1
     sh = 2 * rng.random_sample((HIDDEN, HIDDEN)) - 1
-    powers = 1 << np.arange(BITS)
     for j in range(iterations):
         a, b = rng.randint(2 ** (BITS - 1)), rng.randint(2 ** (BITS - 1))
         abits, bbits, cbits = (a >> np.arange(BITS)) & 1, (b >> np.arange(BITS)) & 1, ((a + b) >> np.arange(BITS)) & 1
@@ -65,7 +65,6 @@ def post_loop(iterations: int, *, seed: int = 0, check: Callable | None = None, 
         s0, s1, sh = s0 + u0 * 0.1, s1 + u1 * 0.1, sh + uh * 0.1
         if check is not None and (j + 1) % every == 0 and check({"synapse_0": s0, "synapse_1": s1, "synapse_h": sh}):
             return j + 1
-    del powers
     return None
 
 
@@ -104,7 +103,8 @@ def torch_loop(iterations: int, batch: int, *, seed: int = 0) -> None:
     torch.manual_seed(seed)
     rng = np.random.RandomState(seed)
     s0, s1, sh = (
-        torch.tensor(2 * rng.random_sample(s) - 1, requires_grad=True) for s in ((2, HIDDEN), (HIDDEN, 1), (HIDDEN, HIDDEN))
+        torch.tensor(2 * rng.random_sample(s) - 1, requires_grad=True)
+        for s in ((2, HIDDEN), (HIDDEN, 1), (HIDDEN, HIDDEN))
     )
     a = rng.randint(2 ** (BITS - 1), size=(iterations, batch))
     b = rng.randint(2 ** (BITS - 1), size=(iterations, batch))
@@ -146,10 +146,10 @@ def throughput(iterations: int, rounds: int, batches: Sequence[int]) -> list[tup
     contestants: list[tuple[str, int, Callable[[], None]]] = [("post's loop (numpy)", 1, lambda: post_loop(iterations))]
     for batch in batches:
         n = max(1, iterations // batch * 4) if batch > 1 else iterations
-        contestants.append((f"graphnet", batch, lambda n=n, b=batch: graphnet_loop(n, b)))
-        contestants.append((f"hand-tuned numpy", batch, lambda n=n, b=batch: tuned_loop(n, b)))
+        contestants.append(("graphnet", batch, lambda n=n, b=batch: graphnet_loop(n, b)))
+        contestants.append(("hand-tuned numpy", batch, lambda n=n, b=batch: tuned_loop(n, b)))
         if _torch_available():
-            contestants.append((f"PyTorch CPU", batch, lambda n=n, b=batch: torch_loop(n, b)))
+            contestants.append(("PyTorch CPU", batch, lambda n=n, b=batch: torch_loop(n, b)))
     counts = {i: (iterations if b == 1 else max(1, iterations // b * 4)) * b for i, (_, b, _) in enumerate(contestants)}
     samples: dict[int, list[float]] = {i: [] for i in range(len(contestants))}
     for _ in range(rounds):
@@ -213,7 +213,8 @@ def _machine() -> str:
         import torch
 
         torch_version = torch.__version__
-    return f"{os.cpu_count()} cores, {cpu}, numpy {np.__version__}, torch {torch_version}, Python {platform.python_version()}"
+    versions = f"numpy {np.__version__}, torch {torch_version}, Python {platform.python_version()}"
+    return f"{os.cpu_count()} cores, {cpu}, {versions}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,7 +40,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from .graph import Program, _missing
+from .graph import Program, leaf_values
 from . import nodes
 from .nodes import Context
 
@@ -100,7 +100,6 @@ class FastProgram:
             self.slot[key] = len(self.slot)
         for step in program.steps:
             self.slot[step.key] = len(self.slot)
-        self.leaves = [(self.slot[k], k, op, shape, fill) for k, op, shape, fill in program.leaves]
         self.forward_ops: list[Callable] = []
         self.backward_ops: list[tuple[int, Callable]] = []
         wrt_params = {self.slot[k] for k, op, *_ in program.leaves if op == "parameter" and k in set(program.wrt)}
@@ -122,16 +121,9 @@ class FastProgram:
         """Run every op on ``feeds`` (inputs) and ``params`` (weights), as :meth:`graph.Program.forward`."""
         slots: Slots = [None] * len(self.slot)
         saved: Slots = [None] * len(self.forward_ops)
+        # Leaves come first in slot order, in the program's leaf order.
+        slots[: len(self.program.leaves)] = leaf_values(self.program.leaves, feeds, params)
         batch = next(iter(feeds.values())).shape[0] if feeds else 1
-        for i, key, op, shape, fill in self.leaves:
-            if op == "parameter":
-                slots[i] = params[key] if key in params else _missing(key, "params")
-            elif op == "input" and key in feeds:
-                slots[i] = feeds[key]
-            elif fill is not None:
-                slots[i] = np.full(tuple(batch if d is None else d for d in shape), fill)
-            else:
-                _missing(key, "feeds")
         # One errstate for the whole pass: the sigmoid's exp may overflow to inf, which still gives 0.0.
         with np.errstate(over="ignore"):
             for op in self.forward_ops:

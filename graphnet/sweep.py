@@ -21,7 +21,6 @@ import itertools
 import multiprocessing
 import os
 import statistics
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .errors import GraphnetError
+from .files import atomic_write
 from .tasks import load_task
 from .train import evaluate, train
 
@@ -121,25 +121,12 @@ _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 def write_csv(path: str | Path, trials: Sequence[Trial]) -> None:
     """Write the trials as CSV, atomically (temporary file in the same folder, flushed, renamed)."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise SweepError(f"{path}: folder {folder} does not exist")
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=list(Trial.__dataclass_fields__))
     writer.writeheader()
     for trial in trials:
         writer.writerow(asdict(trial))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text.getvalue())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: f.write(text.getvalue().encode()))
 
 
 def table(trials: Sequence[Trial]) -> str:
@@ -181,15 +168,8 @@ def plot(path: str | Path, trials: Sequence[Trial]) -> bool:
         ax.set_title(title)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
     try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        atomic_write(path, lambda f: fig.savefig(f, format=Path(path).suffix[1:] or "svg"))
     finally:
         plt.close(fig)
     return True
