@@ -23,6 +23,7 @@ from typing import ClassVar
 import numpy as np
 
 from .errors import GraphError
+from .compiled import fast
 from .graph import Graph, Program
 from .nodes import Shape
 from .registry import Registry
@@ -215,8 +216,8 @@ class Network:
             length = min(chunk, steps - start)
             feeds = self.feeds(x[start : start + length])
             feeds.update({f"{s}[-1]": v for s, v in state.items()})
-            values = self.predict_program(length).forward(feeds, params).values
+            value = fast(self.predict_program(length)).forward(feeds, params).value
             for t in range(length):
-                out[start + t] = values[f"y_hat[{t}]"]
-            state = {s: values[f"{s}[{length - 1}]"] for s in self.cell.states}
+                out[start + t] = value(f"y_hat[{t}]")
+            state = {s: value(f"{s}[{length - 1}]") for s in self.cell.states}
         return out

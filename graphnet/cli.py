@@ -45,6 +45,10 @@ EXAMPLES = {
     "add": """examples:
   graphnet add 9 60 --weights weights.npz
   graphnet add 123456789123456789 987654321987654321 --weights weights.npz""",
+    "sweep": """examples:
+  graphnet sweep tasks/binary_addition.toml --set network.hidden=2,4,8,16,32 --seeds 5
+  graphnet sweep tasks/binary_addition.toml --set network.hidden=8,16 --set training.learning_rate=0.1,0.5 \\
+      --seeds 3 --csv sweep.csv --plot sweep.svg""",
 }
 
 
@@ -140,6 +144,19 @@ def build_parser() -> Parser:
     p = command("gradcheck", "Check node types' backward against central differences in float64.", cmd_gradcheck)
     p.add_argument("names", nargs="*", metavar="NAME", help="node types to check (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
+
+    # -- sweep (graphnet.sweep): settings x seeds on a process pool, CSV, table, optional plot
+    p = command("sweep", "Train under several settings and seeds (all cores); iterations and seconds to solve.",
+                cmd_sweep)
+    p.add_argument("task", metavar="TASK", help="a task file, e.g. tasks/binary_addition.toml")
+    p.add_argument("--set", dest="grid", action="append", default=[], metavar="SECTION.KEY=V1,V2,...",
+                   help="values to sweep for a key (repeatable: every combination is run)")
+    p.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds 0..N-1 per setting (default: 5)")
+    p.add_argument("--check-every", type=int, default=100, metavar="K",
+                   help="iterations between checks of 'solved' (default: 100)")
+    p.add_argument("--workers", type=int, metavar="W", help="processes (default: one per core)")
+    p.add_argument("--csv", default="sweep.csv", metavar="FILE", help="where to write the results (default: sweep.csv)")
+    p.add_argument("--plot", metavar="FILE.svg", help="also draw them (.svg/.png; needs the 'plot' extra)")
     return parser
 
 
@@ -314,6 +331,29 @@ def _check_writable(path: Path, option: str) -> None:
         raise UsageError(f"{option} {path}: folder {folder} does not exist")
     if path.is_dir():
         raise UsageError(f"{option} {path}: is a folder, expected a file name")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import parse_grid, plot, sweep, table, write_csv
+
+    if not args.grid:
+        raise UsageError("graphnet sweep: give at least one --set SECTION.KEY=V1,V2,... to sweep")
+    _positive("--seeds", args.seeds)
+    _positive("--check-every", args.check_every)
+    _positive("--workers", args.workers)
+    _check_writable(Path(args.csv), "--csv")
+    if args.plot:
+        _check_writable(Path(args.plot), "--plot")
+    trials = sweep(args.task, parse_grid(args.grid), args.seeds, check_every=args.check_every, workers=args.workers)
+    write_csv(args.csv, trials)
+    print(table(trials))
+    print(f"results written to {args.csv}")
+    if args.plot:
+        if plot(args.plot, trials):
+            print(f"plot written to {args.plot}")
+        else:
+            print("no plot: matplotlib is not installed (pip install 'graphnet[plot]')", file=sys.stderr)
+    return 0
 
 
 # -- entry point ------------------------------------------------------------------------------------------------

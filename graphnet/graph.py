@@ -233,23 +233,34 @@ class Program:
 
     def forward(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> Run:
         """Run every scheduled op in topological order on ``feeds`` (inputs) and ``params`` (weights)."""
-        values: dict[str, np.ndarray] = {}
-        batch = _batch_size(feeds)
-        for key, op, shape, fill in self.leaves:
-            if op == "parameter":
-                values[key] = params[key] if key in params else _missing(key, "params")
-            elif op == "input" and key in feeds:
-                values[key] = feeds[key]
-            elif fill is not None:
-                values[key] = np.full(tuple(batch if d is None else d for d in shape), fill)
-            else:
-                _missing(key, "feeds")
+        leaf_keys = [key for key, *_ in self.leaves]
+        values: dict[str, np.ndarray] = dict(zip(leaf_keys, leaf_values(self.leaves, feeds, params)))
         contexts: dict[str, Context] = {}
         for step in self.steps:
             ctx = Context(step.needs, step.attrs)
             values[step.key] = step.node.forward(ctx, *[values[a] for a in step.args])
             contexts[step.key] = ctx
         return Run(self, values, contexts)
+
+
+def leaf_values(
+    leaves: Sequence[tuple[str, str, Shape, float | None]],
+    feeds: Mapping[str, np.ndarray],
+    params: Mapping[str, np.ndarray],
+) -> list[np.ndarray]:
+    """The values of a program's leaves, in order: weights from ``params``, inputs from ``feeds``, or filled."""
+    batch = _batch_size(feeds)
+    values = []
+    for key, op, shape, fill in leaves:
+        if op == "parameter":
+            values.append(params[key] if key in params else _missing(key, "params"))
+        elif op == "input" and key in feeds:
+            values.append(feeds[key])
+        elif fill is not None:
+            values.append(np.full(tuple(batch if d is None else d for d in shape), fill))
+        else:
+            _missing(key, "feeds")
+    return values
 
 
 def _batch_size(feeds: Mapping[str, np.ndarray]) -> int:

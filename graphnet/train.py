@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from .cells import Network
+from .compiled import fast
 from .data import Batch, bits_to_int, get_generator
 from .errors import WeightsError
 from .files import atomic_write
@@ -73,18 +74,20 @@ def train(
     params: Params | None = None,
     on_log: Callable[[LogEntry], None] | None = None,
     progress: bool = False,
+    stop: Callable[[int, Params], bool] | None = None,
 ) -> TrainResult:
     """Train the task's network by SGD, one update per batch, as the task file says.
 
     ``on_log`` is called with a :class:`LogEntry` every ``log_every`` iterations; ``progress`` shows a tqdm
-    bar on stderr.
+    bar on stderr; ``stop(iterations_done, params)``, called after every update, ends training early when it
+    returns True (the sweep stops at the first iteration that solves the task).
     """
     spec, network = task.training, task.build_network()
     rng = np.random.RandomState(spec.seed)
     # The post draws the weights first, then the examples: keep that order for its exact run.
     initial = network.init_parameters(rng)
     params = dict(initial if params is None else params)
-    program = network.graph(task.task.bits).compile()
+    program = fast(network.graph(task.task.bits).compile())  # slot-indexed runner, same numbers
     result = TrainResult(params)
     steps = range(spec.iterations)
     if progress:
@@ -96,19 +99,23 @@ def train(
         run = program.forward(network.feeds(batch.x, batch.y), params)
         grads = run.backward()
         if spec.log_every and iteration % spec.log_every == 0:
-            entry = _log_entry(task, network, batch, run.values, iteration)
+            entry = _log_entry(task, network, batch, run.value, iteration)
             result.log.append(entry)
             if on_log:
                 on_log(entry)
         params = sgd_step(params, grads, spec.learning_rate)
+        if stop is not None and stop(iteration + 1, params):
+            result.iterations = iteration + 1
+            break
+    else:
+        result.iterations = spec.iterations
     result.params = params
-    result.iterations = spec.iterations
     return result
 
 
-def _log_entry(task: Task, network: Network, batch: Batch, values: dict, iteration: int) -> LogEntry:
+def _log_entry(task: Task, network: Network, batch: Batch, values: Callable, iteration: int) -> LogEntry:
     steps = batch.x.shape[0]
-    y_hat = np.stack([values[f"y_hat[{t}]"][0] for t in range(steps)])  # (T, outputs), first example
+    y_hat = np.stack([values(f"y_hat[{t}]")[0] for t in range(steps)])  # (T, outputs), first example
     y = batch.y[:, 0]
     predicted = np.round(y_hat)
     error = 0.0
@@ -120,7 +127,7 @@ def _log_entry(task: Task, network: Network, batch: Batch, values: dict, iterati
         predicted=[int(b) for b in predicted[::-1, 0]],
         true=[int(b) for b in y[::-1, 0]],
         describe=task.generator.describe(batch, 0, predicted),
-        loss=float(values["loss"]),
+        loss=float(values("loss")),
     )
 
 
