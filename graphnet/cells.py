@@ -23,6 +23,7 @@ from typing import ClassVar
 import numpy as np
 
 from .errors import GraphError
+from .compiled import fast
 from .graph import Graph, Program
 from .nodes import Shape
 from .registry import Registry
@@ -36,14 +37,33 @@ class Cell:
     states: ClassVar[tuple[str, ...]] = ("h",)
     # The order in which the post draws the weights, where it matters for reproducing a published run.
     draw_order: ClassVar[tuple[str, ...] | None] = None
+    # The activation a task gets when it names none (for gated cells: that of the candidate memory).
+    default_activation: ClassVar[str] = "tanh"
 
     def parameters(self, inputs: int, hidden: int) -> dict[str, Shape]:
         """The cell's weights and their shapes."""
         raise NotImplementedError
 
-    def step(self, g: Graph, t: int, x: str, state: dict[str, str]) -> dict[str, str]:
+    def step(self, g: Graph, t: int, x: str, state: dict[str, str], activation: str) -> dict[str, str]:
         """Add step ``t`` to ``g``: from input ``x`` and the previous ``state`` keys, the new state keys."""
         raise NotImplementedError
+
+
+def _affine(g: Graph, t: int, gate: str, x: str, h: str, *, bias: bool = True) -> str:
+    """x @ synapse_0_GATE + h @ synapse_h_GATE (+ bias_GATE): what every gate of a gated cell computes."""
+    from_input = g.apply("matmul", f"x_synapse_0_{gate}[{t}]", x, f"synapse_0_{gate}", t=t)
+    from_memory = g.apply("matmul", f"h_synapse_h_{gate}[{t}]", h, f"synapse_h_{gate}", t=t)
+    total = g.apply("add", f"{gate}_sum[{t}]", from_input, from_memory, t=t)
+    return g.apply("bias_add", f"{gate}_in[{t}]", total, f"bias_{gate}", t=t) if bias else total
+
+
+def _gate_parameters(gates: str, inputs: int, hidden: int) -> dict[str, Shape]:
+    shapes: dict[str, Shape] = {}
+    for gate in gates:
+        shapes[f"synapse_0_{gate}"] = (inputs, hidden)
+        shapes[f"synapse_h_{gate}"] = (hidden, hidden)
+        shapes[f"bias_{gate}"] = (hidden,)
+    return shapes
 
 
 _CELLS: Registry[Cell] = Registry("cell", GraphError)
@@ -57,15 +77,57 @@ class PostRNN(Cell):
     """The post's cell: h[t] = sigmoid(x[t] @ synapse_0 + h[t-1] @ synapse_h)."""
 
     draw_order = ("synapse_0", "synapse_1", "synapse_h")
+    default_activation = "sigmoid"
 
     def parameters(self, inputs, hidden):
         return {"synapse_0": (inputs, hidden), "synapse_h": (hidden, hidden)}
 
-    def step(self, g, t, x, state):
+    def step(self, g, t, x, state, activation="sigmoid"):
         from_input = g.apply("matmul", f"x_synapse_0[{t}]", x, "synapse_0", t=t)
         from_memory = g.apply("matmul", f"h_synapse_h[{t}]", state["h"], "synapse_h", t=t)
         h_in = g.apply("add", f"h_in[{t}]", from_input, from_memory, t=t)
-        return {"h": g.apply("sigmoid", f"h[{t}]", h_in, kind="hidden", t=t)}
+        return {"h": g.apply(activation, f"h[{t}]", h_in, kind="hidden", t=t)}
+
+
+@register_cell("lstm")
+class LSTM(Cell):
+    """Long short-term memory: gates i, f, o decide what to write to, keep in and read from the memory c."""
+
+    states = ("h", "c")
+
+    def parameters(self, inputs, hidden):
+        return _gate_parameters("ifog", inputs, hidden)
+
+    def step(self, g, t, x, state, activation="tanh"):
+        h_prev, c_prev = state["h"], state["c"]
+        i = g.apply("sigmoid", f"i[{t}]", _affine(g, t, "i", x, h_prev), kind="gate", t=t)
+        f = g.apply("sigmoid", f"f[{t}]", _affine(g, t, "f", x, h_prev), kind="gate", t=t)
+        o = g.apply("sigmoid", f"o[{t}]", _affine(g, t, "o", x, h_prev), kind="gate", t=t)
+        candidate = g.apply(activation, f"g[{t}]", _affine(g, t, "g", x, h_prev), t=t)
+        kept = g.apply("mul", f"f*c[{t}]", f, c_prev, t=t)
+        written = g.apply("mul", f"i*g[{t}]", i, candidate, t=t)
+        c = g.apply("add", f"c[{t}]", kept, written, kind="hidden", t=t)
+        read = g.apply(activation, f"tanh_c[{t}]", c, t=t)
+        return {"h": g.apply("mul", f"h[{t}]", o, read, kind="hidden", t=t), "c": c}
+
+
+@register_cell("gru")
+class GRU(Cell):
+    """Gated recurrent unit: z decides how much of h to replace by a candidate n built from the reset-gated h."""
+
+    def parameters(self, inputs, hidden):
+        return _gate_parameters("zrn", inputs, hidden)
+
+    def step(self, g, t, x, state, activation="tanh"):
+        h_prev = state["h"]
+        z = g.apply("sigmoid", f"z[{t}]", _affine(g, t, "z", x, h_prev), kind="gate", t=t)
+        r = g.apply("sigmoid", f"r[{t}]", _affine(g, t, "r", x, h_prev), kind="gate", t=t)
+        reset = g.apply("mul", f"r*h[{t}]", r, h_prev, t=t)
+        candidate = g.apply(activation, f"n[{t}]", _affine(g, t, "n", x, reset), t=t)
+        # h = (1 - z) * n + z * h_prev, written as n + z * (h_prev - n): no constant node needed
+        change = g.apply("sub", f"h-n[{t}]", h_prev, candidate, t=t)
+        kept = g.apply("mul", f"z*(h-n)[{t}]", z, change, t=t)
+        return {"h": g.apply("add", f"h[{t}]", candidate, kept, kind="hidden", t=t)}
 
 
 class Network:
@@ -75,8 +137,19 @@ class Network:
     initial state, zeros unless fed), ``y_hat[t]`` (prediction), ``loss[t]`` and ``loss`` (their sum).
     """
 
-    def __init__(self, cell: Cell, *, inputs: int, hidden: int, outputs: int) -> None:
+    def __init__(
+        self,
+        cell: Cell,
+        *,
+        inputs: int,
+        hidden: int,
+        outputs: int,
+        activation: str | None = None,
+        loss: str = "squared_error",
+    ) -> None:
         self.cell, self.inputs, self.hidden, self.outputs = cell, inputs, hidden, outputs
+        self.activation = activation or cell.default_activation
+        self.loss = loss
         self._graphs: dict[int, Graph] = {}
 
     def parameter_shapes(self) -> dict[str, Shape]:
@@ -107,11 +180,13 @@ class Network:
         losses = []
         for t in range(steps):
             x = g.input(f"x[{t}]", (None, self.inputs), t=t)
-            state = self.cell.step(g, t, x, state)
+            state = self.cell.step(g, t, x, state, self.activation)
             logits = g.apply("matmul", f"h_synapse_1[{t}]", state[self.cell.states[0]], "synapse_1", t=t)
             y_hat = g.apply("sigmoid", f"y_hat[{t}]", logits, kind="output", t=t)
             y = g.input(f"y[{t}]", (None, self.outputs), kind="target", t=t)
-            losses.append(g.apply("squared_error", f"loss[{t}]", y_hat, y, kind="loss", t=t))
+            # squared_error on y_hat is the post's loss; a cross-entropy loss reads the logits, which is stable
+            scored = y_hat if self.loss == "squared_error" else logits
+            losses.append(g.apply(self.loss, f"loss[{t}]", scored, y, kind="loss", t=t))
         g.apply("sum", "loss", *losses, kind="loss")
         return g
 
@@ -141,8 +216,8 @@ class Network:
             length = min(chunk, steps - start)
             feeds = self.feeds(x[start : start + length])
             feeds.update({f"{s}[-1]": v for s, v in state.items()})
-            values = self.predict_program(length).forward(feeds, params).values
+            value = fast(self.predict_program(length)).forward(feeds, params).value
             for t in range(length):
-                out[start + t] = values[f"y_hat[{t}]"]
-            state = {s: values[f"{s}[{length - 1}]"] for s in self.cell.states}
+                out[start + t] = value(f"y_hat[{t}]")
+            state = {s: value(f"{s}[{length - 1}]") for s in self.cell.states}
         return out

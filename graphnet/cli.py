@@ -19,6 +19,7 @@ from .cells import Network, get_cell
 from .checkpoint import Checkpointer, load_checkpoint, save_checkpoint
 from .data import bits_to_int, get_generator
 from .errors import GraphnetError
+from .plugins import load_entry_points, load_plugins
 from .tasks import check_memory, evaluation_bytes, load_task
 from .train import LogEntry, add, evaluate, load_weights, save_weights, train
 
@@ -41,9 +42,20 @@ exit codes: 0 done, 2 bad input, 3 training diverged (NaN or inf; the last check
   graphnet render tasks/binary_addition.toml -o graph.json               # networkx node-link data
   graphnet render tasks/binary_addition.toml -o values.svg --weights weights.npz --example 9+60
   graphnet render tasks/binary_addition.toml -o grads.svg --weights weights.npz --example 9+60 --show grads""",
+    "nodes": """examples:
+  graphnet nodes
+  graphnet nodes --plugin my_nodes        # with your own node types""",
+    "gradcheck": """examples:
+  graphnet gradcheck                      # every registered node type
+  graphnet gradcheck sigmoid matmul
+  graphnet gradcheck softplus --plugin my_nodes""",
     "add": """examples:
   graphnet add 9 60 --weights weights.npz
   graphnet add 123456789123456789 987654321987654321 --weights weights.npz""",
+    "sweep": """examples:
+  graphnet sweep tasks/binary_addition.toml --set network.hidden=2,4,8,16,32 --seeds 5
+  graphnet sweep tasks/binary_addition.toml --set network.hidden=8,16 --set training.learning_rate=0.1,0.5 \\
+      --seeds 3 --csv sweep.csv --plot sweep.svg""",
 }
 
 
@@ -60,6 +72,10 @@ class Parser(argparse.ArgumentParser):
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    parser.add_argument(
+        "--plugin", dest="plugins", action="append", default=[], metavar="MODULE",
+        help="import node types, cells or generators from a module or .py file first (repeatable)",
+    )
 
 
 def _task_args(parser: argparse.ArgumentParser) -> None:
@@ -137,6 +153,24 @@ def build_parser() -> Parser:
     p.add_argument("--example", metavar="A+B", help="the problem to run, e.g. 9+60 (with --weights)")
     p.add_argument("--show", choices=("values", "grads"), default="values",
                    help="colour the cells by the values of the run or by the gradients of its loss (default: values)")
+    p = command("nodes", "List the registered node types, cells and data generators.", cmd_nodes)
+
+    p = command("gradcheck", "Check node types' backward against central differences in float64.", cmd_gradcheck)
+    p.add_argument("names", nargs="*", metavar="NAME", help="node types to check (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
+
+    # -- sweep (graphnet.sweep): settings x seeds on a process pool, CSV, table, optional plot
+    p = command("sweep", "Train under several settings and seeds (all cores); iterations and seconds to solve.",
+                cmd_sweep)
+    p.add_argument("task", metavar="TASK", help="a task file, e.g. tasks/binary_addition.toml")
+    p.add_argument("--set", dest="grid", action="append", default=[], metavar="SECTION.KEY=V1,V2,...",
+                   help="values to sweep for a key (repeatable: every combination is run)")
+    p.add_argument("--seeds", type=int, default=5, metavar="N", help="seeds 0..N-1 per setting (default: 5)")
+    p.add_argument("--check-every", type=int, default=100, metavar="K",
+                   help="iterations between checks of 'solved' (default: 100)")
+    p.add_argument("--workers", type=int, metavar="W", help="processes (default: one per core)")
+    p.add_argument("--csv", default="sweep.csv", metavar="FILE", help="where to write the results (default: sweep.csv)")
+    p.add_argument("--plot", metavar="FILE.svg", help="also draw them (.svg/.png; needs the 'plot' extra)")
     return parser
 
 
@@ -270,6 +304,50 @@ def _example(text: str) -> tuple[int, int]:
     raise UsageError(f"--example {text}: expected A+B with non-negative integers, e.g. --example 9+60")
 
 
+def cmd_nodes(args: argparse.Namespace) -> int:
+    from .cells import registered_cells
+    from .data import registered_generators
+    from .nodes import registered
+
+    types, cells, generators = registered(), registered_cells(), registered_generators()
+    width = max(map(len, [*types, *cells, *generators])) + 2
+    print("node types:")
+    for name, node in types.items():
+        arity = "leaf" if node.leaf else ("n-ary" if node.arity is None else f"{node.arity} in")
+        print(f"  {name:<{width}}{arity:<7}{node.description}")
+    print("cells:")
+    for name, cell in cells.items():
+        print(f"  {name:<{width}}{'':<7}{cell.description}")
+    print("generators:")
+    for name, generator in generators.items():
+        print(f"  {name:<{width}}{f'{generator.inputs}->{generator.outputs}':<7}{generator.description}")
+    return 0
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    from .gradcheck import TOLERANCE, check_node
+    from .nodes import get, registered
+
+    _positive("--seed", args.seed, minimum=0, maximum=2**32 - 1)
+    names = args.names or [n for n, t in registered().items() if not t.leaf]
+    node_types = [get(n) for n in names]
+    leaves = [n.name for n in node_types if n.leaf]
+    if leaves:
+        raise UsageError(f"gradcheck: {', '.join(leaves)}: leaf node types have no backward to check")
+    failed = 0
+    print(f"{'node type':<20}{'largest relative error':>24}")
+    for node in node_types:
+        try:
+            error = check_node(node, seed=args.seed)
+            verdict = "ok" if error < TOLERANCE else "FAILED"
+        except Exception as exc:  # noqa: BLE001 - a user's node type may raise anything; report it, go on
+            error, verdict = float("nan"), f"FAILED ({exc.__class__.__name__}: {exc})"
+        failed += verdict != "ok"
+        print(f"{node.name:<20}{error:>24.2e}  {verdict}")
+    print(f"{len(node_types) - failed} passed, {failed} failed (tolerance {TOLERANCE:g}, float64 central differences)")
+    return 1 if failed else 0
+
+
 # -- argument checks --------------------------------------------------------------------------------------------
 def _operand(name: str, text: str) -> int:
     sys.set_int_max_str_digits(0)  # operands may have hundreds of thousands of digits
@@ -299,6 +377,29 @@ def _check_writable(path: Path, option: str) -> None:
         raise UsageError(f"{option} {path}: is a folder, expected a file name")
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import parse_grid, plot, sweep, table, write_csv
+
+    if not args.grid:
+        raise UsageError("graphnet sweep: give at least one --set SECTION.KEY=V1,V2,... to sweep")
+    _positive("--seeds", args.seeds, maximum=10_000)  # past that the list of runs alone fills memory
+    _positive("--check-every", args.check_every)
+    _positive("--workers", args.workers)
+    _check_writable(Path(args.csv), "--csv")
+    if args.plot:
+        _check_writable(Path(args.plot), "--plot")
+    trials = sweep(args.task, parse_grid(args.grid), args.seeds, check_every=args.check_every, workers=args.workers)
+    write_csv(args.csv, trials)
+    print(table(trials))
+    print(f"results written to {args.csv}")
+    if args.plot:
+        if plot(args.plot, trials):
+            print(f"plot written to {args.plot}")
+        else:
+            print("no plot: matplotlib is not installed (pip install 'graphnet[plot]')", file=sys.stderr)
+    return 0
+
+
 # -- entry point ------------------------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``graphnet`` command; return its exit code."""
@@ -306,6 +407,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
+        load_entry_points()
+        load_plugins(args.plugins)
         return args.run(args)
     except GraphnetError as exc:
         if debug:

@@ -77,7 +77,17 @@ class Generator:
 
     def describe(self, batch: Batch, i: int, predicted: np.ndarray) -> str:
         """Problem ``i`` of ``batch`` and the ``predicted`` output bits (T, outputs) as one line."""
-        return ""
+        return f"in {_bit_string(batch.x[:, i])} -> out {_bit_string(predicted)} (true {_bit_string(batch.y[:, i])})"
+
+    def configured(self, task_section) -> Generator:
+        """This generator with the options of a task file's ``[task]`` section (none by default)."""
+        return self
+
+
+def _bit_string(bits: np.ndarray) -> str:
+    """Bits (T, width), most significant step first, each step's bits together: '1011' or '10 01 11'."""
+    rows = np.round(np.asarray(bits).reshape(len(bits), -1)[::-1]).astype(int)
+    return " ".join("".join(map(str, row)) for row in rows) if rows.shape[1] > 1 else "".join(map(str, rows[:, 0]))
 
 
 _GENERATORS: Registry[Generator] = Registry("generator", TaskError)
@@ -133,3 +143,90 @@ def _add_bits(x: np.ndarray) -> np.ndarray:
         out[t, :, 0] = s % 2
         carry = (s >= 2).astype(np.float64)
     return out
+
+
+@register_generator("binary_subtraction")
+class BinarySubtraction(Generator):
+    """a - b with a >= b, both below 2**bits: the network must learn to borrow."""
+
+    inputs = 2
+    outputs = 1
+
+    def sample(self, rng, batch, bits):
+        if bits <= _INT_BITS:
+            ab = np.sort(rng.randint(1 << bits, size=(batch, 2)), axis=1)[:, ::-1]
+            return self.encode(ab[:, 0], ab[:, 1], bits)
+        pairs = [sorted((_random_int(rng, bits), _random_int(rng, bits)), reverse=True) for _ in range(batch)]
+        return self.encode([a for a, _ in pairs], [b for _, b in pairs], bits)
+
+    def all_problems(self, bits):
+        count = 1 << bits
+        if count * (count + 1) // 2 > EXHAUSTIVE_LIMIT:
+            return None
+        a, b = np.divmod(np.arange(count * count), count)
+        keep = a >= b
+        return self.encode(a[keep], b[keep], bits)
+
+    def encode(self, a, b, bits: int) -> Batch:
+        """The problems a[i] - b[i] over ``bits`` steps (a[i] >= b[i])."""
+        if not isinstance(a, np.ndarray) or bits > 63:
+            a, b = [int(v) for v in a], [int(v) for v in b]
+            difference = [u - v for u, v in zip(a, b)]
+        else:
+            difference = a - b
+        x = np.stack([int_to_bits(a, bits), int_to_bits(b, bits)], axis=2)
+        return Batch(x, int_to_bits(difference, bits)[:, :, None])
+
+    def describe(self, batch, i, predicted):
+        a, b = bits_to_int(batch.x[:, i, 0]), bits_to_int(batch.x[:, i, 1])
+        return f"{a} - {b} = {bits_to_int(predicted[:, 0])}"
+
+
+def _random_int(rng: np.random.RandomState, bits: int) -> int:
+    return bits_to_int(rng.randint(2, size=bits))
+
+
+class _BitStream(Generator):
+    """One random bit in per step; the output is a function of the bits seen so far."""
+
+    inputs = 1
+    outputs = 1
+
+    def target(self, x: np.ndarray) -> np.ndarray:
+        """Output bits (T, B, 1) for input bits x (T, B, 1)."""
+        raise NotImplementedError
+
+    def sample(self, rng, batch, bits):
+        x = rng.randint(2, size=(bits, batch, 1)).astype(np.float64)
+        return Batch(x, self.target(x))
+
+    def all_problems(self, bits):
+        if (1 << bits) > EXHAUSTIVE_LIMIT:
+            return None
+        x = int_to_bits(np.arange(1 << bits), bits)[:, :, None]
+        return Batch(x, self.target(x))
+
+
+@register_generator("running_parity")
+class RunningParity(_BitStream):
+    """At every step, the xor of all the bits seen so far."""
+
+    def target(self, x):
+        return np.cumsum(x, axis=0) % 2
+
+
+@register_generator("delayed_echo")
+class DelayedEcho(_BitStream):
+    """At every step, the input bit from ``delay`` steps earlier (0 before there was one)."""
+
+    delay = 1
+
+    def configured(self, task_section):
+        echo = DelayedEcho()
+        echo.delay = task_section.delay
+        return echo
+
+    def target(self, x):
+        y = np.zeros_like(x)
+        y[self.delay :] = x[: len(x) - self.delay]
+        return y

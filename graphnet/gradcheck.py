@@ -64,13 +64,14 @@ def check_node(
     for batch in batches:
         for width in widths:
             inputs = [np.asarray(v, dtype=np.float64).copy() for v in node.sample_inputs(rng, batch, width)]
-            out = node.forward(Context(), *inputs)
+            attrs = node.sample_attrs(width)
+            out = node.forward(Context(attrs=attrs), *inputs)
             weights = rng.normal(size=np.shape(out))
 
             def objective() -> float:
-                return float(np.sum(node.forward(Context(), *inputs) * weights))
+                return float(np.sum(node.forward(Context(attrs=attrs), *inputs) * weights))
 
-            ctx = Context()
+            ctx = Context(attrs=attrs)
             node.forward(ctx, *inputs)
             analytic = node.backward(ctx, weights)
             if len(analytic) != len(inputs):

@@ -65,10 +65,13 @@ class Graph:
         """Add a constant filled with ``fill`` (its batch dimension follows the run's batch)."""
         return self._leaf(key, "constant", shape, "constant", t, fill=fill)
 
-    def apply(self, op: str, key: str, *inputs: str, kind: str = "op", t: int | None = None) -> str:
+    def apply(
+        self, op: str, key: str, *inputs: str, kind: str = "op", t: int | None = None, attrs: dict | None = None
+    ) -> str:
         """Add node ``key`` computing node type ``op`` of ``inputs`` (keys of nodes already in the graph).
 
-        Arity and shapes are checked here, so a malformed graph is refused where it is built.
+        ``attrs`` are the node's static settings (plain data, e.g. a slice's ``start`` and ``stop``). Arity
+        and shapes are checked here, so a malformed graph is refused where it is built.
         """
         node_type = _node_type(key, op)
         if key in self.nx:
@@ -76,8 +79,10 @@ class Graph:
         missing = [k for k in inputs if k not in self.nx]
         if missing:
             raise GraphError(f"node {key!r} ({op}) takes {', '.join(map(repr, missing))}, not in the graph")
-        shape = _check_node(key, node_type, [self.nx.nodes[k]["shape"] for k in inputs], inputs)
+        shape = _check_node(key, node_type, [self.nx.nodes[k]["shape"] for k in inputs], attrs or {}, inputs)
         self.nx.add_node(key, op=op, kind=kind, t=t, inputs=tuple(inputs), shape=shape)
+        if attrs:
+            self.nx.nodes[key]["attrs"] = dict(attrs)
         for position, source in enumerate(inputs):
             if self.nx.has_edge(source, key):
                 self.nx.edges[source, key]["args"] += (position,)
@@ -143,7 +148,9 @@ class Graph:
                 raise GraphError(f"node {key!r}: its edges do not match its inputs {inputs}")
             if node_type.leaf:
                 continue
-            shape = _check_node(key, node_type, [self.nx.nodes[k]["shape"] for k in inputs], inputs)
+            shape = _check_node(
+                key, node_type, [self.nx.nodes[k]["shape"] for k in inputs], attrs.get("attrs", {}), inputs
+            )
             if tuple(attrs["shape"]) != shape:
                 raise GraphError(f"node {key!r} says shape {attrs['shape']} but its inputs give {shape}")
 
@@ -176,14 +183,16 @@ def _node_type(key: str, op: str) -> nodes.Node:
         raise GraphError(f"node {key!r}: {exc}") from None
 
 
-def _check_node(key: str, node_type: nodes.Node, shapes: list[Shape], inputs: Sequence[str] = ()) -> Shape:
+def _check_node(
+    key: str, node_type: nodes.Node, shapes: list[Shape], attrs: dict, inputs: Sequence[str] = ()
+) -> Shape:
     arity = node_type.arity
     if (arity is None and not shapes) or (arity is not None and len(shapes) != arity):
         wanted = "at least 1" if arity is None else str(arity)
         raise GraphError(f"node {key!r} ({node_type.name}) takes {wanted} inputs, got {len(shapes)}")
     try:
-        return tuple(node_type.shape(*[tuple(s) for s in shapes]))
-    except ValueError as exc:
+        return tuple(node_type.shape(*[tuple(s) for s in shapes], **attrs))
+    except (ValueError, TypeError, IndexError) as exc:  # IndexError: a shape rule reading a scalar's axes
         of = f" (its inputs: {', '.join(map(repr, inputs))})" if inputs else ""
         raise GraphError(f"node {key!r} ({node_type.name}): {exc}{of}") from None
 
@@ -196,6 +205,7 @@ class Step:
     node: nodes.Node
     args: tuple[str, ...]
     needs: tuple[bool, ...]
+    attrs: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -231,28 +241,39 @@ class Program:
             needs = tuple(a in needs_grad for a in args)
             if any(needs):
                 needs_grad.add(key)
-            steps.append(Step(key, nodes.get(attrs["op"]), args, needs))
+            steps.append(Step(key, nodes.get(attrs["op"]), args, needs, attrs.get("attrs", {})))
         return cls(graph, leaves, steps, wrt, needs_grad)
 
     def forward(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> Run:
         """Run every scheduled op in topological order on ``feeds`` (inputs) and ``params`` (weights)."""
-        values: dict[str, np.ndarray] = {}
-        batch = _batch_size(feeds)
-        for key, op, shape, fill in self.leaves:
-            if op == "parameter":
-                values[key] = params[key] if key in params else _missing(key, "params")
-            elif op == "input" and key in feeds:
-                values[key] = feeds[key]
-            elif fill is not None:
-                values[key] = np.full(tuple(batch if d is None else d for d in shape), fill)
-            else:
-                _missing(key, "feeds")
+        leaf_keys = [key for key, *_ in self.leaves]
+        values: dict[str, np.ndarray] = dict(zip(leaf_keys, leaf_values(self.leaves, feeds, params)))
         contexts: dict[str, Context] = {}
         for step in self.steps:
-            ctx = Context(step.needs)
+            ctx = Context(step.needs, step.attrs)
             values[step.key] = step.node.forward(ctx, *[values[a] for a in step.args])
             contexts[step.key] = ctx
         return Run(self, values, contexts)
+
+
+def leaf_values(
+    leaves: Sequence[tuple[str, str, Shape, float | None]],
+    feeds: Mapping[str, np.ndarray],
+    params: Mapping[str, np.ndarray],
+) -> list[np.ndarray]:
+    """The values of a program's leaves, in order: weights from ``params``, inputs from ``feeds``, or filled."""
+    batch = _batch_size(feeds)
+    values = []
+    for key, op, shape, fill in leaves:
+        if op == "parameter":
+            values.append(params[key] if key in params else _missing(key, "params"))
+        elif op == "input" and key in feeds:
+            values.append(feeds[key])
+        elif fill is not None:
+            values.append(np.full(tuple(batch if d is None else d for d in shape), fill))
+        else:
+            _missing(key, "feeds")
+    return values
 
 
 def _batch_size(feeds: Mapping[str, np.ndarray]) -> int:

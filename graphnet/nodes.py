@@ -32,11 +32,12 @@ Shape = tuple  # a static shape: ints, with None for the batch dimension
 class Context:
     """What one node saves during forward for its backward, in one run."""
 
-    __slots__ = ("saved", "needs_input_grad")
+    __slots__ = ("saved", "needs_input_grad", "attrs")
 
-    def __init__(self, needs_input_grad: tuple[bool, ...] | None = None) -> None:
+    def __init__(self, needs_input_grad: tuple[bool, ...] | None = None, attrs: dict | None = None) -> None:
         self.saved: tuple = ()
         self.needs_input_grad = needs_input_grad
+        self.attrs = attrs or {}  # the node's static settings from the graph, e.g. a slice's start and stop
 
     def save(self, *arrays) -> None:
         """Keep ``arrays`` for backward."""
@@ -52,7 +53,8 @@ class Node:
 
     Subclasses set ``arity`` (``None`` for any number of inputs, at least one) and implement ``forward``,
     ``backward`` and, to have shapes checked when a graph is built, ``shape``. Leaf types (``leaf = True``:
-    inputs, parameters, constants) take no inputs; a run feeds their values.
+    inputs, parameters, constants) take no inputs; a run feeds their values. A node type that needs settings
+    (a slice's bounds) reads them from ``ctx.attrs``, which the graph stores on the node.
     """
 
     name: ClassVar[str] = ""
@@ -66,13 +68,17 @@ class Node:
     def backward(self, ctx: Context, grad: np.ndarray) -> tuple:
         raise NotImplementedError
 
-    def shape(self, *shapes: Shape) -> Shape:
+    def shape(self, *shapes: Shape, **attrs) -> Shape:
         """The output shape for these input shapes; raise ``ValueError`` if they do not fit."""
         return shapes[0]
 
     def sample_inputs(self, rng: np.random.RandomState, batch: int, width: int) -> tuple[np.ndarray, ...]:
         """Random inputs of a typical shape, for the gradient checker: by default ``arity`` (batch, width)."""
         return tuple(rng.normal(size=(batch, width)) for _ in range(self.arity or 3))
+
+    def sample_attrs(self, width: int) -> dict:
+        """Settings to check the node type with, for inputs of this width (none by default)."""
+        return {}
 
     def __repr__(self) -> str:
         return f"<node type {self.name!r}>"
@@ -222,3 +228,184 @@ class Sum(Node):
 
     def shape(self, *shapes):
         return _same_shape("sum", shapes)
+
+
+# -- more node types: enough to build an LSTM, a GRU and other losses ------------------------------------------
+@register("tanh")
+class Tanh(Node):
+    """Hyperbolic tangent, elementwise."""
+
+    def forward(self, ctx, x):
+        y = np.tanh(x)
+        ctx.save(y)
+        return y
+
+    def backward(self, ctx, grad):
+        (y,) = ctx.saved
+        return (grad * (1.0 - y * y),)
+
+
+@register("relu")
+class ReLU(Node):
+    """max(x, 0), elementwise (gradient 0 at 0)."""
+
+    def forward(self, ctx, x):
+        ctx.save(x > 0)
+        return np.maximum(x, 0.0)
+
+    def backward(self, ctx, grad):
+        (positive,) = ctx.saved
+        return (grad * positive,)
+
+    def sample_inputs(self, rng, batch, width):
+        # keep away from the kink at 0, where central differences straddle two slopes
+        x = rng.normal(size=(batch, width))
+        return (x + np.where(x >= 0, 0.1, -0.1),)
+
+
+@register("mul")
+class Mul(Node):
+    """Elementwise product a * b of two tensors of one shape (a gate times a signal)."""
+
+    arity = 2
+
+    def forward(self, ctx, a, b):
+        ctx.save(a, b)
+        return a * b
+
+    def backward(self, ctx, grad):
+        a, b = ctx.saved
+        return (grad * b if ctx.needs(0) else None, grad * a if ctx.needs(1) else None)
+
+    def shape(self, a, b):
+        return _same_shape("mul", (a, b))
+
+
+@register("sub")
+class Sub(Node):
+    """Elementwise difference a - b of two tensors of one shape."""
+
+    arity = 2
+
+    def forward(self, ctx, a, b):
+        return a - b
+
+    def backward(self, ctx, grad):
+        return (grad, -grad if ctx.needs(1) else None)
+
+    def shape(self, a, b):
+        return _same_shape("sub", (a, b))
+
+
+@register("bias_add")
+class BiasAdd(Node):
+    """x + b: a bias vector b of shape (width,) added to every row of a batch x."""
+
+    arity = 2
+
+    def forward(self, ctx, x, b):
+        return x + b
+
+    def backward(self, ctx, grad):
+        return (grad, grad.sum(axis=0) if ctx.needs(1) else None)
+
+    def shape(self, x, b):
+        if len(b) != 1 or x[-1] != b[0]:
+            raise ValueError(f"bias_add needs a bias of shape ({x[-1]},) for input {x}, got {b}")
+        return x
+
+    def sample_inputs(self, rng, batch, width):
+        return rng.normal(size=(batch, width)), rng.normal(size=(width,))
+
+
+@register("concat")
+class Concat(Node):
+    """Inputs side by side along the last axis: (B, m) and (B, n) give (B, m + n)."""
+
+    arity = None
+
+    def forward(self, ctx, *xs):
+        ctx.save(np.cumsum([x.shape[-1] for x in xs])[:-1])
+        return np.concatenate(xs, axis=-1)
+
+    def backward(self, ctx, grad):
+        (splits,) = ctx.saved
+        return tuple(np.split(grad, splits, axis=-1))
+
+    def shape(self, *shapes):
+        if len({s[:-1] for s in shapes}) != 1:
+            raise ValueError(f"concat needs inputs that differ only in the last axis, got {shapes}")
+        return shapes[0][:-1] + (sum(s[-1] for s in shapes),)
+
+    def sample_inputs(self, rng, batch, width):
+        return rng.normal(size=(batch, width)), rng.normal(size=(batch, width + 2))
+
+
+@register("slice")
+class Slice(Node):
+    """Columns start:stop of the last axis (attrs ``start`` and ``stop``): how a gate reads its share."""
+
+    def forward(self, ctx, x):
+        ctx.save(x.shape)
+        # The same defaults as shape(): a node built without bounds takes the whole last axis.
+        return x[..., ctx.attrs.get("start", 0) : ctx.attrs.get("stop")]
+
+    def backward(self, ctx, grad):
+        (shape,) = ctx.saved
+        full = np.zeros(shape)
+        full[..., ctx.attrs.get("start", 0) : ctx.attrs.get("stop")] = grad
+        return (full,)
+
+    def shape(self, x, *, start: int = 0, stop: int | None = None):
+        stop = x[-1] if stop is None else stop
+        if not 0 <= start < stop <= x[-1]:
+            raise ValueError(f"slice needs 0 <= start < stop <= {x[-1]}, got start={start}, stop={stop}")
+        return x[:-1] + (stop - start,)
+
+    def sample_attrs(self, width):
+        return {"start": width // 2, "stop": width} if width > 1 else {"start": 0, "stop": 1}
+
+
+@register("mean")
+class Mean(Node):
+    """The mean of every element of the input: a scalar."""
+
+    def forward(self, ctx, x):
+        ctx.save(x.shape)
+        return np.asarray(np.mean(x))
+
+    def backward(self, ctx, grad):
+        (shape,) = ctx.saved
+        return (np.full(shape, grad / np.prod(shape)),)
+
+    def shape(self, x):
+        return ()
+
+
+@register("bce_with_logits")
+class BCEWithLogits(Node):
+    """Loss: binary cross-entropy of sigmoid(logits) against targets in [0, 1], summed, averaged over the batch.
+
+    Computed from the logits as max(z, 0) - z*y + log(1 + exp(-|z|)), which never overflows.
+    """
+
+    arity = 2
+
+    def forward(self, ctx, logits, target):
+        ctx.save(logits, target)
+        loss = np.maximum(logits, 0.0) - logits * target + np.log1p(np.exp(-np.abs(logits)))
+        return np.asarray(np.sum(loss) / logits.shape[0])
+
+    def backward(self, ctx, grad):
+        logits, target = ctx.saved
+        batch = logits.shape[0]
+        d_logits = grad * (_sigmoid(logits) - target) / batch if ctx.needs(0) else None
+        d_target = grad * -logits / batch if ctx.needs(1) else None
+        return d_logits, d_target
+
+    def shape(self, logits, target):
+        _same_shape("bce_with_logits", (logits, target))
+        return ()
+
+    def sample_inputs(self, rng, batch, width):
+        return rng.normal(size=(batch, width)) * 3, rng.uniform(size=(batch, width))

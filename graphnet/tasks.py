@@ -33,15 +33,19 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import data
+from . import data, nodes
 from .cells import Network, get_cell
-from .errors import GraphError, TaskError
+from .errors import GraphError, GraphnetError, TaskError
+from .plugins import load_plugins
 
 # Sizes past these are refused before any memory is spent on them.
 MAX_HIDDEN = 4096
 MAX_BITS = 1 << 20
 MAX_BATCH = 1 << 16
 MAX_TRAINING_BYTES = 4 << 30
+
+
+REQUIRED = object()  # the default of a key a task file must give
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class Key:
     kind: type
     check: Callable[[Any], bool]
     expected: str
-    default: Any = None  # None: the key is required
+    default: Any = REQUIRED
 
     def parse(self, value: Any) -> Any:
         if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -65,7 +69,7 @@ class Key:
         return value
 
 
-def _int(lo: int, hi: int | None = None, default: int | None = None) -> Key:
+def _int(lo: int, hi: int | None = None, default: Any = REQUIRED) -> Key:
     top = f" to {hi:,}" if hi is not None else " or more"
     return Key(int, lambda v: v >= lo and (hi is None or v <= hi), f"an integer from {lo}{top}", default)
 
@@ -78,16 +82,23 @@ def _name(default: str) -> Key:
     return Key(str, lambda v: bool(v.strip()), "a non-empty name", default)
 
 
+def _choice(default: str, *choices: str) -> Key:
+    return Key(str, lambda v: v in choices, f"one of {', '.join(map(repr, choices))}", default)
+
+
 SCHEMA: dict[str, dict[str, Key]] = {
     "task": {
         "generator": _name("binary_addition"),
         "bits": _int(2, MAX_BITS),
+        "delay": _int(1, 64, default=1),  # delayed_echo: how many steps back to echo
     },
     "network": {
         "cell": _name("rnn"),
         "inputs": _int(1, MAX_HIDDEN),
         "hidden": _int(1, MAX_HIDDEN),
         "outputs": _int(1, MAX_HIDDEN),
+        "activation": _name(""),  # "": the cell's own (sigmoid for rnn, tanh for lstm and gru)
+        "loss": _choice("squared_error", "squared_error", "bce_with_logits"),
     },
     "training": {
         "learning_rate": _positive_float(),
@@ -103,6 +114,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
 class TaskSection:
     generator: str
     bits: int
+    delay: int
 
 
 @dataclass(frozen=True)
@@ -111,6 +123,8 @@ class NetworkSection:
     inputs: int
     hidden: int
     outputs: int
+    activation: str
+    loss: str
 
 
 @dataclass(frozen=True)
@@ -130,15 +144,19 @@ class Task:
     task: TaskSection
     network: NetworkSection
     training: TrainingSection
+    plugins: tuple[str, ...] = ()
 
     @property
     def generator(self) -> data.Generator:
-        return data.get_generator(self.task.generator)
+        return data.get_generator(self.task.generator).configured(self.task)
 
     def build_network(self) -> Network:
         """The network this task describes (its graphs are built on demand, per length)."""
         n = self.network
-        return Network(get_cell(n.cell), inputs=n.inputs, hidden=n.hidden, outputs=n.outputs)
+        return Network(
+            get_cell(n.cell), inputs=n.inputs, hidden=n.hidden, outputs=n.outputs,
+            activation=n.activation or None, loss=n.loss,
+        )
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         """The task as plain data, one dict per section (what a TOML file of it would hold)."""
@@ -170,13 +188,20 @@ def load_task(path: str | Path, overrides: Iterable[str] = ()) -> Task:
         raise TaskError(f"{source}: not valid TOML: {exc}") from None
     if not raw:
         raise TaskError(f"{source}: is empty, expected the sections {', '.join(f'[{s}]' for s in SCHEMA)}")
+    plugins = raw.pop("plugins", [])
+    if not isinstance(plugins, list) or not all(isinstance(p, str) and p.strip() for p in plugins):
+        raise TaskError(f"{source}: plugins: expected a list of module names or .py files, got {plugins!r}")
+    try:
+        load_plugins(plugins, relative_to=path.parent, source=f"{source}: plugins")
+    except GraphnetError as exc:
+        raise TaskError(str(exc)) from None
     for override in overrides:
         section, key, value = parse_override(override)
         raw.setdefault(section, {})
         if not isinstance(raw[section], dict):
             raise TaskError(f"{source}: {section} must be a [{section}] section")
         raw[section][key] = value
-    return _check(source, raw)
+    return _check(source, raw, tuple(plugins))
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:
@@ -196,7 +221,7 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     return section, key, value
 
 
-def _check(source: str, raw: dict[str, Any]) -> Task:
+def _check(source: str, raw: dict[str, Any], plugins: tuple[str, ...]) -> Task:
     unknown = [s for s in raw if s not in SCHEMA]
     if unknown:
         raise TaskError(f"{source}: unknown section [{unknown[0]}]; expected {', '.join(f'[{s}]' for s in SCHEMA)}")
@@ -213,7 +238,7 @@ def _check(source: str, raw: dict[str, Any]) -> Task:
         values = {}
         for key, spec in keys.items():
             if key not in given:
-                if spec.default is None:
+                if spec.default is REQUIRED:
                     raise TaskError(f"{source}: [{section}] {key}: missing, expected {spec.expected}")
                 values[key] = spec.default
                 continue
@@ -230,6 +255,7 @@ def _check(source: str, raw: dict[str, Any]) -> Task:
         TaskSection(**sections["task"]),
         NetworkSection(**sections["network"]),
         TrainingSection(**sections["training"]),
+        plugins,
     )
     _check_consistency(task)
     return task
@@ -242,6 +268,15 @@ def _check_consistency(task: Task) -> None:
         get_cell(task.network.cell)
     except (TaskError, GraphError) as exc:
         raise TaskError(f"{source}: {exc}") from None
+    activation = task.network.activation
+    if activation:
+        try:
+            node_type = nodes.get(activation)
+        except GraphError as exc:
+            raise TaskError(f"{source}: [network] activation: {exc}") from None
+        if node_type.arity != 1 or node_type.leaf:
+            raise TaskError(f"{source}: [network] activation: {activation!r} takes {node_type.arity} inputs, "
+                            "expected a node type of one input such as sigmoid, tanh or relu")
     for key in ("inputs", "outputs"):
         wanted, given = getattr(generator, key), getattr(task.network, key)
         if wanted != given:
@@ -278,14 +313,17 @@ def _size_estimate(section: str, key: str, value: Any) -> str:
     if (section, key) not in sizes or not isinstance(value, int) or isinstance(value, bool) or value < 1:
         return ""
     the_post = {"bits": 8, "hidden": 16, "batch_size": 1, sizes[section, key]: value}
-    task = Task("", TaskSection("binary_addition", the_post["bits"]), NetworkSection("rnn", 2, the_post["hidden"], 1),
-                TrainingSection(0.1, 1, the_post["batch_size"], 0, 0))
-    return f" (a run with {key} = {value:,} would need about {training_bytes(task) / 2**30:,.1f} GiB)"
+    needed = _run_bytes(the_post["bits"], the_post["batch_size"], 2, the_post["hidden"], 1)
+    return f" (a run with {key} = {value:,} would need about {needed / 2**30:,.1f} GiB)"
 
 
 def training_bytes(task: Task) -> int:
     """A rough estimate of the memory one training iteration needs, in bytes."""
     n = task.network
-    per_step = task.training.batch_size * (8 * n.hidden + 4 * n.outputs + n.inputs) * 8
-    weights = 3 * (n.inputs * n.hidden + n.hidden * n.hidden + n.hidden * n.outputs) * 8
-    return task.task.bits * per_step + weights
+    return _run_bytes(task.task.bits, task.training.batch_size, n.inputs, n.hidden, n.outputs)
+
+
+def _run_bytes(bits: int, batch_size: int, inputs: int, hidden: int, outputs: int) -> int:
+    per_step = batch_size * (8 * hidden + 4 * outputs + inputs) * 8
+    weights = 3 * (inputs * hidden + hidden * hidden + hidden * outputs) * 8
+    return bits * per_step + weights

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from .cells import Network
+from .compiled import fast
 from .data import Batch, bits_to_int, get_generator
 from .errors import DivergedError, WeightsError
 from .files import atomic_write
@@ -75,6 +76,7 @@ def train(
     params: Params | None = None,
     on_log: Callable[[LogEntry], None] | None = None,
     progress: bool = False,
+    stop: Callable[[int, Params], bool] | None = None,
     start: int = 0,
     rng_state: tuple | None = None,
     after_step: Callable[[int, Params, np.random.RandomState], bool] | None = None,
@@ -82,10 +84,12 @@ def train(
     """Train the task's network by SGD, one update per batch, as the task file says.
 
     ``on_log`` is called with a :class:`LogEntry` every ``log_every`` iterations; ``progress`` shows a tqdm
-    bar on stderr. To resume (see :mod:`graphnet.checkpoint`), give the ``params``, the iteration ``start``
-    and the ``rng_state`` a checkpoint saved: the run then ends exactly as an uninterrupted one.
-    ``after_step(done, params, rng)`` is called after each update; returning True stops the run there.
-    A NaN or inf in the loss or a gradient raises :class:`~graphnet.errors.DivergedError`.
+    bar on stderr; ``stop(iterations_done, params)``, called after every update, ends training early when it
+    returns True (the sweep stops at the first iteration that solves the task). ``after_step(done, params,
+    rng)`` is the same with the random stream too, for checkpoints (see :mod:`graphnet.checkpoint`). To resume,
+    give the ``params``, the iteration ``start`` and the ``rng_state`` a checkpoint saved: the run then ends
+    exactly as an uninterrupted one. A NaN or inf in the loss or a gradient raises
+    :class:`~graphnet.errors.DivergedError`.
     """
     spec, network = task.training, task.build_network()
     rng = np.random.RandomState(spec.seed)
@@ -94,7 +98,7 @@ def train(
     if rng_state is not None:
         rng.set_state(rng_state)
     params = dict(initial if params is None else params)
-    program = network.graph(task.task.bits).compile()
+    program = fast(network.graph(task.task.bits).compile())  # slot-indexed runner, same numbers
     result = TrainResult(params, iterations=start)
     steps = range(start, spec.iterations)
     if progress:
@@ -108,12 +112,14 @@ def train(
         if not _finite(run.value("loss"), grads):
             raise DivergedError(_nonfinite_message(run, iteration))
         if spec.log_every and iteration % spec.log_every == 0:
-            entry = _log_entry(task, network, batch, run.values, iteration)
+            entry = _log_entry(task, network, batch, run.value, iteration)
             result.log.append(entry)
             if on_log:
                 on_log(entry)
         params = sgd_step(params, grads, spec.learning_rate)
         result.iterations = iteration + 1
+        if stop is not None and stop(iteration + 1, params):
+            break
         if after_step is not None and after_step(iteration + 1, params, rng):
             break
     result.params = params
@@ -152,9 +158,9 @@ def _which(value: np.ndarray) -> str:
     return "NaN" if np.any(np.isnan(value)) else "inf"
 
 
-def _log_entry(task: Task, network: Network, batch: Batch, values: dict, iteration: int) -> LogEntry:
+def _log_entry(task: Task, network: Network, batch: Batch, values: Callable, iteration: int) -> LogEntry:
     steps = batch.x.shape[0]
-    y_hat = np.stack([values[f"y_hat[{t}]"][0] for t in range(steps)])  # (T, outputs), first example
+    y_hat = np.stack([values(f"y_hat[{t}]")[0] for t in range(steps)])  # (T, outputs), first example
     y = batch.y[:, 0]
     predicted = np.round(y_hat)
     error = 0.0
@@ -166,7 +172,7 @@ def _log_entry(task: Task, network: Network, batch: Batch, values: dict, iterati
         predicted=[int(b) for b in predicted[::-1, 0]],
         true=[int(b) for b in y[::-1, 0]],
         describe=task.generator.describe(batch, 0, predicted),
-        loss=float(values["loss"]),
+        loss=float(values("loss")),
     )
 
 

@@ -58,6 +58,7 @@ def files(tmp_path_factory):
     good = (folder / "weights.npz").read_bytes()
     (folder / "truncated.npz").write_bytes(good[: len(good) // 2])
     (folder / "not_npz.npz").write_text("these are not weights\n")
+    (folder / "broken_plugin.py").write_text("raise RuntimeError('boom')\n")
     (folder / "empty.npz").write_bytes(b"")
     np.savez(folder / "object.npz", synapse_0=np.array([{"a": 1}], dtype=object), synapse_h=params["synapse_h"],
              synapse_1=params["synapse_1"])
@@ -175,6 +176,26 @@ CASES = [
                                   "9+60"], "not a readable .npz"),
     ("render unknown --show", ["render", T, "-o", "{f}/g.dot", "--show", "both"], "invalid choice: 'both'"),
     ("render bad task", ["render", "{f}/syntax.toml", "-o", "{f}/g.dot"], "not valid TOML"),
+    # nodes, gradcheck, sweep
+    ("nodes extra argument", ["nodes", "extra"], "unrecognized arguments: extra"),
+    ("nodes missing plugin", ["nodes", "--plugin", "no_such_module_here"], "--plugin no_such_module_here: cannot"),
+    ("nodes broken plugin", ["nodes", "--plugin", "{f}/broken_plugin.py"], "cannot import it (RuntimeError: boom)"),
+    ("gradcheck unknown type", ["gradcheck", "frobnicate"], "unknown node type 'frobnicate'; known node types"),
+    ("gradcheck a leaf", ["gradcheck", "input"], "leaf node types have no backward"),
+    ("gradcheck negative seed", ["gradcheck", "--seed", "-1"], "--seed: expected an integer of at least 0"),
+    ("gradcheck seed not int", ["gradcheck", "--seed", "x"], "invalid int value: 'x'"),
+    ("sweep nothing to sweep", ["sweep", T], "give at least one --set"),
+    ("sweep empty values", ["sweep", T, "--set", "network.hidden="], "expected SECTION.KEY=VALUE[,VALUE...]"),
+    ("sweep a bad value", ["sweep", T, "--set", "network.hidden=2,x"], "[network] hidden: expected an integer"),
+    ("sweep unknown key", ["sweep", T, "--set", "network.hiden=2"], "unknown key 'hiden' in [network]"),
+    ("sweep absurd size", ["sweep", T, "--set", "network.hidden=1000000000"], "would need about"),
+    ("sweep zero seeds", ["sweep", T, "--set", "network.hidden=2", "--seeds", "0"], "--seeds: expected"),
+    ("sweep absurd seeds", ["sweep", T, "--set", "network.hidden=2", "--seeds", "1000000000"],
+     "--seeds: expected an integer from 1 to 10,000"),
+    ("sweep zero workers", ["sweep", T, "--set", "network.hidden=2", "--workers", "0"], "--workers: expected"),
+    ("sweep zero check-every", ["sweep", T, "--set", "network.hidden=2", "--check-every", "0"], "--check-every"),
+    ("sweep csv to a folder", ["sweep", T, "--set", "network.hidden=2", "--csv", "{f}"], "is a folder"),
+    ("sweep missing task", ["sweep", "{f}/nope.toml", "--set", "network.hidden=2"], "no such task file"),
     # checkpoints
     ("--checkpoint-every alone", ["train", T, "--checkpoint-every", "5"], "give --checkpoint PATH too"),
     ("--checkpoint-every negative", ["train", T, "--checkpoint", "{f}/c.npz", "--checkpoint-every", "-1"],

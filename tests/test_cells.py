@@ -61,3 +61,34 @@ def test_predicting_in_chunks_carries_the_hidden_state_exactly():
     x = np.random.RandomState(1).randint(2, size=(50, 3, 2)).astype(float)
     whole = net.predict(params, x, chunk=50)
     assert np.array_equal(net.predict(params, x, chunk=7), whole)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("steps, batch", [(1, 1), (3, 4), (6, 2)])
+def test_gated_cells_bptt_gradients_match_central_differences(cell, steps, batch):
+    net = Network(get_cell(cell), inputs=2, hidden=3, outputs=1)
+    rng = np.random.RandomState(steps + batch)
+    params = net.init_parameters(rng)
+    problems = get_generator("binary_addition").sample(rng, batch, steps)
+    errors = check_program(net.graph(steps).compile(), net.feeds(problems.x, problems.y), params)
+    assert set(errors) == set(net.parameter_shapes())
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_the_lstm_carries_two_states_and_shares_every_gate_weight():
+    g = Network(get_cell("lstm"), inputs=2, hidden=4, outputs=1).graph(3)
+    assert {"h[-1]", "c[-1]"} <= set(g.keys(kind="state"))
+    assert g.node("c[2]")["inputs"] == ("f*c[2]", "i*g[2]")
+    for gate in "ifog":
+        assert sorted(g.node(k)["t"] for k in g.nx.successors(f"synapse_h_{gate}")) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_the_rnn_takes_its_activation_by_name(activation):
+    g = Network(get_cell("rnn"), inputs=2, hidden=4, outputs=1, activation=activation).graph(2)
+    assert g.node("h[1]")["op"] == activation
+
+
+def test_cross_entropy_reads_the_logits():
+    g = Network(get_cell("rnn"), inputs=2, hidden=4, outputs=1, loss="bce_with_logits").graph(2)
+    assert g.node("loss[1]")["inputs"] == ("h_synapse_1[1]", "y[1]")

@@ -44,3 +44,25 @@ def test_all_problems_when_few_and_none_when_many():
     addition = get_generator("binary_addition")
     assert addition.all_problems(8).size == 128 * 128 <= EXHAUSTIVE_LIMIT
     assert addition.all_problems(12) is None
+
+
+def test_subtraction_parity_and_echo_compute_their_targets():
+    from graphnet.data import get_generator
+
+    sub = get_generator("binary_subtraction").encode(np.array([200]), np.array([57]), 8)
+    assert bits_to_int(sub.y[:, 0, 0]) == 143
+    x = np.array([1, 0, 1, 1, 0, 1], dtype=float)[:, None, None]
+    assert get_generator("running_parity").target(x)[:, 0, 0].tolist() == [1, 1, 0, 1, 1, 0]
+    echo = get_generator("delayed_echo").configured(type("Section", (), {"delay": 2})())
+    assert echo.target(x)[:, 0, 0].tolist() == [0, 0, 1, 0, 1, 1]
+
+
+def test_subtraction_never_goes_below_zero_and_enumerates_all_pairs():
+    from graphnet.data import get_generator
+
+    sub = get_generator("binary_subtraction")
+    batch = sub.sample(np.random.RandomState(0), 50, 8)
+    for i in range(50):
+        a, b = bits_to_int(batch.x[:, i, 0]), bits_to_int(batch.x[:, i, 1])
+        assert a >= b and bits_to_int(batch.y[:, i, 0]) == a - b
+    assert sub.all_problems(8).size == 256 * 257 // 2

@@ -9,19 +9,25 @@ from graphnet.gradcheck import TOLERANCE, check_node
 from graphnet.nodes import Context
 
 CORE = ["matmul", "add", "sigmoid", "squared_error", "sum"]
+OPS = [name for name, node in nodes.registered().items() if not node.leaf]
 
 
-@pytest.mark.parametrize("name", CORE)
+def test_at_least_twelve_node_types_beside_the_leaves():
+    assert len(OPS) >= 12 and set(CORE) <= set(OPS)
+    assert {"tanh", "relu", "mul", "sub", "concat", "slice", "mean", "bce_with_logits"} <= set(OPS)
+
+
+@pytest.mark.parametrize("name", OPS)
 def test_backward_matches_central_differences(name):
     assert check_node(nodes.get(name), batches=(1, 4), widths=(1, 3, 16)) < TOLERANCE
 
 
 def test_backward_returns_one_gradient_per_input_shaped_like_it():
     rng = np.random.RandomState(0)
-    for name in CORE:
+    for name in OPS:
         node = nodes.get(name)
         inputs = node.sample_inputs(rng, 3, 5)
-        ctx = Context()
+        ctx = Context(attrs=node.sample_attrs(5))
         out = node.forward(ctx, *inputs)
         grads = node.backward(ctx, np.ones_like(out))
         assert [g.shape for g in grads] == [x.shape for x in inputs], name
@@ -59,3 +65,30 @@ def test_a_name_cannot_be_registered_twice_by_different_classes():
         @nodes.register("sigmoid")
         class AnotherSigmoid(nodes.Node):
             pass
+
+
+def test_bce_with_logits_is_stable_and_matches_its_definition():
+    bce = nodes.get("bce_with_logits")
+    logits, target = np.array([[-800.0, 0.0, 800.0]]), np.array([[0.0, 1.0, 1.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss = bce.forward(Context(), logits, target)
+    assert loss == pytest.approx(np.log(2.0))
+    p = 1 / (1 + np.exp(-0.3))
+    assert bce.forward(Context(), np.array([[0.3]]), np.array([[1.0]])) == pytest.approx(-np.log(p))
+
+
+def test_slice_and_concat_undo_each_other():
+    x = np.arange(12.0).reshape(2, 6)
+    left = nodes.get("slice").forward(Context(attrs={"start": 0, "stop": 2}), x)
+    right = nodes.get("slice").forward(Context(attrs={"start": 2, "stop": 6}), x)
+    assert np.array_equal(nodes.get("concat").forward(Context(), left, right), x)
+
+
+def test_shapes_are_checked_by_each_node_type():
+    assert nodes.get("slice").shape((None, 8), start=2, stop=5) == (None, 3)
+    assert nodes.get("concat").shape((None, 2), (None, 3)) == (None, 5)
+    assert nodes.get("bias_add").shape((None, 4), (4,)) == (None, 4)
+    with pytest.raises(ValueError, match="slice needs 0 <= start < stop <= 8"):
+        nodes.get("slice").shape((None, 8), start=5, stop=9)
+    with pytest.raises(ValueError, match="bias_add needs a bias of shape"):
+        nodes.get("bias_add").shape((None, 4), (3,))

@@ -38,9 +38,10 @@ def random_graphs(draw):
         arity = nodes.get(op).arity
         count = draw(st.integers(1, 3)) if arity is None else arity
         inputs = [draw(st.sampled_from(pool)) for _ in range(count)]
+        attrs = nodes.get(op).sample_attrs(width) if draw(st.booleans()) else {}  # or the type's defaults
         key = f"n{i}"
         try:
-            pool.append(g.apply(op, key, *inputs))
+            pool.append(g.apply(op, key, *inputs, attrs=attrs))
         except GraphError as exc:
             refused.append((key, inputs, str(exc)))
     return g, width, refused

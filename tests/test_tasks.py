@@ -55,6 +55,15 @@ def write(tmp_path, text):
         (SHIPPED.replace('cell = "rnn"', 'cell = "transformer"'), r"unknown cell 'transformer'"),
         (SHIPPED + "\n[extra]\nx = 1\n", r"unknown section \[extra\]"),
         (SHIPPED.replace("[network]", "[netwerk]"), r"unknown section \[netwerk\]"),
+        (SHIPPED.replace('cell = "rnn"', 'cell = "rnn"\nactivation = "softmax"'),
+         r"\[network\] activation: unknown node type 'softmax'"),
+        (SHIPPED.replace('cell = "rnn"', 'cell = "rnn"\nactivation = "matmul"'),
+         r"\[network\] activation: 'matmul' takes 2 inputs, expected a node type of one input"),
+        (SHIPPED.replace('cell = "rnn"', 'cell = "rnn"\nloss = "hinge"'),
+         r"\[network\] loss: expected one of 'squared_error', 'bce_with_logits', got 'hinge'"),
+        ('plugins = "my_nodes"\n' + SHIPPED, r"plugins: expected a list of module names or .py files"),
+        ('plugins = ["no_such_module_here"]\n' + SHIPPED, r"plugins no_such_module_here: cannot import it"),
+        (SHIPPED.replace('generator = "binary_addition"', 'generator = "sorting"'), r"unknown generator 'sorting'"),
     ],
 )
 def test_each_mistake_in_a_task_file_gets_one_clear_message(tmp_path, text, message):
