@@ -6,6 +6,7 @@ Every problem a user can fix ends in one line on stderr and exit code 2; ``--deb
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -15,17 +16,23 @@ from . import __version__
 import numpy as np
 
 from .cells import Network, get_cell
+from .checkpoint import Checkpointer, load_checkpoint, save_checkpoint
 from .data import bits_to_int, get_generator
 from .errors import GraphnetError
 from .plugins import load_entry_points, load_plugins
-from .tasks import load_task
+from .tasks import check_memory, evaluation_bytes, load_task
 from .train import LogEntry, add, evaluate, load_weights, save_weights, train
 
 EXAMPLES = {
     "train": """examples:
   graphnet train tasks/binary_addition.toml                       # the post's run, its numbers
   graphnet train tasks/binary_addition.toml --save weights.npz --quiet
-  graphnet train tasks/binary_addition.toml --set network.hidden=8 --set training.seed=3""",
+  graphnet train tasks/binary_addition.toml --set network.hidden=8 --set training.seed=3
+  graphnet train tasks/binary_addition.toml --checkpoint run.npz --checkpoint-every 500
+  graphnet train tasks/binary_addition.toml --resume run.npz --checkpoint run.npz   # after Ctrl-C
+
+exit codes: 0 done, 2 bad input, 3 training diverged (NaN or inf; the last checkpoint is kept),
+130 interrupted by Ctrl-C (a checkpoint is written first when --checkpoint is given)""",
     "eval": """examples:
   graphnet eval tasks/binary_addition.toml --weights weights.npz             # all 128x128 problems
   graphnet eval tasks/binary_addition.toml --weights weights.npz --bits 64   # 10000 random 64-bit sums""",
@@ -110,6 +117,13 @@ def build_parser() -> Parser:
     _task_args(p)
     p.add_argument("--save", metavar="W.npz", help="write the trained weights here (.npz)")
     p.add_argument("--quiet", action="store_true", help="no log and no progress bar, only the final line")
+    p.add_argument("--checkpoint", metavar="C.npz",
+                   help="write a checkpoint here (weights, iteration, random state) at the end, every "
+                   "--checkpoint-every iterations and on Ctrl-C; it is also a weights file")
+    p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+                   help="also checkpoint every N iterations (default: 0, only at the end and on Ctrl-C)")
+    p.add_argument("--resume", metavar="C.npz",
+                   help="continue the run saved in this checkpoint; training.iterations counts from the start")
 
     p = command("eval", "Exact-match accuracy of trained weights (every output bit right).", cmd_eval)
     _task_args(p)
@@ -169,9 +183,33 @@ def cmd_train(args: argparse.Namespace) -> int:
     task = load_task(args.task, args.overrides)
     if args.save:
         _check_writable(Path(args.save), "--save")
+    _positive("--checkpoint-every", args.checkpoint_every, minimum=0)
+    if args.checkpoint:
+        _check_writable(Path(args.checkpoint), "--checkpoint")
+    elif args.checkpoint_every:
+        raise UsageError("--checkpoint-every: give --checkpoint PATH too, the file to write")
+    resume = dict(params=None, start=0, rng_state=None)
+    if args.resume:
+        state = load_checkpoint(args.resume, task)
+        resume = dict(params=state.params, start=state.iteration, rng_state=state.rng_state)
+    checkpointer = Checkpointer(args.checkpoint, task, args.checkpoint_every)
     started = time.perf_counter()
-    result = train(task, on_log=None if args.quiet else print_entry, progress=not args.quiet)
+    # Ctrl-C only asks the loop to stop after the current update, so the checkpoint is of a whole iteration.
+    previous = signal.signal(signal.SIGINT, checkpointer.request_stop)
+    try:
+        # A diverging run is reported in one line (DivergedError), not after numpy's overflow warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            result = train(task, on_log=None if args.quiet else print_entry, progress=not args.quiet,
+                           after_step=checkpointer, **resume)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     seconds = time.perf_counter() - started
+    if args.checkpoint:
+        save_checkpoint(args.checkpoint, task, result.params, result.iterations, result.rng_state)
+    if checkpointer.stop_requested:
+        where = f"; checkpoint written to {args.checkpoint}" if args.checkpoint else " (no --checkpoint given)"
+        print(f"graphnet: interrupted after iteration {result.iterations}{where}", file=sys.stderr)
+        return 130
     saved = ""
     if args.save:
         save_weights(args.save, result.params)
@@ -185,6 +223,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     task = load_task(args.task, args.overrides)
     _positive("--bits", args.bits, minimum=2)
     _positive("--samples", args.samples)
+    _positive("--seed", args.seed, minimum=0, maximum=2**32 - 1)
+    check_memory(f"--bits {args.bits or task.task.bits} --samples {args.samples}",
+                 evaluation_bytes(task, args.bits or task.task.bits, args.samples))
     params = load_weights(args.weights, task.build_network())
     print(evaluate(task, params, bits=args.bits, samples=args.samples, seed=args.seed).line())
     return 0
@@ -287,6 +328,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     from .gradcheck import TOLERANCE, check_node
     from .nodes import get, registered
 
+    _positive("--seed", args.seed, minimum=0, maximum=2**32 - 1)
     names = args.names or [n for n, t in registered().items() if not t.leaf]
     node_types = [get(n) for n in names]
     leaves = [n.name for n in node_types if n.leaf]
@@ -320,9 +362,11 @@ def _operand(name: str, text: str) -> int:
     return value
 
 
-def _positive(option: str, value: int | None, minimum: int = 1) -> None:
+def _positive(option: str, value: int | None, minimum: int = 1, maximum: int | None = None) -> None:
     if value is not None and value < minimum:
         raise UsageError(f"{option}: expected an integer of at least {minimum}, got {value}")
+    if value is not None and maximum is not None and value > maximum:
+        raise UsageError(f"{option}: expected an integer from {minimum} to {maximum:,}, got {value}")
 
 
 def _check_writable(path: Path, option: str) -> None:
@@ -338,7 +382,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     if not args.grid:
         raise UsageError("graphnet sweep: give at least one --set SECTION.KEY=V1,V2,... to sweep")
-    _positive("--seeds", args.seeds)
+    _positive("--seeds", args.seeds, maximum=10_000)  # past that the list of runs alone fills memory
     _positive("--check-every", args.check_every)
     _positive("--workers", args.workers)
     _check_writable(Path(args.csv), "--csv")
@@ -370,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             raise
         print(f"graphnet: error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
     except KeyboardInterrupt:
         print("graphnet: interrupted", file=sys.stderr)
         return 130

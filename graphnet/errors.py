@@ -4,6 +4,8 @@
 class GraphnetError(Exception):
     """Base class: a problem the user can fix, with a message that says how."""
 
+    exit_code = 2  # what the ``graphnet`` command exits with when this stops it
+
 
 class TaskError(GraphnetError):
     """A task file, a ``--set`` override or a value in them is wrong."""
@@ -15,3 +17,9 @@ class GraphError(GraphnetError):
 
 class WeightsError(GraphnetError):
     """A weights file is missing, unreadable or does not fit the task."""
+
+
+class DivergedError(GraphnetError):
+    """Training met a NaN or inf in the loss or a gradient (exit code 3: the input was valid, the run was not)."""
+
+    exit_code = 3

@@ -73,13 +73,13 @@ class Graph:
         ``attrs`` are the node's static settings (plain data, e.g. a slice's ``start`` and ``stop``). Arity
         and shapes are checked here, so a malformed graph is refused where it is built.
         """
-        node_type = nodes.get(op)
+        node_type = _node_type(key, op)
         if key in self.nx:
             raise GraphError(f"graph {self.name!r} already has a node {key!r}")
         missing = [k for k in inputs if k not in self.nx]
         if missing:
             raise GraphError(f"node {key!r} ({op}) takes {', '.join(map(repr, missing))}, not in the graph")
-        shape = _check_node(key, node_type, [self.nx.nodes[k]["shape"] for k in inputs], attrs or {})
+        shape = _check_node(key, node_type, [self.nx.nodes[k]["shape"] for k in inputs], attrs or {}, inputs)
         self.nx.add_node(key, op=op, kind=kind, t=t, inputs=tuple(inputs), shape=shape)
         if attrs:
             self.nx.nodes[key]["attrs"] = dict(attrs)
@@ -140,7 +140,7 @@ class Graph:
             for needed in ("op", "kind", "inputs", "shape"):
                 if needed not in attrs:
                     raise GraphError(f"node {key!r} has no {needed!r} attribute")
-            node_type = nodes.get(attrs["op"])
+            node_type = _node_type(key, attrs["op"])
             inputs = tuple(attrs["inputs"])
             expected = {(s, key): tuple(i for i, k in enumerate(inputs) if k == s) for s in set(inputs)}
             actual = {(s, key): tuple(self.nx.edges[s, key].get("args", ())) for s in self.nx.predecessors(key)}
@@ -148,7 +148,9 @@ class Graph:
                 raise GraphError(f"node {key!r}: its edges do not match its inputs {inputs}")
             if node_type.leaf:
                 continue
-            shape = _check_node(key, node_type, [self.nx.nodes[k]["shape"] for k in inputs], attrs.get("attrs", {}))
+            shape = _check_node(
+                key, node_type, [self.nx.nodes[k]["shape"] for k in inputs], attrs.get("attrs", {}), inputs
+            )
             if tuple(attrs["shape"]) != shape:
                 raise GraphError(f"node {key!r} says shape {attrs['shape']} but its inputs give {shape}")
 
@@ -173,15 +175,26 @@ class Graph:
         return program
 
 
-def _check_node(key: str, node_type: nodes.Node, shapes: list[Shape], attrs: dict) -> Shape:
+def _node_type(key: str, op: str) -> nodes.Node:
+    """The registered node type ``op``, or a GraphError that names the node asking for it."""
+    try:
+        return nodes.get(op)
+    except GraphError as exc:
+        raise GraphError(f"node {key!r}: {exc}") from None
+
+
+def _check_node(
+    key: str, node_type: nodes.Node, shapes: list[Shape], attrs: dict, inputs: Sequence[str] = ()
+) -> Shape:
     arity = node_type.arity
     if (arity is None and not shapes) or (arity is not None and len(shapes) != arity):
         wanted = "at least 1" if arity is None else str(arity)
         raise GraphError(f"node {key!r} ({node_type.name}) takes {wanted} inputs, got {len(shapes)}")
     try:
         return tuple(node_type.shape(*[tuple(s) for s in shapes], **attrs))
-    except (ValueError, TypeError) as exc:
-        raise GraphError(f"node {key!r} ({node_type.name}): {exc}") from None
+    except (ValueError, TypeError, IndexError) as exc:  # IndexError: a shape rule reading a scalar's axes
+        of = f" (its inputs: {', '.join(map(repr, inputs))})" if inputs else ""
+        raise GraphError(f"node {key!r} ({node_type.name}): {exc}{of}") from None
 
 
 @dataclass
@@ -280,6 +293,10 @@ class Run:
     program: Program
     values: dict[str, np.ndarray]
     contexts: dict[str, Context]
+
+    def value(self, key: str) -> np.ndarray:
+        """The value of node ``key`` in this run."""
+        return self.values[key]
 
     def backward(self, of: str = "loss", *, every_node: bool = False) -> dict[str, np.ndarray]:
         """Gradients of the scalar node ``of`` with respect to the program's ``wrt`` nodes (BPTT included).

@@ -347,12 +347,13 @@ class Slice(Node):
 
     def forward(self, ctx, x):
         ctx.save(x.shape)
-        return x[..., ctx.attrs["start"] : ctx.attrs["stop"]]
+        # The same defaults as shape(): a node built without bounds takes the whole last axis.
+        return x[..., ctx.attrs.get("start", 0) : ctx.attrs.get("stop")]
 
     def backward(self, ctx, grad):
         (shape,) = ctx.saved
         full = np.zeros(shape)
-        full[..., ctx.attrs["start"] : ctx.attrs["stop"]] = grad
+        full[..., ctx.attrs.get("start", 0) : ctx.attrs.get("stop")] = grad
         return (full,)
 
     def shape(self, x, *, start: int = 0, stop: int | None = None):

@@ -245,7 +245,10 @@ def _check(source: str, raw: dict[str, Any], plugins: tuple[str, ...]) -> Task:
             try:
                 values[key] = spec.parse(given[key])
             except ValueError:
-                raise TaskError(f"{source}: [{section}] {key}: expected {spec.expected}, got {given[key]!r}") from None
+                raise TaskError(
+                    f"{source}: [{section}] {key}: expected {spec.expected}, got {given[key]!r}"
+                    f"{_size_estimate(section, key, given[key])}"
+                ) from None
         sections[section] = values
     task = Task(
         source,
@@ -280,18 +283,47 @@ def _check_consistency(task: Task) -> None:
             raise TaskError(
                 f"{source}: [network] {key}: the {generator.name} task has {wanted} {key} per step, got {given}"
             )
-    needed = training_bytes(task)
+    check_memory(
+        f"{source}: this run (bits x batch_size x hidden = {task.task.bits} x {task.training.batch_size} x "
+        f"{task.network.hidden})",
+        training_bytes(task),
+    )
+
+
+def evaluation_bytes(task: Task, bits: int, samples: int) -> int:
+    """A rough estimate of the memory evaluating ``samples`` random ``bits``-bit problems needs, in bytes."""
+    n = task.network
+    problems = bits * samples * (n.inputs + n.outputs) * 8 * 2  # the operands as integers, then as floats
+    chunk = min(bits, 256) * min(samples, 4096) * 8 * n.hidden * 8  # what one chunk of the forward pass keeps
+    return problems + chunk
+
+
+def check_memory(what: str, needed: int) -> None:
+    """Refuse, before spending it, more memory than MAX_TRAINING_BYTES, saying how much would be needed."""
     if needed > MAX_TRAINING_BYTES:
         raise TaskError(
-            f"{source}: this run would need about {needed / 2**30:.1f} GiB "
-            f"(bits x batch_size x hidden = {task.task.bits} x {task.training.batch_size} x "
-            f"{task.network.hidden}); the limit is {MAX_TRAINING_BYTES / 2**30:.0f} GiB"
+            f"{what} would need about {needed / 2**30:.1f} GiB of memory; the limit is "
+            f"{MAX_TRAINING_BYTES / 2**30:.0f} GiB"
         )
+
+
+def _size_estimate(section: str, key: str, value: Any) -> str:
+    """For a size past its limit, what the post's run with that size would need: ' (about N GiB ...)'."""
+    sizes = {("task", "bits"): "bits", ("network", "hidden"): "hidden", ("training", "batch_size"): "batch_size"}
+    if (section, key) not in sizes or not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        return ""
+    the_post = {"bits": 8, "hidden": 16, "batch_size": 1, sizes[section, key]: value}
+    needed = _run_bytes(the_post["bits"], the_post["batch_size"], 2, the_post["hidden"], 1)
+    return f" (a run with {key} = {value:,} would need about {needed / 2**30:,.1f} GiB)"
 
 
 def training_bytes(task: Task) -> int:
     """A rough estimate of the memory one training iteration needs, in bytes."""
     n = task.network
-    per_step = task.training.batch_size * (8 * n.hidden + 4 * n.outputs + n.inputs) * 8
-    weights = 3 * (n.inputs * n.hidden + n.hidden * n.hidden + n.hidden * n.outputs) * 8
-    return task.task.bits * per_step + weights
+    return _run_bytes(task.task.bits, task.training.batch_size, n.inputs, n.hidden, n.outputs)
+
+
+def _run_bytes(bits: int, batch_size: int, inputs: int, hidden: int, outputs: int) -> int:
+    per_step = batch_size * (8 * hidden + 4 * outputs + inputs) * 8
+    weights = 3 * (inputs * hidden + hidden * hidden + hidden * outputs) * 8
+    return bits * per_step + weights

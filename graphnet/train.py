@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 from .cells import Network
 from .compiled import fast
 from .data import Batch, bits_to_int, get_generator
-from .errors import WeightsError
+from .errors import DivergedError, WeightsError
 from .files import atomic_write
 from .tasks import Task
 
@@ -60,7 +61,8 @@ def _bit_list(bits: list[int]) -> str:
 class TrainResult:
     params: Params
     log: list[LogEntry] = field(default_factory=list)
-    iterations: int = 0
+    iterations: int = 0  # iterations done since the start of the run (a resumed run counts the earlier ones)
+    rng_state: tuple | None = None  # the random stream after the last iteration, to checkpoint and resume
 
 
 def sgd_step(params: Params, grads: Params, learning_rate: float) -> Params:
@@ -75,21 +77,30 @@ def train(
     on_log: Callable[[LogEntry], None] | None = None,
     progress: bool = False,
     stop: Callable[[int, Params], bool] | None = None,
+    start: int = 0,
+    rng_state: tuple | None = None,
+    after_step: Callable[[int, Params, np.random.RandomState], bool] | None = None,
 ) -> TrainResult:
     """Train the task's network by SGD, one update per batch, as the task file says.
 
     ``on_log`` is called with a :class:`LogEntry` every ``log_every`` iterations; ``progress`` shows a tqdm
     bar on stderr; ``stop(iterations_done, params)``, called after every update, ends training early when it
-    returns True (the sweep stops at the first iteration that solves the task).
+    returns True (the sweep stops at the first iteration that solves the task). ``after_step(done, params,
+    rng)`` is the same with the random stream too, for checkpoints (see :mod:`graphnet.checkpoint`). To resume,
+    give the ``params``, the iteration ``start`` and the ``rng_state`` a checkpoint saved: the run then ends
+    exactly as an uninterrupted one. A NaN or inf in the loss or a gradient raises
+    :class:`~graphnet.errors.DivergedError`.
     """
     spec, network = task.training, task.build_network()
     rng = np.random.RandomState(spec.seed)
     # The post draws the weights first, then the examples: keep that order for its exact run.
     initial = network.init_parameters(rng)
+    if rng_state is not None:
+        rng.set_state(rng_state)
     params = dict(initial if params is None else params)
     program = fast(network.graph(task.task.bits).compile())  # slot-indexed runner, same numbers
-    result = TrainResult(params)
-    steps = range(spec.iterations)
+    result = TrainResult(params, iterations=start)
+    steps = range(start, spec.iterations)
     if progress:
         from tqdm import tqdm
 
@@ -98,19 +109,53 @@ def train(
         batch = task.generator.sample(rng, spec.batch_size, task.task.bits)
         run = program.forward(network.feeds(batch.x, batch.y), params)
         grads = run.backward()
+        if not _finite(run.value("loss"), grads):
+            raise DivergedError(_nonfinite_message(run, iteration))
         if spec.log_every and iteration % spec.log_every == 0:
             entry = _log_entry(task, network, batch, run.value, iteration)
             result.log.append(entry)
             if on_log:
                 on_log(entry)
         params = sgd_step(params, grads, spec.learning_rate)
+        result.iterations = iteration + 1
         if stop is not None and stop(iteration + 1, params):
-            result.iterations = iteration + 1
             break
-    else:
-        result.iterations = spec.iterations
+        if after_step is not None and after_step(iteration + 1, params, rng):
+            break
     result.params = params
+    result.rng_state = rng.get_state()
     return result
+
+
+def _finite(loss: np.ndarray, grads: Params) -> bool:
+    # One running total: a NaN or inf anywhere (or infs of both signs) makes it non-finite, and it costs one
+    # sum per gradient, so the check can run every iteration.
+    total = float(loss)
+    for g in grads.values():
+        total += float(g.sum())
+    return math.isfinite(total)
+
+
+def _nonfinite_message(run, iteration: int) -> str:
+    """Name the first node (in the order the forward pass ran) whose value, or else gradient, is NaN or inf."""
+    advice = "lower training.learning_rate, or check the weights it started from"
+    values = run.values  # filled in topological order by the forward pass
+    order = list(values)
+    for key in order:
+        if not np.all(np.isfinite(values[key])):
+            return f"training diverged at iteration {iteration}: node {key!r} is {_which(values[key])}; {advice}"
+    grads = run.backward(every_node=True)
+    for key in reversed(order):
+        if key in grads and not np.all(np.isfinite(grads[key])):
+            return (
+                f"training diverged at iteration {iteration}: the gradient at node {key!r} is "
+                f"{_which(grads[key])}; {advice}"
+            )
+    return f"training diverged at iteration {iteration}: a NaN or inf in the loss or a gradient; {advice}"
+
+
+def _which(value: np.ndarray) -> str:
+    return "NaN" if np.any(np.isnan(value)) else "inf"
 
 
 def _log_entry(task: Task, network: Network, batch: Batch, values: Callable, iteration: int) -> LogEntry:
@@ -174,6 +219,9 @@ def add(network: Network, params: Params, a: int, b: int) -> int:
 
 
 # -- weights files ----------------------------------------------------------------------------------------------
+CHECKPOINT_PREFIX = "checkpoint_"  # keys a checkpoint adds to a weights file (iteration, random state, task)
+
+
 def save_weights(path: str | Path, params: Params) -> None:
     """Write ``params`` to an ``.npz`` atomically: a temporary file in the same folder, flushed, then renamed."""
     atomic_write(path, lambda f: np.savez(f, **params))
@@ -190,7 +238,10 @@ def load_weights(path: str | Path, network: Network | None = None) -> Params:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise WeightsError(f"{path}: not a readable .npz weights file ({exc.__class__.__name__}: {exc})") from None
+        reason = str(exc).split(". ")[0]  # numpy's messages run on with advice about pickles
+        raise WeightsError(f"{path}: not a readable .npz weights file ({exc.__class__.__name__}: {reason})") from None
+    # A checkpoint is a weights file with more keys (graphnet.checkpoint): weights readers skip them.
+    arrays = {k: v for k, v in arrays.items() if not k.startswith(CHECKPOINT_PREFIX)}
     if network is None:
         for key, value in arrays.items():
             if value.dtype.kind != "f" or not np.all(np.isfinite(value)):
