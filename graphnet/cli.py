@@ -67,6 +67,9 @@ class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line (raised, so ``main`` reports them like any other)."""
 
     def error(self, message: str):
+        if message.endswith("expected one argument"):
+            # argparse takes a value that starts with '-' (e.g. --example -9+60) for an option of its own.
+            message += "; a value that starts with '-' is written --option=VALUE"
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
@@ -244,9 +247,18 @@ def cmd_add(args: argparse.Namespace) -> int:
         params = load_weights(args.weights, network)
     total = add(network, params, a, b)
     if total != a + b:
-        print(f"(the network is wrong here: {a} + {b} is {a + b})", file=sys.stderr)
+        print(f"graphnet: the network is wrong here: {_wrong_bits(total, a + b)}", file=sys.stderr)
     print(total)
     return 0
+
+
+def _wrong_bits(total: int, right: int) -> str:
+    """Where a wrong sum differs from the right one, short even for sums of 100,000 bits."""
+    wrong = total ^ right
+    lowest = (wrong & -wrong).bit_length() - 1
+    if right.bit_length() <= 64:
+        return f"the sum is {right}, bits wrong: {wrong.bit_count()}, the lowest at bit {lowest}"
+    return f"bits wrong: {wrong.bit_count()} of {right.bit_length()}, the lowest at bit {lowest}"
 
 
 def cmd_render(args: argparse.Namespace) -> int:

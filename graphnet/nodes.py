@@ -197,7 +197,8 @@ class SquaredError(Node):
     def forward(self, ctx, prediction, target):
         diff = prediction - target
         ctx.save(diff)
-        return np.asarray(0.5 * np.sum(diff * diff) / diff.shape[0])
+        with np.errstate(over="ignore"):  # a loss past 1.8e308 is inf, which training reports by node
+            return np.asarray(0.5 * np.sum(diff * diff) / diff.shape[0])
 
     def backward(self, ctx, grad):
         (diff,) = ctx.saved

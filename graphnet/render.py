@@ -31,7 +31,7 @@ import networkx as nx
 import numpy as np
 
 from .errors import GraphnetError
-from .files import atomic_write
+from .files import write_bytes
 from .graph import Graph
 
 FORMATS = (".dot", ".svg", ".png", ".pdf", ".json")
@@ -278,11 +278,11 @@ def write(dot: graphviz.Digraph, graph: Graph, path: str | Path) -> Path:
     if suffix not in FORMATS:
         raise RenderError(f"{path}: unknown output format {suffix or '(none)'!r}; expected one of {', '.join(FORMATS)}")
     if suffix == ".dot":
-        _atomic_write(path, dot.source.encode())
+        write_bytes(path, dot.source.encode())
     elif suffix == ".json":
-        _atomic_write(path, node_link_json(graph).encode())
+        write_bytes(path, node_link_json(graph).encode())
     else:
-        _atomic_write(path, layout(dot, suffix[1:], path))
+        write_bytes(path, layout(dot, suffix[1:], path))
     return path
 
 
@@ -300,7 +300,7 @@ def layout(dot: graphviz.Digraph, fmt: str, path: Path | None = None) -> bytes:
     hint = ""
     if path is not None:
         fallback = path.with_suffix(".dot")
-        _atomic_write(fallback, dot.source.encode())
+        write_bytes(fallback, dot.source.encode())
         hint = f"; wrote {fallback} instead"
     raise RenderError(
         f"{path or fmt}: rendering .{fmt} needs Graphviz's dot program{hint}. Get it with 'apt-get install "
@@ -319,6 +319,3 @@ def _quiet_stderr() -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
 
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    atomic_write(path, lambda f: f.write(data))

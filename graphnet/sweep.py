@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from .errors import GraphnetError
-from .files import atomic_write
+from .files import atomic_write, write_bytes
 from .tasks import load_task
 from .train import evaluate, train
 
@@ -126,7 +126,7 @@ def write_csv(path: str | Path, trials: Sequence[Trial]) -> None:
     writer.writeheader()
     for trial in trials:
         writer.writerow(asdict(trial))
-    atomic_write(path, lambda f: f.write(text.getvalue().encode()))
+    write_bytes(path, text.getvalue().encode())
 
 
 def table(trials: Sequence[Trial]) -> str:

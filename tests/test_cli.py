@@ -41,6 +41,20 @@ def test_add_numbers_of_any_size(trained_weights):
     assert result.stdout.strip().splitlines()[-1] == "256"
 
 
+def test_add_with_an_untrained_network_prints_its_sum_and_says_where_it_is_wrong(tmp_path):
+    weights = tmp_path / "untrained.npz"
+    run_cli("train", TASK, "--set", "training.iterations=1", "--quiet", "--save", weights)
+    result = run_cli("add", "9", "60", "--weights", weights)
+    assert result.returncode == 0
+    printed = int(result.stdout.strip().splitlines()[-1])
+    assert printed != 69  # one step of training does not add
+    wrong = printed ^ 69
+    assert result.stderr.strip() == (f"graphnet: the network is wrong here: the sum is 69, bits wrong: "
+                                     f"{bin(wrong).count('1')}, the lowest at bit {(wrong & -wrong).bit_length() - 1}")
+    huge = run_cli("add", str(2**5000 - 1), "1", "--weights", weights)
+    assert len(huge.stderr) < 200 and "bits wrong:" in huge.stderr and "of 5001" in huge.stderr
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

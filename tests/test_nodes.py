@@ -53,6 +53,13 @@ def test_squared_error_is_half_the_sum_of_squares_averaged_over_the_batch():
     assert loss == pytest.approx(0.5 * (1 + 4) / 2)
 
 
+def test_squared_error_past_the_largest_float_is_inf_without_a_warning():
+    # Training reports a non-finite loss by iteration and node; a numpy warning before it would be noise.
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss = nodes.get("squared_error").forward(Context(), np.array([[1e200]]), np.array([[0.0]]))
+    assert loss == np.inf
+
+
 def test_registry_lists_the_core_types_and_refuses_unknown_names():
     assert set(CORE) <= set(nodes.registered())
     with pytest.raises(GraphError, match="unknown node type 'nope'"):
