@@ -73,7 +73,7 @@ def run_trial(task_path: str, overrides: tuple[str, ...], seed: int, check_every
     task = load_task(task_path, [*overrides, f"training.seed={seed}", "training.log_every=0"])
     checking = {"seconds": 0.0, "accuracy": 0.0}
 
-    def solved(done: int, params) -> bool:
+    def solved(done: int, params, _rng) -> bool:
         if done % check_every:
             return False
         start = time.perf_counter()
@@ -82,7 +82,7 @@ def run_trial(task_path: str, overrides: tuple[str, ...], seed: int, check_every
         return checking["accuracy"] == 1.0
 
     start = time.perf_counter()
-    result = train(task, stop=solved)
+    result = train(task, after_step=solved)
     seconds = time.perf_counter() - start - checking["seconds"]
     if result.iterations % check_every:  # the last stretch was not checked
         checking["accuracy"] = evaluate(task, result.params).fraction

@@ -76,7 +76,6 @@ def train(
     params: Params | None = None,
     on_log: Callable[[LogEntry], None] | None = None,
     progress: bool = False,
-    stop: Callable[[int, Params], bool] | None = None,
     start: int = 0,
     rng_state: tuple | None = None,
     after_step: Callable[[int, Params, np.random.RandomState], bool] | None = None,
@@ -84,9 +83,9 @@ def train(
     """Train the task's network by SGD, one update per batch, as the task file says.
 
     ``on_log`` is called with a :class:`LogEntry` every ``log_every`` iterations; ``progress`` shows a tqdm
-    bar on stderr; ``stop(iterations_done, params)``, called after every update, ends training early when it
-    returns True (the sweep stops at the first iteration that solves the task). ``after_step(done, params,
-    rng)`` is the same with the random stream too, for checkpoints (see :mod:`graphnet.checkpoint`). To resume,
+    bar on stderr; ``after_step(iterations_done, params, rng)``, called after every update, ends training early
+    when it returns True (the sweep stops at the first iteration that solves the task; checkpoints save the
+    random stream ``rng`` too, see :mod:`graphnet.checkpoint`). To resume,
     give the ``params``, the iteration ``start`` and the ``rng_state`` a checkpoint saved: the run then ends
     exactly as an uninterrupted one. A NaN or inf in the loss or a gradient raises
     :class:`~graphnet.errors.DivergedError`.
@@ -118,8 +117,6 @@ def train(
                 on_log(entry)
         params = sgd_step(params, grads, spec.learning_rate)
         result.iterations = iteration + 1
-        if stop is not None and stop(iteration + 1, params):
-            break
         if after_step is not None and after_step(iteration + 1, params, rng):
             break
     result.params = params

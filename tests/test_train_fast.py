@@ -35,9 +35,9 @@ def test_the_fast_task_solves_every_128x128_problem():
     assert evaluate(task, train(task).params).fraction == 1.0
 
 
-def test_stop_ends_training_at_the_iteration_it_says():
+def test_after_step_ends_training_at_the_iteration_it_says():
     task = load_task("tasks/binary_addition.toml", ["training.iterations=50", "training.log_every=0"])
     seen = []
-    result = train(task, stop=lambda done, params: seen.append(done) or done == 7)
+    result = train(task, after_step=lambda done, params, rng: seen.append(done) or done == 7)
     assert result.iterations == 7 and seen == list(range(1, 8))
     assert train(task).iterations == 50
