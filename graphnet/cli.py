@@ -17,10 +17,10 @@ import numpy as np
 
 from .cells import Network, get_cell
 from .checkpoint import Checkpointer, load_checkpoint, save_checkpoint
-from .data import bits_to_int, get_generator
+from .data import Batch
 from .errors import GraphnetError
 from .plugins import load_entry_points, load_plugins
-from .tasks import check_memory, evaluation_bytes, load_task
+from .tasks import Task, check_memory, evaluation_bytes, load_task
 from .train import LogEntry, add, evaluate, load_weights, save_weights, train
 
 EXAMPLES = {
@@ -41,7 +41,8 @@ exit codes: 0 done, 2 bad input, 3 training diverged (NaN or inf; the last check
   graphnet render tasks/binary_addition.toml -o graph.dot                # DOT source, needs no Graphviz
   graphnet render tasks/binary_addition.toml -o graph.json               # networkx node-link data
   graphnet render tasks/binary_addition.toml -o values.svg --weights weights.npz --example 9+60
-  graphnet render tasks/binary_addition.toml -o grads.svg --weights weights.npz --example 9+60 --show grads""",
+  graphnet render tasks/binary_addition.toml -o grads.svg --weights weights.npz --example 9+60 --show grads
+  graphnet render tasks/running_parity.toml -o parity.svg --weights parity.npz --example 1011""",
     "nodes": """examples:
   graphnet nodes
   graphnet nodes --plugin my_nodes        # with your own node types""",
@@ -153,7 +154,8 @@ def build_parser() -> Parser:
                    help="the picture; its extension picks the format: .dot .svg .png .pdf .json")
     p.add_argument("--steps", type=int, metavar="T", help="time steps to draw (default: the task's bits)")
     p.add_argument("--weights", metavar="W.npz", help="trained weights, to draw a run's values (with --example)")
-    p.add_argument("--example", metavar="A+B", help="the problem to run, e.g. 9+60 (with --weights)")
+    p.add_argument("--example", metavar="A+B", help="the problem to run, written as the task's log writes it: "
+                   "9+60 (addition), 60-9 (subtraction), 1011 (bit streams, last step first); with --weights")
     p.add_argument("--show", choices=("values", "grads"), default="values",
                    help="colour the cells by the values of the run or by the gradients of its loss (default: values)")
     p = command("nodes", "List the registered node types, cells and data generators.", cmd_nodes)
@@ -276,14 +278,10 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise UsageError("--show grads needs --weights and --example")
     steps = task.task.bits if args.steps is None else args.steps
     _positive("--steps", steps)
-    example = None
+    problem = None
     if args.example is not None:
-        example = _example(args.example)
-        needed = max(example[0].bit_length(), example[1].bit_length()) + 1
-        if args.steps is None:
-            steps = max(steps, needed)
-        elif args.steps < needed:
-            raise UsageError(f"--example {args.example}: needs at least {needed} steps, got --steps {args.steps}")
+        problem = _example(task, args.example, args.steps)
+        steps = max(steps, len(problem.x))
     if steps > render.MAX_STEPS:
         raise UsageError(f"--steps {steps}: more than {render.MAX_STEPS} steps will not be legible; "
                          f"draw fewer, e.g. --steps 16")
@@ -291,14 +289,16 @@ def cmd_render(args: argparse.Namespace) -> int:
     graph = network.graph(steps)
     values = grads = None
     title = f"{task.network.cell} unrolled over {steps} steps ({Path(args.task).name})"
-    if example is not None:
+    if problem is not None:
         params = load_weights(args.weights, network)
-        problem = get_generator("binary_addition").encode([example[0]], [example[1]], steps)
+        problem = task.generator.example(args.example, steps)
         run = graph.compile().forward(network.feeds(problem.x, problem.y), params)
         values = run.values
         grads = run.backward(every_node=True) if args.show == "grads" else None
-        predicted = bits_to_int(np.round([values[f"y_hat[{t}]"][0, 0] for t in range(steps)]))
-        title += f": {example[0]} + {example[1]} = {sum(example)}, the network says {predicted}"
+        predicted = np.round(np.stack([values[f"y_hat[{t}]"][0] for t in range(steps)]))  # (T, outputs)
+        title += f": the network says {task.generator.describe(problem, 0, predicted)}"
+        if not np.array_equal(predicted, problem.y[:, 0]):
+            title += f", the answer is {task.generator.describe(problem, 0, problem.y[:, 0])}"
         title += ", cells coloured by the gradient of the loss" if grads is not None else ""
     dot = render.to_digraph(graph, values=values, grads=grads, title=title)
     render.write(dot, graph, output)
@@ -306,14 +306,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def _example(text: str) -> tuple[int, int]:
-    a, plus, b = text.partition("+")
+def _example(task: Task, text: str, steps: int | None) -> Batch:
+    """The task's problem written ``text`` (``render --example``), over ``steps`` or as few as it needs."""
     try:
-        if plus and int(a) >= 0 and int(b) >= 0:
-            return int(a), int(b)
-    except ValueError:
-        pass
-    raise UsageError(f"--example {text}: expected A+B with non-negative integers, e.g. --example 9+60")
+        return task.generator.example(text, steps)
+    except ValueError as exc:
+        raise UsageError(f"--example {text}: {exc}") from None
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:

@@ -83,6 +83,30 @@ class Generator:
         """This generator with the options of a task file's ``[task]`` section (none by default)."""
         return self
 
+    #: How a user writes one problem for :meth:`example` (``render --example``); empty: no examples.
+    example_form: ClassVar[str] = ""
+
+    def example(self, text: str, bits: int | None = None) -> Batch:
+        """The one problem written ``text`` (see ``example_form``) over ``bits`` steps (default: as few as it
+        needs); ValueError saying what was expected if ``text`` is not one or needs more steps."""
+        raise ValueError(f"the {self.name or type(self).__name__} generator takes no examples")
+
+
+def _steps(needed: int, bits: int | None) -> int:
+    if bits is not None and bits < needed:
+        raise ValueError(f"needs at least {needed} steps, got {bits}")
+    return needed if bits is None else bits
+
+
+def _two_operands(text: str, sign: str, form: str) -> tuple[int, int]:
+    a, found, b = text.partition(sign)
+    try:
+        if found and int(a) >= 0 and int(b) >= 0:
+            return int(a), int(b)
+    except ValueError:
+        pass
+    raise ValueError(f"expected {form}")
+
 
 def _bit_string(bits: np.ndarray) -> str:
     """Bits (T, width), most significant step first, each step's bits together: '1011' or '10 01 11'."""
@@ -133,6 +157,12 @@ class BinaryAddition(Generator):
         a, b = bits_to_int(batch.x[:, i, 0]), bits_to_int(batch.x[:, i, 1])
         return f"{a} + {b} = {bits_to_int(predicted[:, 0])}"
 
+    example_form = "A+B with non-negative integers, e.g. 9+60"
+
+    def example(self, text, bits=None):
+        a, b = _two_operands(text, "+", self.example_form)
+        return self.encode([a], [b], _steps(max(a.bit_length(), b.bit_length()) + 1, bits))
+
 
 def _add_bits(x: np.ndarray) -> np.ndarray:
     """The sum bits of operand bits x (T, B, 2), by carrying the one: for operands too wide for int64."""
@@ -181,6 +211,14 @@ class BinarySubtraction(Generator):
         a, b = bits_to_int(batch.x[:, i, 0]), bits_to_int(batch.x[:, i, 1])
         return f"{a} - {b} = {bits_to_int(predicted[:, 0])}"
 
+    example_form = "A-B with integers A >= B >= 0, e.g. 60-9"
+
+    def example(self, text, bits=None):
+        a, b = _two_operands(text, "-", self.example_form)
+        if a < b:
+            raise ValueError(f"expected {self.example_form}")
+        return self.encode([a], [b], _steps(max(a.bit_length(), 1), bits))
+
 
 def _random_int(rng: np.random.RandomState, bits: int) -> int:
     return bits_to_int(rng.randint(2, size=bits))
@@ -204,6 +242,15 @@ class _BitStream(Generator):
         if (1 << bits) > EXHAUSTIVE_LIMIT:
             return None
         x = int_to_bits(np.arange(1 << bits), bits)[:, :, None]
+        return Batch(x, self.target(x))
+
+    example_form = "the input bits, the last step first as the log prints them, e.g. 1011"
+
+    def example(self, text, bits=None):
+        if not text or set(text) - {"0", "1"}:
+            raise ValueError(f"expected {self.example_form}")
+        # Written like a binary number: the first step is the last character; more steps are zeros after it.
+        x = int_to_bits([int(text, 2)], _steps(len(text), bits))[:, :, None]
         return Batch(x, self.target(x))
 
 

@@ -1,6 +1,7 @@
 """Problems as bit sequences, least significant bit first."""
 
 import numpy as np
+import pytest
 
 from graphnet.data import EXHAUSTIVE_LIMIT, bits_to_int, get_generator, int_to_bits
 
@@ -66,3 +67,33 @@ def test_subtraction_never_goes_below_zero_and_enumerates_all_pairs():
         a, b = bits_to_int(batch.x[:, i, 0]), bits_to_int(batch.x[:, i, 1])
         assert a >= b and bits_to_int(batch.y[:, i, 0]) == a - b
     assert sub.all_problems(8).size == 256 * 257 // 2
+
+
+def test_every_shipped_generator_reads_one_problem_written_as_its_log_writes_it():
+    addition = get_generator("binary_addition").example("9+60")
+    assert addition.x.shape == (7, 1, 2)  # 60 needs 6 bits, the sum one more
+    assert bits_to_int(addition.y[:, 0, 0]) == 69
+    difference = get_generator("binary_subtraction").example("60-9", bits=8)
+    assert difference.x.shape == (8, 1, 2) and bits_to_int(difference.y[:, 0, 0]) == 51
+    parity = get_generator("running_parity").example("1011")  # the last step first: 1, 1, 0, 1 in time
+    assert parity.x[:, 0, 0].tolist() == [1, 1, 0, 1] and parity.y[:, 0, 0].tolist() == [1, 0, 0, 1]
+    predicted = np.array([[1.0], [0.0], [0.0], [1.0]])
+    assert get_generator("running_parity").describe(parity, 0, predicted).startswith("in 1011 -> out 1001")
+
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("binary_addition", "9-60", "expected A+B with non-negative integers"),
+    ("binary_addition", "-9+60", "expected A+B"),
+    ("binary_subtraction", "9-60", "expected A-B with integers A >= B >= 0"),
+    ("running_parity", "10201", "expected the input bits"),
+    ("delayed_echo", "", "expected the input bits"),
+])
+def test_a_malformed_example_says_how_to_write_one(name, text, expected):
+    with pytest.raises(ValueError) as refused:
+        get_generator(name).example(text)
+    assert str(refused.value).startswith(expected)
+
+
+def test_an_example_longer_than_the_steps_asked_for_is_refused():
+    with pytest.raises(ValueError, match="needs at least 7 steps, got 4"):
+        get_generator("binary_addition").example("9+60", bits=4)

@@ -13,7 +13,7 @@ import pytest
 from graphnet import load_task, render
 from graphnet.data import get_generator
 from graphnet.render import signed_colour, to_digraph, unit_colour
-from conftest import TASK, run_cli
+from conftest import ROOT, TASK, run_cli
 
 HAS_DOT = shutil.which("dot") is not None
 
@@ -124,7 +124,20 @@ def test_values_and_grads_through_the_cli(tmp_path, trained_weights):
         assert result.returncode == 0, result.stderr
         svg = out.read_text()
         ET.fromstring(svg)
-        assert "9 + 60 = 69, the network says 69" in svg
+        assert "the network says 9 + 60 = 69" in svg and "the answer is" not in svg
+
+
+def test_other_tasks_take_examples_written_their_way_and_a_wrong_answer_is_named(tmp_path):
+    # One iteration of training: the network cannot be right, and the title says what the answer is.
+    for task, example, says in [("binary_subtraction.toml", "60-9", "60 - 9 = "), ("running_parity.toml", "1011", "in 000000001011 -> out ")]:
+        path = ROOT / "tasks" / task
+        weights = tmp_path / f"{task}.npz"
+        assert run_cli("train", path, "--set", "training.iterations=1", "--quiet", "--save", weights).returncode == 0
+        out = tmp_path / f"{task}.dot"
+        result = run_cli("render", path, "-o", out, "--weights", weights, "--example", example)
+        assert result.returncode == 0, result.stderr
+        title = out.read_text()
+        assert f"the network says {says}" in title and "the answer is" in title
 
 
 @pytest.mark.skipif(not HAS_DOT, reason="needs Graphviz's dot program (CI installs it)")
