@@ -49,7 +49,9 @@ exit codes: 0 done, 2 bad input, 3 training diverged (NaN or inf; the last check
     "gradcheck": """examples:
   graphnet gradcheck                      # every registered node type
   graphnet gradcheck sigmoid matmul
-  graphnet gradcheck softplus --plugin my_nodes""",
+  graphnet gradcheck softplus --plugin my_nodes
+  graphnet gradcheck --task tasks/binary_addition_lstm.toml    # the whole unrolled LSTM, every weight (BPTT)
+  graphnet gradcheck --task tasks/binary_addition.toml --weights weights.npz --steps 12""",
     "add": """examples:
   graphnet add 9 60 --weights weights.npz
   graphnet add 123456789123456789 987654321987654321 --weights weights.npz""",
@@ -161,8 +163,15 @@ def build_parser() -> Parser:
     p = command("nodes", "List the registered node types, cells and data generators.", cmd_nodes)
 
     p = command("gradcheck", "Check node types' backward against central differences in float64.", cmd_gradcheck)
-    p.add_argument("names", nargs="*", metavar="NAME", help="node types to check (default: all)")
+    p.add_argument("names", nargs="*", metavar="NAME", help="node types to check (default: all, unless --task)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default: 0)")
+    p.add_argument("--task", metavar="TASK",
+                   help="check the task's whole unrolled network instead: every weight's gradient by BPTT")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override a key of --task (repeatable)")
+    p.add_argument("--steps", type=int, metavar="T", help="with --task: steps to unroll (default: the task's bits)")
+    p.add_argument("--batch", type=int, default=3, metavar="B", help="with --task: problems at once (default: 3)")
+    p.add_argument("--weights", metavar="W.npz", help="with --task: check at these weights (default: random ones)")
 
     # -- sweep (graphnet.sweep): settings x seeds on a process pool, CSV, table, optional plot
     p = command("sweep", "Train under several settings and seeds (all cores); iterations and seconds to solve.",
@@ -339,6 +348,11 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     from .nodes import get, registered
 
     _positive("--seed", args.seed, minimum=0, maximum=2**32 - 1)
+    if args.task:
+        return _gradcheck_network(args)
+    for option in ("steps", "weights", "overrides"):
+        if getattr(args, option) not in (None, []):
+            raise UsageError(f"gradcheck: --{option.replace('overrides', 'set')} goes with --task TASK")
     names = args.names or [n for n, t in registered().items() if not t.leaf]
     node_types = [get(n) for n in names]
     leaves = [n.name for n in node_types if n.leaf]
@@ -355,6 +369,30 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         failed += verdict != "ok"
         print(f"{node.name:<20}{error:>24.2e}  {verdict}")
     print(f"{len(node_types) - failed} passed, {failed} failed (tolerance {TOLERANCE:g}, float64 central differences)")
+    return 1 if failed else 0
+
+
+def _gradcheck_network(args: argparse.Namespace) -> int:
+    from .gradcheck import TOLERANCE, check_task_network
+
+    if args.names:
+        raise UsageError(f"gradcheck: give node type names or --task, not both (got {' '.join(args.names)})")
+    task = load_task(args.task, args.overrides)
+    steps = task.task.bits if args.steps is None else args.steps
+    _positive("--steps", steps, maximum=64)  # two forward passes per weight element: past 64 steps, minutes
+    _positive("--batch", args.batch, maximum=64)
+    network = task.build_network()
+    params = load_weights(args.weights, network) if args.weights else None
+    errors = check_task_network(task, steps=steps, batch=args.batch, seed=args.seed, params=params)
+    shapes = network.parameter_shapes()
+    print(f"{task.network.cell} network of {args.task}, unrolled over {steps} steps, batch {args.batch}, "
+          f"{'weights from ' + args.weights if args.weights else 'random weights'}")
+    print(f"{'weight':<20}{'shape':<12}{'relative error':>24}")
+    failed = [key for key, error in errors.items() if not error < TOLERANCE]
+    for key, error in errors.items():
+        print(f"{key:<20}{str(shapes[key]):<12}{error:>24.2e}  {'FAILED' if key in failed else 'ok'}")
+    print(f"{len(errors) - len(failed)} passed, {len(failed)} failed (tolerance {TOLERANCE:g}, float64 central "
+          "differences through the unrolled graph)")
     return 1 if failed else 0
 
 

@@ -14,13 +14,16 @@ True
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
 
 from . import nodes as node_types
 from .graph import Program
 from .nodes import Context, Node
+
+if TYPE_CHECKING:
+    from .tasks import Task
 
 EPS = 1e-6
 TOLERANCE = 1e-6
@@ -105,3 +108,26 @@ def check_program(
         return float(program.forward(feeds, params).values[of])
 
     return {key: relative_error(analytic[key], numeric_gradient(loss, params[key], eps)) for key in program.wrt}
+
+
+def check_task_network(
+    task: Task, *, steps: int | None = None, batch: int = 3, seed: int = 0, params: Mapping[str, np.ndarray] | None = None
+) -> dict[str, float]:
+    """:func:`check_program` on a task's network unrolled over ``steps`` (default: the task's bits).
+
+    Backpropagation through time is checked as the engine derives it: random problems of the task's
+    generator, the weights drawn as training draws them (or ``params``, e.g. trained ones).
+
+    Examples
+    --------
+    >>> from graphnet.tasks import load_task
+    >>> errors = check_task_network(load_task("tasks/binary_addition.toml"), steps=3)
+    >>> sorted(errors), max(errors.values()) < TOLERANCE
+    (['synapse_0', 'synapse_1', 'synapse_h'], True)
+    """
+    network = task.build_network()
+    steps = steps or task.task.bits
+    rng = np.random.RandomState(seed)
+    drawn = network.init_parameters(rng)
+    problems = task.generator.sample(rng, batch, steps)
+    return check_program(network.graph(steps).compile(), network.feeds(problems.x, problems.y), params or drawn)

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from conftest import ROOT, TASK, run_cli
+
 from graphnet import nodes
 from graphnet.gradcheck import TOLERANCE, check_all_nodes, check_node, numeric_gradient, relative_error
 
@@ -40,3 +42,49 @@ def test_relative_error_is_zero_for_equal_and_one_for_opposite():
     a = np.array([1.0, 2.0])
     assert relative_error(a, a) == 0.0
     assert relative_error(a, -a) == 1.0
+
+
+WRONG_SIGMOID_PLUGIN = '''
+import numpy as np
+from graphnet import Node, register
+
+
+@register("forgetful_sigmoid")
+class ForgetfulSigmoid(Node):
+    """A sigmoid whose backward forgets the factor (1 - y)."""
+
+    def forward(self, ctx, x):
+        y = 1 / (1 + np.exp(-x))
+        ctx.save(y)
+        return y
+
+    def backward(self, ctx, grad):
+        (y,) = ctx.saved
+        return (grad * y,)
+'''
+
+
+def test_the_whole_unrolled_network_of_every_shipped_task_passes_through_the_cli():
+    for task in sorted((ROOT / "tasks").glob("*.toml")):
+        result = run_cli("gradcheck", "--task", task, "--steps", "4", "--batch", "2")
+        assert result.returncode == 0, (task, result.stdout, result.stderr)
+        assert result.stdout.strip().splitlines()[-1].endswith(
+            "0 failed (tolerance 1e-06, float64 central differences through the unrolled graph)")
+
+
+def test_a_cell_built_on_a_wrong_backward_fails_the_network_check(tmp_path):
+    plugin = tmp_path / "forgetful.py"
+    plugin.write_text(WRONG_SIGMOID_PLUGIN)
+    result = run_cli("gradcheck", "--task", TASK, "--set", "network.activation=forgetful_sigmoid",
+                     "--plugin", plugin, "--steps", "3")
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    # The output layer keeps the right sigmoid; the hidden layer's wrong one spoils both weights feeding it.
+    assert [line.split()[0] for line in lines if line.endswith("FAILED")] == ["synapse_0", "synapse_h"]
+    assert lines[-1] == ("1 passed, 2 failed (tolerance 1e-06, float64 central differences through the "
+                         "unrolled graph)")
+
+
+def test_the_network_check_at_trained_weights(trained_weights):
+    result = run_cli("gradcheck", "--task", TASK, "--weights", trained_weights, "--steps", "10")
+    assert result.returncode == 0 and "weights from" in result.stdout.splitlines()[0]
