@@ -42,7 +42,8 @@ exit codes: 0 done, 2 bad input, 3 training diverged (NaN or inf; the last check
   graphnet render tasks/binary_addition.toml -o graph.json               # networkx node-link data
   graphnet render tasks/binary_addition.toml -o values.svg --weights weights.npz --example 9+60
   graphnet render tasks/binary_addition.toml -o grads.svg --weights weights.npz --example 9+60 --show grads
-  graphnet render tasks/running_parity.toml -o parity.svg --weights parity.npz --example 1011""",
+  graphnet render tasks/running_parity.toml -o parity.svg --weights parity.npz --example 1011
+  graphnet render tasks/binary_addition_lstm.toml --steps 4 --fold -o lstm.svg    # one node per step's cell""",
     "nodes": """examples:
   graphnet nodes
   graphnet nodes --plugin my_nodes        # with your own node types""",
@@ -158,6 +159,8 @@ def build_parser() -> Parser:
     p.add_argument("--weights", metavar="W.npz", help="trained weights, to draw a run's values (with --example)")
     p.add_argument("--example", metavar="A+B", help="the problem to run, written as the task's log writes it: "
                    "9+60 (addition), 60-9 (subtraction), 1011 (bit streams, last step first); with --weights")
+    p.add_argument("--fold", action="store_true",
+                   help="draw each step's cell as one node (for gated cells such as lstm and gru, far fewer nodes)")
     p.add_argument("--show", choices=("values", "grads"), default="values",
                    help="colour the cells by the values of the run or by the gradients of its loss (default: values)")
     p = command("nodes", "List the registered node types, cells and data generators.", cmd_nodes)
@@ -309,9 +312,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         if not np.array_equal(predicted, problem.y[:, 0]):
             title += f", the answer is {task.generator.describe(problem, 0, problem.y[:, 0])}"
         title += ", cells coloured by the gradient of the loss" if grads is not None else ""
-    dot = render.to_digraph(graph, values=values, grads=grads, title=title)
-    render.write(dot, graph, output)
-    print(f"wrote {output} ({steps} steps, {len(graph)} nodes)")
+    drawn = render.fold_steps(graph, task.network.cell) if args.fold else graph
+    dot = render.to_digraph(drawn, values=values, grads=grads, title=title)
+    render.write(dot, graph, output)  # .json is always the whole graph, folded or not
+    folded = f", drawn as {len(drawn)}" if args.fold else ""
+    print(f"wrote {output} ({steps} steps, {len(graph)} nodes{folded})")
     return 0
 
 

@@ -119,6 +119,62 @@ def _is_recurrent(graph: Graph, source: str, target: str) -> bool:
     return s["t"] is None or s["t"] < t["t"]
 
 
+# -- folding each step's cell into one node ---------------------------------------------------------------------
+def fold_steps(graph: Graph, cell: str = "cell") -> Graph:
+    """A view of ``graph`` for drawing, with each step's cell folded into one node ``cell[t]``.
+
+    A step's cell is its hidden states (kind ``hidden``) and every op or gate of that step that leads to one.
+    What the cell reads (the step's input, the weights, the previous states) and what reads it (the output
+    layer, the next step) keep their edges, now to ``cell[t]``; the edge between two steps lists the states
+    it carries (``c[0], h[0]``). The folded node shows the values of the state the rest of the graph reads
+    (its ``shows`` attribute). Only for drawing: the view is not a graph that runs.
+
+    Examples
+    --------
+    >>> from graphnet import load_task
+    >>> graph = load_task("tasks/binary_addition_lstm.toml").build_network().graph(3)
+    >>> folded = fold_steps(graph, "lstm")
+    >>> len(graph.nx), len(folded.nx), sorted(folded.nx.successors("lstm[0]"))
+    (106, 34, ['h_synapse_1[0]', 'lstm[1]'])
+    >>> folded.nx.edges["lstm[0]", "lstm[1]"]["label"]
+    'c[0], h[0]'
+    """
+    members: dict[str, str] = {}  # node key -> the folded node it belongs to
+    for key in graph.keys(kind="hidden"):
+        t = graph.node(key)["t"]
+        inside = {key} | {a for a in nx.ancestors(graph.nx, key)
+                          if graph.node(a)["t"] == t and graph.node(a)["kind"] in ("op", "gate", "hidden")}
+        members.update({k: f"{cell}[{t}]" for k in inside})
+    view = Graph(graph.name)
+    folded = nx.DiGraph(name=graph.name)
+    for key, attrs in graph.nx.nodes(data=True):
+        if key not in members:
+            folded.add_node(key, **attrs)
+        elif members[key] not in folded:
+            # The state the rest of the step reads (h[t], not c[t]): a hidden node with a consumer outside.
+            t = attrs["t"]
+            shown = next(k for k in graph.keys(kind="hidden") if members[k] == members[key]
+                         and any(c not in members for c in graph.nx.successors(k)))
+            folded.add_node(members[key], op=cell, kind="hidden", t=t, inputs=(), shape=graph.node(shown)["shape"],
+                            shows=shown, folds=sorted(k for k in members if members[k] == members[key]))
+    for source, target in graph.nx.edges():
+        u, v = members.get(source, source), members.get(target, target)
+        if u == v:
+            continue
+        if folded.has_edge(u, v):
+            carried = folded.edges[u, v].setdefault("carries", [])
+            if source not in carried:
+                carried.append(source)
+        else:
+            folded.add_edge(u, v, carries=[source])
+    for u, v, data in folded.edges(data=True):
+        carried = data.pop("carries")
+        if u in members.values():  # out of a folded cell: say which of its states
+            data["label"] = ", ".join(carried)
+    view.nx = folded
+    return view
+
+
 # -- the picture ------------------------------------------------------------------------------------------------
 def to_digraph(
     graph: Graph,
@@ -159,7 +215,7 @@ def to_digraph(
         label = f"{caption}\n{shape_text(attrs['shape'])}" if attrs["kind"] == "parameter" else caption
         if key in weight_colour:
             style.update(color=weight_colour[key], fillcolor=_mix(WHITE, _rgb(weight_colour[key]), 0.18))
-        vector = _first_vector(shown, key, attrs["shape"])
+        vector = _first_vector(shown, attrs.get("shows", key), attrs["shape"])
         if vector is not None:
             if grads is None and _is_unit(vector):
                 colour = unit_colour
@@ -184,6 +240,8 @@ def to_digraph(
 
     for source, target, data in graph.nx.edges(data=True):
         attrs = dict(label=shape_text(graph.node(source)["shape"]))
+        if "label" in data:  # a folded cell's edge: the nodes it stands for
+            attrs["label"] = f"{data['label']}: {attrs['label']}"
         if len(data.get("args", ())) > 1:
             attrs["label"] += f" (args {', '.join(map(str, data['args']))})"
         if source in weight_colour:
@@ -234,7 +292,7 @@ def _signed_scale(graph: Graph, shown: Mapping[str, np.ndarray] | None, unit_ok:
         return 0.0
     scale = 0.0
     for key in graph.keys():
-        vector = _first_vector(shown, key, graph.node(key)["shape"])
+        vector = _first_vector(shown, graph.node(key).get("shows", key), graph.node(key)["shape"])
         if vector is not None and not (unit_ok and _is_unit(vector)):
             scale = max(scale, float(np.max(np.abs(vector))))
     return scale
