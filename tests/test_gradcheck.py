@@ -1,7 +1,8 @@
 """The gradient checker itself: it passes right gradients and catches wrong ones."""
 
-import numpy as np
+import inspect
 
+import numpy as np
 from conftest import ROOT, TASK, run_cli
 
 from graphnet import nodes
@@ -44,24 +45,11 @@ def test_relative_error_is_zero_for_equal_and_one_for_opposite():
     assert relative_error(a, -a) == 1.0
 
 
-WRONG_SIGMOID_PLUGIN = '''
-import numpy as np
-from graphnet import Node, register
-
-
-@register("forgetful_sigmoid")
-class ForgetfulSigmoid(Node):
-    """A sigmoid whose backward forgets the factor (1 - y)."""
-
-    def forward(self, ctx, x):
-        y = 1 / (1 + np.exp(-x))
-        ctx.save(y)
-        return y
-
-    def backward(self, ctx, grad):
-        (y,) = ctx.saved
-        return (grad * y,)
-'''
+# The same wrong sigmoid as a user's plugin file, registered under a name a task can choose.
+WRONG_SIGMOID_PLUGIN = (
+    "import numpy as np\nfrom graphnet import nodes, register\n\n\n@register('forgetful_sigmoid')\n"
+    + inspect.getsource(SigmoidWithWrongBackward)
+)
 
 
 def test_the_whole_unrolled_network_of_every_shipped_task_passes_through_the_cli():
