@@ -96,8 +96,8 @@ class FastRun:
                 g = grads[out]
                 if g is not None:
                     backward(g, slots, saved, grads, state)
-        for w, entries in state.deferred.items():
-            _add_grad(grads, w, stacked.weight_gradient(entries, state.exact))
+        for w, (where, lhs, grad) in state.deferred.items():
+            _add_grad(grads, w, stacked.weight_gradient(where, lhs, grad, state.exact))
         if every_node:
             for plan in p.plans:  # members whose gradient was handed on as one stack
                 g, mask = grads[plan.stack], state.masks.get(plan.stack)
@@ -123,6 +123,12 @@ class FastProgram:
             self.slot[key] = len(self.slot)
         for step in program.steps:
             self.slot[step.key] = len(self.slot)
+        self._weights = [(self.slot[k], k) for k, op, *_ in program.leaves if op == "parameter"]
+        self._inputs = [
+            (self.slot[k], k if op == "input" else None, fill, shape)  # constants are never fed
+            for k, op, shape, fill in program.leaves
+            if op != "parameter"
+        ]
         groups = stacking.find_groups(program) if stack else []
         self.n_slots = len(self.slot) + len(groups)  # then one slot per group for its stack
         self.exclusive = _exclusive_weights(program, self.slot)
@@ -204,14 +210,27 @@ class FastProgram:
         """Run every op on ``feeds`` (inputs) and ``params`` (weights), as :meth:`graph.Program.forward`."""
         slots: Slots = [None] * self.n_slots
         saved: Slots = [None] * self.n_saved
-        # Leaves come first in slot order, in the program's leaf order.
-        slots[: len(self.program.leaves)] = leaf_values(self.program.leaves, feeds, params)
         batch = next(iter(feeds.values())).shape[0] if feeds else 1
+        self._leaves(slots, feeds, params, batch)
         # One errstate for the whole pass: the sigmoid's exp may overflow to inf, which still gives 0.0.
         with np.errstate(over="ignore"):
             for op in self.forward_ops:
                 op(slots, saved)
         return FastRun(self, slots, saved, batch)
+
+
+    def _leaves(self, slots: Slots, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray], batch: int):
+        # graph.leaf_values, unrolled for the hot loop; it still words the error when a value is missing.
+        try:
+            for i, key in self._weights:
+                slots[i] = params[key]
+            for i, key, fill, shape in self._inputs:
+                value = feeds.get(key) if key is not None else None
+                if value is None:
+                    value = np.full(tuple(batch if d is None else d for d in shape), fill) if fill is not None else feeds[key]
+                slots[i] = value
+        except KeyError:
+            slots[: len(self.program.leaves)] = leaf_values(self.program.leaves, feeds, params)
 
 
 def _positions(plan: GroupPlan) -> list[bool]:
@@ -249,7 +268,7 @@ def _matmul(p: FastProgram, index: int, step) -> tuple:
             grads[a] = ga if old is None else old + ga
         if need_b:
             if deferred:  # summed once the pass is done (stacked.weight_gradient), in this run's order
-                state.deferred.setdefault(b, []).append((index, slots[a], g))
+                state.defer(b, index, slots[a], g)
             else:
                 gb, old = slots[a].T @ g, grads[b]
                 grads[b] = gb if old is None else old + gb

@@ -38,9 +38,18 @@ class Backward:
 
     __slots__ = ("deferred", "masks", "exact")
 
+    def defer(self, w: int, where: int | list[int], lhs: np.ndarray, grad: np.ndarray) -> None:
+        """Keep the product ``lhs.T @ grad`` (one matmul's, or a group's stacked) for weight ``w``'s gradient."""
+        entry = self.deferred.get(w)
+        if entry is None:
+            entry = self.deferred[w] = ([], [], [])
+        entry[0].append(where)
+        entry[1].append(lhs)
+        entry[2].append(grad)
+
     def __init__(self, exact: bool) -> None:
-        # weight slot -> [(schedule indices, lhs, grad)]: products summed once the whole pass is done
-        self.deferred: dict[int, list[tuple]] = {}
+        # weight slot -> ([schedule index or a group's indices], [lhs], [grad]): products summed at the end
+        self.deferred: dict[int, tuple[list, list, list]] = {}
         # stack slot -> which members' gradients are real (None: all), for gradients passed as one stack
         self.masks: dict[int, list[bool]] = {}
         self.exact = exact  # sum weight products in the node-by-node order (batch 1) rather than in one product
@@ -120,31 +129,37 @@ def ordered_sum(stack: np.ndarray) -> np.ndarray:
     return np.add.reduce(np.ascontiguousarray(stack), axis=0)
 
 
-def weight_gradient(entries: list[tuple], exact: bool) -> np.ndarray:
+def weight_gradient(where: list, lhs: list[np.ndarray], grad: list[np.ndarray], exact: bool) -> np.ndarray:
     """The gradient of a weight every use of which is a matmul's right operand, from its deferred products.
 
-    ``entries`` hold ``(schedule indices, lhs, grad)``: one matmul (2-D arrays, one index) or a group (stacks).
-    ``exact``: every product ``lhs.T @ grad`` as the node-by-node run makes it, added in that run's order (the
-    reverse of the schedule), so the sum is bit for bit its sum. Otherwise (batches of more than one example)
-    one product of all rows, which adds in another order: equal to about 1e-15.
+    Entry ``i`` is one matmul's ``lhs[i]`` and ``grad[i]`` (2-D; ``where[i]`` its schedule index) or a group's
+    stacks (``where[i]`` the members' indices). ``exact``: every product ``lhs.T @ grad`` as the node-by-node
+    run makes it, added in that run's order (the reverse of the schedule), so the sum is bit for bit its sum.
+    Otherwise (batches of more than one example) one product of all rows, which adds in another order: equal
+    to about 1e-15.
     """
     if not exact:
-        lhs = np.concatenate([a.reshape(-1, a.shape[-1]) for _, a, _ in entries])
-        grad = np.concatenate([g.reshape(-1, g.shape[-1]) for _, _, g in entries])
-        return lhs.T @ grad
-    if len(entries) == 1 and entries[0][1].ndim == 3:
-        _, a, g = entries[0]
-        lhs, grad = a[::-1], g[::-1]  # a group's members are in schedule order: add the last one first
+        a = np.concatenate([x.reshape(-1, x.shape[-1]) for x in lhs])
+        g = np.concatenate([x.reshape(-1, x.shape[-1]) for x in grad])
+        return a.T @ g
+    singles = all(type(i) is int for i in where)
+    if len(lhs) == 1 and not singles:
+        a, g = lhs[0][::-1], grad[0][::-1]  # a group's members are in schedule order: add the last one first
+    elif singles and where == sorted(where, reverse=True):
+        a, g = np.array(lhs), np.array(grad)  # one matmul after another, in the order backward ran them
     else:
         rows = []
-        for where, a, g in entries:
-            if a.ndim == 2:
-                rows.append((where, a, g))
-            else:
-                rows.extend((i, a[k], g[k]) for k, i in enumerate(where))
+        for i, x, y in zip(where, lhs, grad):
+            rows.extend([(i, x, y)] if type(i) is int else zip(i, x, y))
         rows.sort(key=lambda row: -row[0])
-        lhs, grad = np.array([a for _, a, _ in rows]), np.array([g for _, _, g in rows])
-    return ordered_sum(np.matmul(lhs.transpose(0, 2, 1), grad))
+        a, g = np.array([x for _, x, _ in rows]), np.array([y for _, _, y in rows])
+    if a.shape[1] == 1:
+        # One row (batch 1): each product a.T @ g is an outer product, one rounding per element, which an
+        # elementwise product makes in one call for all members (a batched matmul of this layout is slow).
+        products = a.reshape(a.shape[0], -1, 1) * g
+    else:
+        products = np.matmul(a.transpose(0, 2, 1), g)
+    return ordered_sum(products)
 
 
 # -- kernels: make(plan, index, exclusive) -> (forward(slots, saved), backward(g, slots, saved, grads, state)) --
@@ -168,9 +183,9 @@ def _matmul(plan: GroupPlan, index: int, exclusive: set[int]) -> tuple:
             plan.route(0, g @ slots[w].T, mask, grads, state)
         if need_w:
             if deferred:
-                state.deferred.setdefault(w, []).append((members, a, g))
+                state.defer(w, members, a, g)
             else:  # the weight has other uses too: this group's products, added last member first
-                add_grad(grads, w, weight_gradient([(members, a, g)], True))
+                add_grad(grads, w, weight_gradient([members], [a], [g], True))
 
     return forward, backward
 
