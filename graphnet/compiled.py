@@ -118,25 +118,19 @@ class FastProgram:
     def __init__(self, program: Program, *, stack: bool = True) -> None:
         self.program = program
         self.wrt = program.wrt
-        self.slot: dict[str, int] = {}
-        for key, *_ in program.leaves:
-            self.slot[key] = len(self.slot)
-        for step in program.steps:
-            self.slot[step.key] = len(self.slot)
+        groups, order = stacking.plan(program) if stack else ([], [("step", i) for i in range(len(program.steps))])
+        self.slot = _slots(program, groups)
         self._weights = [(self.slot[k], k) for k, op, *_ in program.leaves if op == "parameter"]
         self._inputs = [
             (self.slot[k], k if op == "input" else None, fill, shape)  # constants are never fed
             for k, op, shape, fill in program.leaves
             if op != "parameter"
         ]
-        groups = stacking.find_groups(program) if stack else []
         self.n_slots = len(self.slot) + len(groups)  # then one slot per group for its stack
         self.exclusive = _exclusive_weights(program, self.slot)
         self.plans = [self._plan(g, members) for g, members in enumerate(groups)]
         self.member_of = {s: (plan.stack, row) for plan in self.plans for row, s in enumerate(plan.slots)}
         sums = self._route(groups)
-        _, _, producers = stacking._levels(program)
-        order = stacking.schedule(producers, groups)
         self.forward_ops: list[Callable] = []
         self.backward_ops: list[tuple[int | None, Callable]] = []
         for kind, i in order:
@@ -204,6 +198,7 @@ class FastProgram:
                 key = steps[i].key
                 if not all(reads_the_stack(r, p, plan) for r, p in readers.get(key, ())):
                     plan.eager.append((row, slot[key]))
+            plan.eager_all = len(plan.eager) == len(plan.members)
         return sums
 
     def forward(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> FastRun:
@@ -231,6 +226,18 @@ class FastProgram:
                 slots[i] = value
         except KeyError:
             slots[: len(self.program.leaves)] = leaf_values(self.program.leaves, feeds, params)
+
+
+def _slots(program: Program, groups: list[list[int]]) -> dict[str, int]:
+    """Slot numbers: leaves first, in the program's order; a group's members side by side, so that their rows
+    are written (and their gradients read) as one slice of the slot list. Keys stay in schedule order."""
+    number: dict[str, int] = {key: i for i, (key, *_) in enumerate(program.leaves)}
+    group_of = {i: members for members in groups for i in members}
+    for i, step in enumerate(program.steps):
+        if step.key not in number:
+            for m in group_of.get(i, (i,)):
+                number[program.steps[m].key] = len(number)
+    return {key: number[key] for key in [k for k, *_ in program.leaves] + [s.key for s in program.steps]}
 
 
 def _positions(plan: GroupPlan) -> list[bool]:

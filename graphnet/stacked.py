@@ -75,6 +75,9 @@ class GroupPlan:
         self.sources: list[tuple] = []
         self.routes: list[tuple] = []
         self.eager: list[tuple[int, int]] = []  # (member, slot) written at every forward: read node by node
+        self.eager_all = False  # every member is
+        self.first = slots[0]
+        assert slots == list(range(self.first, self.first + len(slots)))  # FastProgram numbers them so
 
     def operand(self, p: int) -> Callable[[Slots], np.ndarray]:
         """A function of the slots giving the stacked operand at position ``p``."""
@@ -85,6 +88,9 @@ class GroupPlan:
 
     def store(self, slots: Slots, out: np.ndarray) -> None:
         slots[self.stack] = out
+        if self.eager_all and out.ndim > 1:  # the members' slots are side by side: one slice of row views
+            slots[self.first : self.first + len(out)] = out
+            return
         for i, s in self.eager:
             slots[s] = out[i, ...]
 
@@ -93,7 +99,7 @@ class GroupPlan:
         stacked = grads[self.stack]
         if stacked is not None:
             return stacked, state.masks.get(self.stack)
-        gs = [grads[s] for s in self.slots]
+        gs = grads[self.first : self.first + len(self.slots)]
         mask = [g is not None for g in gs]
         if all(mask):
             return np.array(gs), None
@@ -122,6 +128,8 @@ def ordered_sum(stack: np.ndarray) -> np.ndarray:
     ``np.add.reduce`` over the leading axis of a contiguous stack adds whole members one after another; a stack
     of one number per member would be reduced pairwise, so it is accumulated instead.
     """
+    if stack.ndim == 1:  # one number per member
+        return np.add.accumulate(stack)[-1]
     if len(stack) == 1:
         return stack[0]
     if stack[0].size <= 1:
@@ -139,6 +147,8 @@ def weight_gradient(where: list, lhs: list[np.ndarray], grad: list[np.ndarray], 
     to about 1e-15.
     """
     if not exact:
+        if len(lhs) == 1:  # one group: its stacks are already the rows
+            return lhs[0].reshape(-1, lhs[0].shape[-1]).T @ grad[0].reshape(-1, grad[0].shape[-1])
         a = np.concatenate([x.reshape(-1, x.shape[-1]) for x in lhs])
         g = np.concatenate([x.reshape(-1, x.shape[-1]) for x in grad])
         return a.T @ g
@@ -162,6 +172,17 @@ def weight_gradient(where: list, lhs: list[np.ndarray], grad: list[np.ndarray], 
     return ordered_sum(products)
 
 
+def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for a stack ``a`` and a matrix ``b``, each member's product as ``a[i] @ b`` makes it.
+
+    Where the summed dimension is 1, every element is one rounded product and nothing is added, so any routine
+    gives the same numbers; numpy's matmul then takes a slow loop, so ``np.dot`` of the rows makes it.
+    """
+    if b.shape[0] == 1:
+        return np.dot(a.reshape(-1, 1), b).reshape(a.shape[:-1] + b.shape[1:])
+    return a @ b
+
+
 # -- kernels: make(plan, index, exclusive) -> (forward(slots, saved), backward(g, slots, saved, grads, state)) --
 def _matmul(plan: GroupPlan, index: int, exclusive: set[int]) -> tuple:
     lhs, w = plan.operand(0), plan.sources[1][1]
@@ -172,7 +193,7 @@ def _matmul(plan: GroupPlan, index: int, exclusive: set[int]) -> tuple:
     def forward(slots, saved):
         a = lhs(slots)
         saved[index] = a
-        plan.store(slots, a @ slots[w])
+        plan.store(slots, product(a, slots[w]))
 
     def backward(_, slots, saved, grads, state):
         g, mask = plan.grad(slots, grads, state)
@@ -180,7 +201,7 @@ def _matmul(plan: GroupPlan, index: int, exclusive: set[int]) -> tuple:
             return
         a = saved[index]
         if need_a:
-            plan.route(0, g @ slots[w].T, mask, grads, state)
+            plan.route(0, product(g, slots[w].T), mask, grads, state)
         if need_w:
             if deferred:
                 state.defer(w, members, a, g)

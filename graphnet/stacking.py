@@ -59,7 +59,7 @@ def _signature(program: Program, index: int, shapes: dict[str, tuple]) -> tuple 
         return None  # an op fed one node twice (x * x): its stacked gradients would need summing per member
     return (
         type(step.node),
-        repr(sorted(step.attrs.items())),
+        repr(sorted(step.attrs.items())) if step.attrs else "",
         step.needs,
         tuple(shapes[a] for a in args),
         tuple(args[p] for p in shared),
@@ -80,7 +80,16 @@ def _levels(program: Program) -> tuple[list[int], list[int], list[list[int]]]:
     return depth, height, producers
 
 
-def find_groups(program: Program, *, min_size: int = 2) -> list[Group]:
+def plan(program: Program) -> tuple[list[Group], list[tuple[str, int]]]:
+    """The groups of ``program`` and the order to run them and its other ops in (see :func:`schedule`)."""
+    levels = _levels(program)
+    groups = find_groups(program, levels=levels)
+    order = schedule(levels[2], groups)
+    assert order is not None  # find_groups keeps only groups that leave a DAG
+    return groups, order
+
+
+def find_groups(program: Program, *, min_size: int = 2, levels: tuple | None = None) -> list[Group]:
     """Groups of ops of ``program`` that can run stacked, each in schedule order, ordered by first member.
 
     Parameters
@@ -89,6 +98,8 @@ def find_groups(program: Program, *, min_size: int = 2) -> list[Group]:
         A compiled schedule.
     min_size : int
         The fewest members a group may have.
+    levels : tuple, optional
+        ``_levels(program)``, when the caller has it already.
     """
     graph = program.graph.nx
     shapes = {k: tuple(graph.nodes[k]["shape"]) for k, *_ in program.leaves}
@@ -98,7 +109,7 @@ def find_groups(program: Program, *, min_size: int = 2) -> list[Group]:
         sig = _signature(program, i, shapes)
         if sig is not None:
             buckets.setdefault(sig, []).append(i)
-    depth, height, producers = _levels(program)
+    depth, height, producers = levels or _levels(program)
     groups: list[Group] = []
     for members in buckets.values():
         if len(members) < min_size:
