@@ -252,3 +252,15 @@ def test_an_unstacked_fast_program_is_still_there_and_agrees():
     assert not plain.plans
     a, b = plain.forward(feeds, params).backward(), fast(program).forward(feeds, params).backward()
     assert all(np.array_equal(a[k], b[k]) for k in params)
+
+
+def test_big_batches_run_unstacked_with_the_same_numbers():
+    from graphnet.compiled import STACK_ROWS
+
+    net = Network(get_cell("rnn"), inputs=2, hidden=4, outputs=1)
+    program = net.graph(3).compile()
+    params = net.init_parameters(np.random.RandomState(2))
+    x, y = np.random.RandomState(3).randint(0, 2, size=(2, 3, STACK_ROWS + 1, 2)).astype(float)
+    run = fast(program).forward(net.feeds(x, y[..., :1]), params)
+    assert fast(program).plans and not run.program.plans  # stacking copies more than it saves there
+    assert_runs_match(program, net.feeds(x, y[..., :1]), params)
