@@ -223,7 +223,7 @@ class Network:
             length = min(chunk, steps - start)
             feeds = self.feeds(x[start : start + length])
             feeds.update({f"{s}[-1]": v for s, v in state.items()})
-            value = fast(self.predict_program(length)).forward(feeds, params).value
+            value = fast(self.predict_program(length), batch=batch).forward(feeds, params).value
             for t in range(length):
                 out[start + t] = value(f"y_hat[{t}]")
             state = {s: value(f"{s}[{length - 1}]") for s in self.cell.states}

@@ -234,7 +234,7 @@ class FastProgram:
     def _unstacked(self) -> FastProgram:
         # Built on first use: only runs with big batches need it.
         if self._plain is None:
-            self._plain = FastProgram(self.program, stack=False)
+            self._plain = fast(self.program, batch=STACK_ROWS + 1)
         return self._plain
 
     def _leaves(self, slots: Slots, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray], batch: int):
@@ -444,9 +444,14 @@ _KERNELS: dict[type, Callable] = {
 }
 
 
-def fast(program: Program) -> FastProgram:
-    """The :class:`FastProgram` of ``program``, built once and kept on it."""
-    cached = program.__dict__.get("_fast")
+def fast(program: Program, *, batch: int | None = None) -> FastProgram:
+    """The :class:`FastProgram` of ``program``, built once and kept on it.
+
+    ``batch``: the examples per run, when the caller knows it; above ``STACK_ROWS`` the program is built
+    without stacking, which such runs would not use.
+    """
+    key = "_fast" if batch is None or batch <= STACK_ROWS else "_fast_unstacked"
+    cached = program.__dict__.get(key)
     if cached is None:
-        cached = program.__dict__["_fast"] = FastProgram(program)
+        cached = program.__dict__[key] = FastProgram(program, stack=key == "_fast")
     return cached
