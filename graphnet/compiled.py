@@ -218,11 +218,11 @@ class FastProgram:
 
     def forward(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> FastRun:
         """Run every op on ``feeds`` (inputs) and ``params`` (weights), as :meth:`graph.Program.forward`."""
-        slots: Slots = [None] * self.n_slots
-        saved: Slots = [None] * self.n_saved
         batch = next(iter(feeds.values())).shape[0] if feeds else 1
         if batch > STACK_ROWS and self.plans:
             return self._unstacked().forward(feeds, params)
+        slots: Slots = [None] * self.n_slots
+        saved: Slots = [None] * self.n_saved
         self._leaves(slots, feeds, params, batch)
         # One errstate for the whole pass: the sigmoid's exp may overflow to inf, which still gives 0.0.
         with np.errstate(over="ignore"):
