@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from typing import ClassVar
 
 import numpy as np
@@ -130,6 +131,12 @@ class GRU(Cell):
         return {"h": g.apply("add", f"h[{t}]", candidate, kept, kind="hidden", t=t)}
 
 
+@functools.lru_cache(maxsize=256)
+def _step_keys(name: str, steps: int) -> tuple[str, ...]:
+    # Built once per length: feeds are made every training iteration.
+    return tuple(f"{name}[{t}]" for t in range(steps))
+
+
 class Network:
     """A cell unrolled over time, with the post's output layer and loss on every step.
 
@@ -193,9 +200,9 @@ class Network:
     # -- running --------------------------------------------------------------------------------------------
     def feeds(self, x: np.ndarray, y: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Feeds for a run from time-major arrays: ``x`` (T, B, inputs) and ``y`` (T, B, outputs)."""
-        feeds = {f"x[{t}]": x[t] for t in range(len(x))}
+        feeds = dict(zip(_step_keys("x", len(x)), x))
         if y is not None:
-            feeds.update({f"y[{t}]": y[t] for t in range(len(y))})
+            feeds.update(zip(_step_keys("y", len(y)), y))
         return feeds
 
     def predict_program(self, steps: int) -> Program:
@@ -216,7 +223,7 @@ class Network:
             length = min(chunk, steps - start)
             feeds = self.feeds(x[start : start + length])
             feeds.update({f"{s}[-1]": v for s, v in state.items()})
-            value = fast(self.predict_program(length)).forward(feeds, params).value
+            value = fast(self.predict_program(length), batch=batch).forward(feeds, params).value
             for t in range(length):
                 out[start + t] = value(f"y_hat[{t}]")
             state = {s: value(f"{s}[{length - 1}]") for s in self.cell.states}
