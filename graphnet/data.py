@@ -17,6 +17,7 @@ array([1., 0., 0., 1., 0., 0., 0., 0.])
 from __future__ import annotations
 
 import functools
+import operator
 from dataclasses import dataclass
 from typing import ClassVar, Sequence
 
@@ -113,6 +114,17 @@ def _steps(needed: int, bits: int | None) -> int:
     return needed if bits is None else bits
 
 
+def _encode_pairs(a, b, bits: int, combine) -> Batch:
+    """The problems combine(a[i], b[i]) over ``bits`` steps; Python ints where int64 would overflow."""
+    if not isinstance(a, np.ndarray) or bits > 63:
+        a, b = [int(v) for v in a], [int(v) for v in b]
+        results = [combine(u, v) for u, v in zip(a, b)]
+    else:
+        results = combine(a, b)
+    x = np.stack([int_to_bits(a, bits), int_to_bits(b, bits)], axis=2)
+    return Batch(x, int_to_bits(results, bits)[:, :, None])
+
+
 def _two_operands(text: str, sign: str, form: str) -> tuple[int, int]:
     a, found, b = text.partition(sign)
     try:
@@ -160,13 +172,7 @@ class BinaryAddition(Generator):
 
     def encode(self, a, b, bits: int) -> Batch:
         """The problems a[i] + b[i] over ``bits`` steps."""
-        if not isinstance(a, np.ndarray) or bits > 63:
-            a, b = [int(v) for v in a], [int(v) for v in b]
-            total = [u + v for u, v in zip(a, b)]
-        else:
-            total = a + b
-        x = np.stack([int_to_bits(a, bits), int_to_bits(b, bits)], axis=2)
-        return Batch(x, int_to_bits(total, bits)[:, :, None])
+        return _encode_pairs(a, b, bits, operator.add)
 
     def describe(self, batch, i, predicted):
         a, b = bits_to_int(batch.x[:, i, 0]), bits_to_int(batch.x[:, i, 1])
@@ -214,13 +220,7 @@ class BinarySubtraction(Generator):
 
     def encode(self, a, b, bits: int) -> Batch:
         """The problems a[i] - b[i] over ``bits`` steps (a[i] >= b[i])."""
-        if not isinstance(a, np.ndarray) or bits > 63:
-            a, b = [int(v) for v in a], [int(v) for v in b]
-            difference = [u - v for u, v in zip(a, b)]
-        else:
-            difference = a - b
-        x = np.stack([int_to_bits(a, bits), int_to_bits(b, bits)], axis=2)
-        return Batch(x, int_to_bits(difference, bits)[:, :, None])
+        return _encode_pairs(a, b, bits, operator.sub)
 
     def describe(self, batch, i, predicted):
         a, b = bits_to_int(batch.x[:, i, 0]), bits_to_int(batch.x[:, i, 1])
