@@ -1,12 +1,10 @@
 """Overhead of the NaN/inf check and the checkpoint hook, as a ratio against the same loop without them."""
 # Run: python benchmarks/bench_reliability.py   (from the repository root; about 30 s)
-import importlib
 import time
 
 from graphnet import load_task
+from graphnet import training as tr
 from graphnet.checkpoint import Checkpointer
-
-tr = importlib.import_module("graphnet.train")  # the module (graphnet.train is also the name of the function)
 
 task = load_task("tasks/binary_addition.toml", ["training.iterations=3000", "training.log_every=0"])
 real = tr._finite

@@ -15,7 +15,7 @@ from .errors import GraphError, GraphnetError, TaskError, WeightsError  # noqa: 
 from .graph import Graph, Program, Run  # noqa: E402
 from .nodes import Context, Node, get, register  # noqa: E402
 from .tasks import Task, load_task  # noqa: E402
-from .train import add, evaluate, load_weights, save_weights, train  # noqa: E402
+from .training import add, evaluate, load_weights, save_weights, train  # noqa: E402
 
 __all__ = [
     "Batch", "Cell", "Context", "Generator", "Graph", "GraphError", "GraphnetError", "Network", "Node",

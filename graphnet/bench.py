@@ -22,7 +22,7 @@ import numpy as np
 
 from .compiled import fast
 from .tasks import load_task
-from .train import evaluate, train
+from .training import evaluate, train
 
 TASKS = Path(__file__).resolve().parent.parent / "tasks"  # the shipped task files (a source checkout)
 BITS, HIDDEN = 8, 16

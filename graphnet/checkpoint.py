@@ -1,7 +1,7 @@
 """Checkpoints: the weights, the iteration and the random state of a training run, in one atomic ``.npz``.
 
 A checkpoint is a weights file with a few more keys (all named ``checkpoint_...``), so ``eval``, ``add`` and
-``render`` read it like any weights file. It is written as :func:`graphnet.train.save_weights` writes:
+``render`` read it like any weights file. It is written as :func:`graphnet.training.save_weights` writes:
 a temporary file in the same folder, flushed, fsynced, then renamed, so a kill at any moment leaves either the
 previous checkpoint or the new one, never half of one.
 
@@ -12,7 +12,7 @@ Examples
 --------
 >>> import tempfile, os
 >>> from graphnet.tasks import load_task
->>> from graphnet.train import train
+>>> from graphnet.training import train
 >>> task = load_task("tasks/binary_addition.toml", ["training.iterations=20", "training.log_every=0"])
 >>> part = train(load_task("tasks/binary_addition.toml", ["training.iterations=8", "training.log_every=0"]))
 >>> path = os.path.join(tempfile.mkdtemp(), "run.npz")
@@ -33,7 +33,7 @@ import numpy as np
 
 from .errors import WeightsError
 from .tasks import Task
-from .train import CHECKPOINT_PREFIX, Params, load_weights, save_weights
+from .training import CHECKPOINT_PREFIX, Params, load_weights, save_weights
 
 # Task keys that may change between a checkpoint and its resumption without changing the run's numbers.
 RESUMABLE_CHANGES = {("training", "iterations"), ("training", "log_every")}
@@ -113,7 +113,7 @@ def load_checkpoint(path: str | Path, task: Task) -> Checkpoint:
 
 
 class Checkpointer:
-    """The ``after_step`` hook of :func:`graphnet.train.train`: checkpoints every ``every`` iterations and
+    """The ``after_step`` hook of :func:`graphnet.training.train`: checkpoints every ``every`` iterations and
     stops the run when :meth:`request_stop` was called (by the SIGINT handler)."""
 
     def __init__(self, path: str | Path | None, task: Task, every: int = 0) -> None:

@@ -21,7 +21,7 @@ from .data import Batch
 from .errors import GraphnetError
 from .plugins import load_entry_points, load_plugins
 from .tasks import Task, check_memory, evaluation_bytes, load_task
-from .train import LogEntry, add, evaluate, load_weights, save_weights, train
+from .training import LogEntry, add, evaluate, load_weights, save_weights, train
 
 EXAMPLES = {
     "train": """examples:

@@ -30,7 +30,7 @@ from typing import Iterable, Sequence
 from .errors import GraphnetError
 from .files import atomic_write, write_bytes
 from .tasks import load_task
-from .train import evaluate, train
+from .training import evaluate, train
 
 
 class SweepError(GraphnetError):

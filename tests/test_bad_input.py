@@ -12,7 +12,7 @@ from conftest import TASK, run_cli
 
 from graphnet import load_task
 from graphnet.checkpoint import save_checkpoint
-from graphnet.train import save_weights, train
+from graphnet.training import save_weights, train
 
 SHIPPED = TASK.read_text()
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from graphnet import bench
 from graphnet.tasks import load_task
-from graphnet.train import evaluate
+from graphnet.training import evaluate
 
 
 def test_the_quick_benchmark_prints_every_table(capsys):

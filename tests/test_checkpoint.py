@@ -17,7 +17,7 @@ from conftest import ROOT, TASK, run_cli
 from graphnet import load_task
 from graphnet.checkpoint import Checkpointer, load_checkpoint, save_checkpoint
 from graphnet.errors import DivergedError
-from graphnet.train import load_weights, train
+from graphnet.training import load_weights, train
 
 RUN = ["training.iterations=60", "training.log_every=0", "training.batch_size=3"]
 

@@ -235,5 +235,5 @@ def test_render_mistakes_end_in_one_line(tmp_path, args, message):
 def test_the_engine_never_imports_graphviz():
     import subprocess
 
-    code = "import sys, graphnet, graphnet.cli, graphnet.train; print('graphviz' in sys.modules)"
+    code = "import sys, graphnet, graphnet.cli, graphnet.training; print('graphviz' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

@@ -9,7 +9,7 @@ TASKS = ["binary_addition_lstm", "binary_addition_gru", "binary_subtraction", "r
 
 def test_every_task_file_in_tasks_is_covered():
     shipped = {p.stem for p in (ROOT / "tasks").glob("*.toml")}
-    covered = set(TASKS) | {"binary_addition"}  # the post's task: tests/test_cli.py and test_train.py
+    covered = set(TASKS) | {"binary_addition"}  # the post's task: tests/test_cli.py and test_training.py
     assert shipped - {"binary_addition_fast"} <= covered
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from graphnet import load_task, train
 from graphnet.errors import WeightsError
-from graphnet.train import add, evaluate, load_weights, save_weights, sgd_step
+from graphnet.training import add, evaluate, load_weights, save_weights, sgd_step
 from conftest import TASK
 from post_reference import run_post
 

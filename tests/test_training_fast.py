@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from graphnet.tasks import load_task
-from graphnet.train import evaluate, train
+from graphnet.training import evaluate, train
 
 sys.path.insert(0, str(Path(__file__).parent))
 from post_reference import run_post  # noqa: E402
