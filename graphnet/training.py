@@ -27,7 +27,7 @@ from .compiled import fast
 from .data import Batch, bits_to_int, get_generator
 from .errors import DivergedError, WeightsError
 from .files import atomic_write
-from .tasks import Task
+from .tasks import EVAL_BATCH, Task
 
 Params = dict[str, np.ndarray]
 
@@ -190,7 +190,7 @@ class Accuracy:
 
 
 def evaluate(
-    task: Task, params: Params, *, bits: int | None = None, samples: int = 10000, seed: int = 0, batch: int = 4096
+    task: Task, params: Params, *, bits: int | None = None, samples: int = 10000, seed: int = 0, batch: int = EVAL_BATCH
 ) -> Accuracy:
     """Exact-match accuracy (every output bit right): on all problems when they are few, else on random ones."""
     bits = bits or task.task.bits
