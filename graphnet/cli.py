@@ -74,7 +74,9 @@ class Parser(argparse.ArgumentParser):
         if message.endswith("expected one argument"):
             # argparse takes a value that starts with '-' (e.g. --example -9+60) for an option of its own.
             message += "; a value that starts with '-' is written --option=VALUE"
-        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+        # Name the subcommand ("graphnet add: ..."); the top level needs no name, main prefixes "graphnet:".
+        where = "" if self.prog == "graphnet" else f"{self.prog}: "
+        raise UsageError(f"{where}{message} (see {self.prog} --help)")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -82,7 +82,7 @@ T = str(TASK)
 CASES = [
     # name, command line, part of the message
     ("unknown command", ["fly"], "invalid choice: 'fly'"),
-    ("no command", [], "required: COMMAND"),
+    ("no command", [], "graphnet: error: the following arguments are required: COMMAND"),
     ("unknown option", ["train", T, "--fast"], "unrecognized arguments: --fast"),
     # task files
     ("task missing", ["train", "{f}/nope.toml"], "nope.toml: no such task file"),
