@@ -226,8 +226,16 @@ def to_digraph(
         target.node(key, label=label, tooltip=f"{key}: {attrs['op']} {shape_text(attrs['shape'])}", **style)
 
     initial = _initial_state(graph)
-    for key in graph.keys():
-        if graph.node(key)["t"] is None and key not in initial:
+    shared = [k for k in graph.keys() if graph.node(k)["t"] is None and k not in initial]
+    # The weights in a box of their own, so that no step's cluster is drawn over them.
+    with dot.subgraph(name="cluster_weights") as box:
+        box.attr(label="shared by every step", style="rounded,dashed", color="#bbbbbb", fontsize="12",
+                 labeljust="l")
+        for key in shared:
+            if key in weight_colour:
+                add_node(box, key)
+    for key in shared:
+        if key not in weight_colour:
             add_node(dot, key)
     for t in steps:
         with dot.subgraph(name=f"cluster_t{t}") as cluster:

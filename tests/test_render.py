@@ -38,6 +38,14 @@ def test_one_cluster_per_step_and_one_node_per_shared_weight(steps):
         assert sorted(graph.node(c)["t"] for c in consumers) == list(range(steps)), weight
 
 
+def test_the_weights_are_drawn_together_outside_every_step():
+    source = to_digraph(post_graph(4)).source
+    box = re.search(r"subgraph cluster_weights \{(.*?)\n\t\}", source, re.S).group(1)
+    assert [w for w in ["synapse_0", "synapse_h", "synapse_1"] if re.search(rf"^\s*{w} \[", box, re.M)] == [
+        "synapse_0", "synapse_h", "synapse_1"]
+    assert "label=\"shared by every step\"" in box
+
+
 def test_weights_have_their_own_colours_and_the_recurrent_edges_stand_out():
     source = to_digraph(post_graph(3)).source
     colours = {w: set(re.findall(rf'^\s*{w} -> .*?color="(#\w+)"', source, re.M))
