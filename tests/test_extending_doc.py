@@ -10,14 +10,14 @@ DOC = (ROOT / "docs" / "extending.md").read_text()
 
 def test_the_worked_example_runs_as_written(tmp_path):
     files = re.findall(r"```(?:python|toml) (\S+)\n(.*?)```", DOC, re.S)
-    assert [name for name, _ in files] == ["my_nodes.py", "softplus_addition.toml"]
+    assert [name for name, _ in files] == ["my_nodes.py", "softplus_addition.toml", "my_cell.py", "times_three.toml"]
     code_lines = [line for line in files[0][1].splitlines() if line.strip()]
     assert len(code_lines) < 25  # the promise: a node type in under 25 lines
     for name, text in files:
         (tmp_path / name).write_text(text)
 
     blocks = re.findall(r"```sh\n(.*?)```\n\n```\n(.*?)```", DOC, re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     for commands, expected in blocks:
         outputs = []
         for command in commands.strip().splitlines():
