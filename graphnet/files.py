@@ -11,6 +11,14 @@ from typing import BinaryIO, Callable
 from .errors import GraphnetError
 
 
+def check_readable(path: Path, kind: str, suffix: str, error: type[GraphnetError]) -> None:
+    """Raise ``error`` naming ``path`` if it is missing or a folder, e.g. kind "task file", suffix ".toml"."""
+    if not path.exists():
+        raise error(f"{path}: no such {kind}")
+    if path.is_dir():
+        raise error(f"{path}: is a folder, expected a {kind} ({suffix})")
+
+
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(f)`` on a temporary file in ``path``'s folder, flush it to disk, then rename it to ``path``.
 

@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable
 from . import data, nodes
 from .cells import Network, get_cell
 from .errors import GraphError, GraphnetError, TaskError
+from .files import check_readable
 from .plugins import load_plugins
 
 # Sizes past these are refused before any memory is spent on them.
@@ -174,10 +175,7 @@ def load_task(path: str | Path, overrides: Iterable[str] = ()) -> Task:
     """
     path = Path(path)
     source = str(path)
-    if not path.exists():
-        raise TaskError(f"{source}: no such task file")
-    if path.is_dir():
-        raise TaskError(f"{source}: is a folder, expected a task file (.toml)")
+    check_readable(path, "task file", ".toml", TaskError)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

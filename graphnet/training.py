@@ -26,7 +26,7 @@ from .cells import Network
 from .compiled import fast
 from .data import Batch, bits_to_int, get_generator
 from .errors import DivergedError, WeightsError
-from .files import atomic_write
+from .files import atomic_write, check_readable
 from .tasks import EVAL_BATCH, Task
 
 Params = dict[str, np.ndarray]
@@ -227,10 +227,7 @@ def save_weights(path: str | Path, params: Params) -> None:
 def load_weights(path: str | Path, network: Network | None = None) -> Params:
     """Read an ``.npz`` of weights; check it has every weight of ``network`` (if given) with the right shape."""
     path = Path(path)
-    if not path.exists():
-        raise WeightsError(f"{path}: no such weights file")
-    if path.is_dir():
-        raise WeightsError(f"{path}: is a folder, expected a weights file (.npz)")
+    check_readable(path, "weights file", ".npz", WeightsError)
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
