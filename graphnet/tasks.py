@@ -165,7 +165,11 @@ class Task:
         return data.get_generator(self.task.generator).configured(self.task)
 
     def build_network(self) -> Network:
-        """The network this task describes (its graphs are built on demand, per length)."""
+        """The network this task describes (its graphs are built on demand, per length).
+
+        Tasks that describe the same network get the same object, with the graphs it has built; those stay
+        alive while it is among the 16 networks last asked for.
+        """
         n = self.network
         return _network(get_cell(n.cell), n.inputs, n.hidden, n.outputs, n.activation or None, n.loss)
 
