@@ -295,7 +295,8 @@ def _matmul(p: FastProgram, index: int, step) -> tuple:
         # _add_grad written out inline: this is the hottest function of a training run.
         if need_a:
             ga, old = g @ slots[b].T, grads[a]
-            grads[a] = ga if old is None else old + ga
+            # old + ga, added into ga: a new array of this call's, so no one else holds it (same numbers)
+            grads[a] = ga if old is None else np.add(ga, old, out=ga)
         if need_b:
             if deferred:  # summed once the pass is done (stacked.weight_gradient), in this run's order
                 state.defer(b, index, slots[a], g)
@@ -355,9 +356,13 @@ def _sigmoid_kernel(p: FastProgram, index: int, step) -> tuple:
 
     def backward(g, slots, saved, grads, state):
         y = slots[o]
-        # The same expression and order as nodes.Sigmoid.backward: bit for bit the node-by-node run.
-        gx, old = g * (y * (1.0 - y)), grads[x]
-        grads[x] = gx if old is None else old + gx
+        # nodes.Sigmoid.backward's g * (y * (1.0 - y)), then old + gx, each product and sum the same (the
+        # operands of a product or sum swapped give the same number), computed in one new array.
+        gx = np.subtract(1.0, y)
+        np.multiply(gx, y, out=gx)
+        np.multiply(gx, g, out=gx)
+        old = grads[x]
+        grads[x] = gx if old is None else np.add(gx, old, out=gx)
 
     return forward, backward
 

@@ -149,6 +149,8 @@ def weight_gradient(where: list, lhs: list[np.ndarray], grad: list[np.ndarray], 
     if not exact:
         if len(lhs) == 1:  # one group: its stacks are already the rows
             return lhs[0].reshape(-1, lhs[0].shape[-1]).T @ grad[0].reshape(-1, grad[0].shape[-1])
+        if all(type(i) is int for i in where):  # single matmuls: 2-D already, stacked as they are
+            return np.concatenate(lhs).T @ np.concatenate(grad)
         a = np.concatenate([x.reshape(-1, x.shape[-1]) for x in lhs])
         g = np.concatenate([x.reshape(-1, x.shape[-1]) for x in grad])
         return a.T @ g

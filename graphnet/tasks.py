@@ -27,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from dataclasses import dataclass, fields
@@ -137,6 +138,19 @@ class TrainingSection:
     log_every: int
 
 
+@functools.lru_cache(maxsize=16)
+def _network(cell, inputs: int, hidden: int, outputs: int, activation: str | None, loss: str) -> Network:
+    """One Network per description, shared by every task that describes it.
+
+    A Network holds no weights or values, only its description and, per length, its unrolled graph with the
+    compiled programs cached on it. Building, scheduling and analysing that graph for stacking takes about
+    2 ms, which a process training the same network again (a sweep, a benchmark's rounds, a resumed run)
+    would otherwise spend on every ``train`` call. The cell instance is part of the key, so a cell registered
+    anew (a reloaded plugin) gets a network of its own.
+    """
+    return Network(cell, inputs=inputs, hidden=hidden, outputs=outputs, activation=activation, loss=loss)
+
+
 @dataclass(frozen=True)
 class Task:
     """A checked task file: where it came from and its three sections."""
@@ -152,12 +166,13 @@ class Task:
         return data.get_generator(self.task.generator).configured(self.task)
 
     def build_network(self) -> Network:
-        """The network this task describes (its graphs are built on demand, per length)."""
+        """The network this task describes (its graphs are built on demand, per length).
+
+        Tasks that describe the same network get the same object, with the graphs it has built; those stay
+        alive while it is among the 16 networks last asked for.
+        """
         n = self.network
-        return Network(
-            get_cell(n.cell), inputs=n.inputs, hidden=n.hidden, outputs=n.outputs,
-            activation=n.activation or None, loss=n.loss,
-        )
+        return _network(get_cell(n.cell), n.inputs, n.hidden, n.outputs, n.activation or None, n.loss)
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         """The task as plain data, one dict per section (what a TOML file of it would hold)."""

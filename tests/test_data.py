@@ -97,3 +97,21 @@ def test_a_malformed_example_says_how_to_write_one(name, text, expected):
 def test_an_example_longer_than_the_steps_asked_for_is_refused():
     with pytest.raises(ValueError, match="needs at least 7 steps, got 4"):
         get_generator("binary_addition").example("9+60", bits=4)
+
+
+@pytest.mark.parametrize("name", ["binary_addition", "binary_subtraction"])
+def test_sampling_through_the_bit_table_gives_the_shifted_bits_and_the_same_random_stream(name, monkeypatch):
+    from graphnet import data
+
+    generator = get_generator(name)
+    for bits in (1, 2, 8, data._TABLE_BITS, data._TABLE_BITS + 1):
+        for batch in (1, 5, 64):
+            table_rng, shift_rng = np.random.RandomState(bits), np.random.RandomState(bits)
+            with_table = generator.sample(table_rng, batch, bits)
+            monkeypatch.setattr(data, "_TABLE_BITS", 0)  # every width through shifts and masks
+            shifted = generator.sample(shift_rng, batch, bits)
+            monkeypatch.undo()
+            assert with_table.x.dtype == shifted.x.dtype == np.float64
+            assert np.array_equal(with_table.x, shifted.x) and np.array_equal(with_table.y, shifted.y)
+            assert with_table.x.shape == shifted.x.shape and with_table.y.shape == shifted.y.shape
+            assert str(table_rng.get_state()) == str(shift_rng.get_state())

@@ -102,3 +102,14 @@ def test_bad_overrides_are_refused(override, message):
 def test_a_wrongly_typed_override_names_the_key():
     with pytest.raises(TaskError, match=r"\[network\] hidden: expected an integer .* got 'abc'"):
         load_task(TASK, ["network.hidden=abc"])
+
+
+def test_tasks_that_describe_one_network_share_it_and_its_built_graphs():
+    # Training the same network again in one process (a sweep, the benchmark) reuses its graph and programs.
+    from graphnet.compiled import fast
+
+    first, again = load_task(TASK).build_network(), load_task(TASK, ["training.iterations=3"]).build_network()
+    assert first is again
+    assert fast(first.graph(8).compile()) is fast(again.graph(8).compile())
+    other = load_task(TASK, ["network.hidden=8"]).build_network()
+    assert other is not first and other.hidden == 8 and first.hidden == 16
