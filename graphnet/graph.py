@@ -19,7 +19,6 @@ array([[1.]])
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -157,25 +156,11 @@ class Graph:
 
     def topological_order(self) -> list[str]:
         """Nodes with every input before its consumers, ties broken by insertion order (time order)."""
-        # networkx.lexicographical_topological_sort(self.nx, key=rank) written out: Kahn's algorithm with the
-        # ready nodes in a heap by insertion rank, so the same order; without networkx's views and key
-        # wrappers it is several times faster, and every training run compiles a graph.
         rank = {k: i for i, k in enumerate(self.nx)}
-        keys = list(rank)
-        successors = [[rank[c] for c in self.nx.succ[k]] for k in keys]
-        waiting = [len(self.nx.pred[k]) for k in keys]
-        ready = [i for i, n in enumerate(waiting) if n == 0]  # ascending: already a heap
-        order = []
-        while ready:
-            i = heapq.heappop(ready)
-            order.append(keys[i])
-            for c in successors[i]:
-                waiting[c] -= 1
-                if waiting[c] == 0:
-                    heapq.heappush(ready, c)
-        if len(order) != len(keys):
-            raise GraphError(f"graph {self.name!r} has a cycle")
-        return order
+        try:
+            return list(nx.lexicographical_topological_sort(self.nx, key=rank.__getitem__))
+        except nx.NetworkXUnfeasible:
+            raise GraphError(f"graph {self.name!r} has a cycle") from None
 
     def compile(self, outputs: Sequence[str] | None = None, wrt: Iterable[str] | None = None) -> Program:
         """The schedule that computes ``outputs`` (default: every node) and the gradients of ``wrt``.
