@@ -142,25 +142,3 @@ def test_a_backward_returning_the_wrong_shape_is_named():
     with pytest.raises(GraphError, match="at node 'y_hat' returned a gradient of shape"):
         run.backward()
 
-
-def test_the_topological_order_is_networkxs_lexicographical_order_by_insertion():
-    # Graph.topological_order is Kahn's algorithm written out; it must give networkx's order, which the
-    # schedule (and so every published number) depends on.
-    from graphnet.tasks import load_task
-    from conftest import ROOT
-
-    graphs = [small_graph()]
-    for name in ("binary_addition.toml", "binary_addition_lstm.toml"):
-        network = load_task(ROOT / "tasks" / name).build_network()
-        graphs += [network.graph(1), network.graph(5)]
-    branching = Graph("branching")  # inserted out of dependency order, with ties to break
-    branching.input("x", (None, 2))
-    branching.parameter("w", (2, 2))
-    branching.apply("sigmoid", "s", "x")
-    branching.apply("matmul", "b", "x", "w")
-    branching.apply("add", "a", "b", "s")
-    branching.apply("tanh", "c", "x")
-    graphs.append(branching)
-    for g in graphs:
-        rank = {k: i for i, k in enumerate(g.nx)}
-        assert g.topological_order() == list(nx.lexicographical_topological_sort(g.nx, key=rank.__getitem__))
