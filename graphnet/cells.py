@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import GraphError
 from .compiled import fast
-from .graph import Graph, Program
+from .graph import Graph, Program, gc_paused
 from .nodes import Shape
 from .registry import Registry
 
@@ -176,7 +176,8 @@ class Network:
             raise GraphError(f"a network needs at least 1 step, got {steps}")
         graph = self._graphs.get(steps)
         if graph is None:
-            graph = self._graphs[steps] = self._build(steps)
+            with gc_paused():
+                graph = self._graphs[steps] = self._build(steps)
         return graph
 
     def _build(self, steps: int) -> Graph:

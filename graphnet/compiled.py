@@ -50,7 +50,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from . import nodes, stacked, stacking
-from .graph import Program, leaf_values
+from .graph import Program, gc_paused, leaf_values
 from .nodes import Context
 from .stacked import Backward, GroupPlan, add_grad as _add_grad
 
@@ -458,5 +458,6 @@ def fast(program: Program, *, batch: int | None = None) -> FastProgram:
     key = "_fast" if batch is None or batch <= STACK_ROWS else "_fast_unstacked"
     cached = program.__dict__.get(key)
     if cached is None:
-        cached = program.__dict__[key] = FastProgram(program, stack=key == "_fast")
+        with gc_paused():
+            cached = program.__dict__[key] = FastProgram(program, stack=key == "_fast")
     return cached

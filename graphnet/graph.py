@@ -19,8 +19,10 @@ array([[1.]])
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import networkx as nx
 import numpy as np
@@ -170,9 +172,27 @@ class Graph:
         cache_key = (tuple(outputs) if outputs is not None else None, tuple(wrt) if wrt is not None else None)
         program = self._programs.get(cache_key)
         if program is None:
-            program = Program.build(self, outputs, wrt)
+            with gc_paused():
+                program = Program.build(self, outputs, wrt)
             self._programs[cache_key] = program
         return program
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a graph or its schedule is built.
+
+    Building allocates many small containers that stay alive, and every collection walks all of them, so with
+    the collector on, the time a step costs to build grew with the number of steps (see docs/performance.md).
+    Nothing built is garbage in a cycle, so pausing keeps nothing alive that would have been freed.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _node_type(key: str, op: str) -> nodes.Node:
