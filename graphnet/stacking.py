@@ -29,8 +29,9 @@ Examples
 
 from __future__ import annotations
 
-import heapq
 from typing import Sequence
+
+import networkx as nx
 
 from . import nodes
 from .graph import Program
@@ -147,24 +148,13 @@ def schedule(producers: Sequence[Sequence[int]], groups: Sequence[Group]) -> lis
         for i in members:
             unit_of[i] = len(producers) + g
     first = {u: i for i, u in reversed(list(enumerate(unit_of)))}
-    needs: dict[int, set[int]] = {u: set() for u in first}
-    for i, ps in enumerate(producers):
-        for p in ps:
-            if unit_of[p] != unit_of[i]:
-                needs[unit_of[i]].add(unit_of[p])
-    consumers: dict[int, list[int]] = {u: [] for u in first}
-    for u, ps in needs.items():
-        for p in ps:
-            consumers[p].append(u)
-    waiting = {u: len(ps) for u, ps in needs.items()}
-    ready = [(first[u], u) for u, n in waiting.items() if n == 0]
-    heapq.heapify(ready)
-    order: list[tuple[str, int]] = []
-    while ready:
-        _, u = heapq.heappop(ready)
-        order.append(("step", u) if u < len(producers) else ("group", u - len(producers)))
-        for c in consumers[u]:
-            waiting[c] -= 1
-            if waiting[c] == 0:
-                heapq.heappush(ready, (first[c], c))
-    return order if len(order) == len(first) else None
+    contracted = nx.DiGraph()
+    contracted.add_nodes_from(first)
+    contracted.add_edges_from(
+        (unit_of[p], unit_of[i]) for i, ps in enumerate(producers) for p in ps if unit_of[p] != unit_of[i]
+    )
+    try:
+        units = list(nx.lexicographical_topological_sort(contracted, key=first.__getitem__))
+    except nx.NetworkXUnfeasible:  # a cycle through a group
+        return None
+    return [("step", u) if u < len(producers) else ("group", u - len(producers)) for u in units]
