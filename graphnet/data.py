@@ -130,13 +130,11 @@ def _steps(needed: int, bits: int | None) -> int:
 
 def _encode_pairs(a, b, bits: int, combine) -> Batch:
     """The problems combine(a[i], b[i]) over ``bits`` steps; Python ints where int64 would overflow."""
-    if not isinstance(a, np.ndarray) or bits > 63:
-        a, b = [int(v) for v in a], [int(v) for v in b]
-        results = [combine(u, v) for u, v in zip(a, b)]
-    else:
-        results = combine(a, b)
+    if isinstance(a, np.ndarray) and bits <= 63:
+        return _pair_bits(np.stack([a, b], axis=1), combine(a, b), bits)
+    a, b = [int(v) for v in a], [int(v) for v in b]
     x = np.stack([int_to_bits(a, bits), int_to_bits(b, bits)], axis=2)
-    return Batch(x, int_to_bits(results, bits)[:, :, None])
+    return Batch(x, int_to_bits([combine(u, v) for u, v in zip(a, b)], bits)[:, :, None])
 
 
 def _two_operands(text: str, sign: str, form: str) -> tuple[int, int]:
