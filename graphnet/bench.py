@@ -20,7 +20,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .compiled import fast
 from .tasks import load_task
 from .training import evaluate, train
 
@@ -188,7 +187,7 @@ def scaling(lengths: Sequence[int]) -> list[tuple[int, float, float, float]]:
         params = network.init_parameters(np.random.RandomState(0))
         problem = task.generator.sample(np.random.RandomState(1), 1, steps)
         start = time.perf_counter()
-        program = fast(network.graph(steps).compile())
+        program = network.graph(steps).compile()
         built = time.perf_counter()
         run = program.forward(network.feeds(problem.x, problem.y), params)
         forwarded = time.perf_counter()

@@ -24,9 +24,9 @@ from typing import ClassVar
 import numpy as np
 
 from .errors import GraphError
-from .compiled import fast
-from .graph import Graph, Program, gc_paused
+from .graph import Graph
 from .nodes import Shape
+from .program import Program
 from .registry import Registry
 
 
@@ -142,7 +142,12 @@ class Network:
 
     Node keys: ``x[t]`` (input bits), ``y[t]`` (target bits), ``h[t]`` (hidden state; ``h[-1]`` is the
     initial state, zeros unless fed), ``y_hat[t]`` (prediction), ``loss[t]`` and ``loss`` (their sum).
+
+    A network holds its description and, per length, its unrolled graph (frozen: tasks that describe the same
+    network share it), never weights or values. Its description cannot change once made.
     """
+
+    __slots__ = ("cell", "inputs", "hidden", "outputs", "activation", "loss", "_graphs")
 
     def __init__(
         self,
@@ -154,10 +159,13 @@ class Network:
         activation: str | None = None,
         loss: str = "squared_error",
     ) -> None:
-        self.cell, self.inputs, self.hidden, self.outputs = cell, inputs, hidden, outputs
-        self.activation = activation or cell.default_activation
-        self.loss = loss
-        self._graphs: dict[int, Graph] = {}
+        for name, value in (("cell", cell), ("inputs", inputs), ("hidden", hidden), ("outputs", outputs),
+                            ("activation", activation or cell.default_activation), ("loss", loss),
+                            ("_graphs", {})):  # the graph of each length built so far
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(f"a Network cannot change (it may be shared); make a new one with {name}={value!r}")
 
     def parameter_shapes(self) -> dict[str, Shape]:
         """Every weight and its shape, in the order the initial values are drawn."""
@@ -171,13 +179,12 @@ class Network:
         return {k: 2 * rng.random_sample(shape) - 1 for k, shape in self.parameter_shapes().items()}
 
     def graph(self, steps: int) -> Graph:
-        """The network unrolled over ``steps`` time steps (built once per length, then reused)."""
+        """The network unrolled over ``steps`` time steps: built once per length, then shared, so frozen."""
         if steps < 1:
             raise GraphError(f"a network needs at least 1 step, got {steps}")
         graph = self._graphs.get(steps)
         if graph is None:
-            with gc_paused():
-                graph = self._graphs[steps] = self._build(steps)
+            graph = self._graphs[steps] = self._build(steps).freeze()
         return graph
 
     def _build(self, steps: int) -> Graph:
@@ -224,7 +231,7 @@ class Network:
             length = min(chunk, steps - start)
             feeds = self.feeds(x[start : start + length])
             feeds.update({f"{s}[-1]": v for s, v in state.items()})
-            value = fast(self.predict_program(length), batch=batch).forward(feeds, params).value
+            value = self.predict_program(length).forward(feeds, params).value
             for t in range(length):
                 out[start + t] = value(f"y_hat[{t}]")
             state = {s: value(f"{s}[{length - 1}]") for s in self.cell.states}

@@ -101,6 +101,16 @@ class Generator:
         """``batch`` random problems of ``bits`` steps."""
         raise NotImplementedError
 
+    def sample_many(self, rng: np.random.RandomState, count: int, batch: int, bits: int) -> Batch:
+        """What ``count`` calls of ``sample(rng, batch, bits)`` draw, in that order, as one batch of
+        ``count * batch`` problems (training draws many iterations' problems at once).
+
+        By default it makes those calls; a generator whose random stream does not depend on how its problems
+        are split into batches says so by drawing them in one call.
+        """
+        batches = [self.sample(rng, batch, bits) for _ in range(count)]
+        return Batch(np.concatenate([b.x for b in batches], axis=1), np.concatenate([b.y for b in batches], axis=1))
+
     def all_problems(self, bits: int) -> Batch | None:
         """Every problem of ``bits`` steps, or None when there are more than ``EXHAUSTIVE_LIMIT``."""
         return None
@@ -175,6 +185,11 @@ class BinaryAddition(Generator):
         x = np.concatenate([operand_bits, np.zeros((1, batch, 2))])
         return Batch(x, _add_bits(x))
 
+    def sample_many(self, rng, count, batch, bits):
+        if bits - 1 <= _INT_BITS:  # example after example: one call draws what `count` calls would
+            return self.sample(rng, count * batch, bits)
+        return super().sample_many(rng, count, batch, bits)
+
     def all_problems(self, bits):
         count = 1 << (bits - 1)
         if count * count > EXHAUSTIVE_LIMIT:
@@ -221,6 +236,11 @@ class BinarySubtraction(Generator):
             return _pair_bits(ab, ab[:, 0] - ab[:, 1], bits)
         pairs = [sorted((_random_int(rng, bits), _random_int(rng, bits)), reverse=True) for _ in range(batch)]
         return self.encode([a for a, _ in pairs], [b for _, b in pairs], bits)
+
+    def sample_many(self, rng, count, batch, bits):
+        if bits <= _INT_BITS:  # example after example: one call draws what `count` calls would
+            return self.sample(rng, count * batch, bits)
+        return super().sample_many(rng, count, batch, bits)
 
     def all_problems(self, bits):
         count = 1 << bits

@@ -1,9 +1,10 @@
-"""Graphs of nodes on networkx, compiled once into a schedule, run forward and in reverse.
+"""Graphs of nodes on networkx, checked as they are built, compiled once into a :class:`~graphnet.program.Program`.
 
 A :class:`Graph` holds structure and static metadata only: on every node its node type (``op``), its role in
 the picture (``kind``), its time step (``t``, ``None`` for shared nodes), its ordered ``inputs`` and its static
-``shape`` (``None`` for the batch dimension). The numbers of a run live in a :class:`Run`, so one built graph
-serves every example of its length.
+``shape`` (``None`` for the batch dimension). The numbers of a run live in a :class:`~graphnet.program.Run`,
+so one built graph serves every example of its length. A graph that is shared (a network keeps one per length
+for every run) is frozen: it cannot change behind another user's back; :meth:`Graph.copy` gives one to extend.
 
 Examples
 --------
@@ -19,19 +20,14 @@ array([[1.]])
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Iterable, Sequence
 
 import networkx as nx
-import numpy as np
 
 from . import nodes
 from .errors import GraphError
-from .nodes import Context, Shape
-
-LEAF_OPS = ("input", "parameter", "constant")
+from .nodes import Shape
+from .program import Program
 
 
 class Graph:
@@ -43,12 +39,18 @@ class Graph:
 
     def __init__(self, name: str = "graph") -> None:
         self.nx = nx.DiGraph(name=name)
-        self._programs: dict[tuple, Program] = {}
+        self._programs: dict[tuple, Program] = {}  # compiled programs, by (outputs, wrt, stack)
 
     # -- building -------------------------------------------------------------------------------------------
-    def _leaf(self, key: str, op: str, shape: Shape, kind: str, t: int | None, **attrs) -> str:
+    def _can_add(self, key: str) -> None:
+        if nx.is_frozen(self.nx):
+            raise GraphError(f"graph {self.name!r} is frozen: it is shared by every run of its network; "
+                             f"add {key!r} to a copy of it (graph.copy()) or build a new graph")
         if key in self.nx:
             raise GraphError(f"graph {self.name!r} already has a node {key!r}")
+
+    def _leaf(self, key: str, op: str, shape: Shape, kind: str, t: int | None, **attrs) -> str:
+        self._can_add(key)
         self.nx.add_node(key, op=op, kind=kind, t=t, inputs=(), shape=tuple(shape), **attrs)
         self._programs.clear()
         return key
@@ -76,8 +78,7 @@ class Graph:
         and shapes are checked here, so a malformed graph is refused where it is built.
         """
         node_type = _node_type(key, op)
-        if key in self.nx:
-            raise GraphError(f"graph {self.name!r} already has a node {key!r}")
+        self._can_add(key)
         missing = [k for k in inputs if k not in self.nx]
         if missing:
             raise GraphError(f"node {key!r} ({op}) takes {', '.join(map(repr, missing))}, not in the graph")
@@ -92,6 +93,26 @@ class Graph:
                 self.nx.add_edge(source, key, args=(position,))
         self._programs.clear()
         return key
+
+    def freeze(self) -> Graph:
+        """Refuse every change from now on (networkx's ``nx.freeze``): for a graph that is shared. Returns it."""
+        nx.freeze(self.nx)
+        return self
+
+    @property
+    def frozen(self) -> bool:
+        return nx.is_frozen(self.nx)
+
+    def copy(self, name: str | None = None) -> Graph:
+        """A graph of its own with the same nodes and edges, not frozen: to extend a shared graph."""
+        graph = Graph()
+        graph.nx = self.nx.copy()  # a new DiGraph with copies of the node and edge attribute dicts
+        if name is not None:
+            graph.nx.graph["name"] = name
+        for _, attrs in graph.nx.nodes(data=True):
+            if "attrs" in attrs:
+                attrs["attrs"] = dict(attrs["attrs"])
+        return graph
 
     # -- reading --------------------------------------------------------------------------------------------
     @property
@@ -164,35 +185,23 @@ class Graph:
         except nx.NetworkXUnfeasible:
             raise GraphError(f"graph {self.name!r} has a cycle") from None
 
-    def compile(self, outputs: Sequence[str] | None = None, wrt: Iterable[str] | None = None) -> Program:
-        """The schedule that computes ``outputs`` (default: every node) and the gradients of ``wrt``.
+    def compile(
+        self, outputs: Sequence[str] | None = None, wrt: Iterable[str] | None = None, *, stack: bool = True
+    ) -> Program:
+        """The program that computes ``outputs`` (default: every node) and the gradients of ``wrt``.
 
-        ``wrt`` defaults to every parameter. The result is cached: compile once, run many.
+        This is how every graph runs: training, evaluation, prediction, pictures and gradient checks call it.
+        ``wrt`` defaults to every parameter. ``stack``: independent ops of one node type run as one call on
+        stacked operands (:mod:`graphnet.stacking`); ``stack=False`` runs op by op, with the same numbers at
+        batch 1 (and to about 1e-15 otherwise). Compiled once per outputs, ``wrt`` and ``stack``, then kept.
         """
-        cache_key = (tuple(outputs) if outputs is not None else None, tuple(wrt) if wrt is not None else None)
+        cache_key = (
+            tuple(outputs) if outputs is not None else None, tuple(self.parameters if wrt is None else wrt), stack
+        )
         program = self._programs.get(cache_key)
         if program is None:
-            with gc_paused():
-                program = Program.build(self, outputs, wrt)
-            self._programs[cache_key] = program
+            program = self._programs[cache_key] = Program(self, outputs, wrt, stack=stack)
         return program
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a graph or its schedule is built.
-
-    Building allocates many small containers that stay alive, and every collection walks all of them, so with
-    the collector on, the time a step costs to build grew with the number of steps (see docs/performance.md).
-    Nothing built is garbage in a cycle, so pausing keeps nothing alive that would have been freed.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _node_type(key: str, op: str) -> nodes.Node:
@@ -215,138 +224,3 @@ def _check_node(
     except (ValueError, TypeError, IndexError) as exc:  # IndexError: a shape rule reading a scalar's axes
         of = f" (its inputs: {', '.join(map(repr, inputs))})" if inputs else ""
         raise GraphError(f"node {key!r} ({node_type.name}): {exc}{of}") from None
-
-
-@dataclass
-class Step:
-    """One scheduled op: its key, node type, input keys and which inputs want a gradient."""
-
-    key: str
-    node: nodes.Node
-    args: tuple[str, ...]
-    needs: tuple[bool, ...]
-    attrs: dict = field(default_factory=dict)
-
-
-@dataclass
-class Program:
-    """A graph compiled into a flat schedule. Running it touches no networkx."""
-
-    graph: Graph
-    leaves: list[tuple[str, str, Shape, float | None]]  # key, op, shape, fill
-    steps: list[Step]
-    wrt: tuple[str, ...]
-    _needs_grad: set[str] = field(default_factory=set)
-
-    @classmethod
-    def build(cls, graph: Graph, outputs: Sequence[str] | None, wrt: Iterable[str] | None) -> Program:
-        order = graph.topological_order()
-        if outputs is not None:
-            unknown = [k for k in outputs if k not in graph]
-            if unknown:
-                raise GraphError(f"graph {graph.name!r} has no node {unknown[0]!r}")
-            wanted = set(outputs)
-            for key in outputs:
-                wanted |= nx.ancestors(graph.nx, key)
-            order = [k for k in order if k in wanted]
-        wrt = tuple(graph.parameters if wrt is None else wrt)
-        needs_grad = set(wrt)
-        leaves, steps = [], []
-        for key in order:
-            attrs = graph.nx.nodes[key]
-            if attrs["op"] in LEAF_OPS:
-                leaves.append((key, attrs["op"], attrs["shape"], attrs.get("fill")))
-                continue
-            args = tuple(attrs["inputs"])
-            needs = tuple(a in needs_grad for a in args)
-            if any(needs):
-                needs_grad.add(key)
-            steps.append(Step(key, nodes.get(attrs["op"]), args, needs, attrs.get("attrs", {})))
-        return cls(graph, leaves, steps, wrt, needs_grad)
-
-    def forward(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> Run:
-        """Run every scheduled op in topological order on ``feeds`` (inputs) and ``params`` (weights)."""
-        leaf_keys = [key for key, *_ in self.leaves]
-        values: dict[str, np.ndarray] = dict(zip(leaf_keys, leaf_values(self.leaves, feeds, params)))
-        contexts: dict[str, Context] = {}
-        for step in self.steps:
-            ctx = Context(step.needs, step.attrs)
-            values[step.key] = step.node.forward(ctx, *[values[a] for a in step.args])
-            contexts[step.key] = ctx
-        return Run(self, values, contexts)
-
-
-def leaf_values(
-    leaves: Sequence[tuple[str, str, Shape, float | None]],
-    feeds: Mapping[str, np.ndarray],
-    params: Mapping[str, np.ndarray],
-) -> list[np.ndarray]:
-    """The values of a program's leaves, in order: weights from ``params``, inputs from ``feeds``, or filled."""
-    batch = _batch_size(feeds)
-    values = []
-    for key, op, shape, fill in leaves:
-        if op == "parameter":
-            values.append(params[key] if key in params else _missing(key, "params"))
-        elif op == "input" and key in feeds:
-            values.append(feeds[key])
-        elif fill is not None:
-            values.append(np.full(tuple(batch if d is None else d for d in shape), fill))
-        else:
-            _missing(key, "feeds")
-    return values
-
-
-def _batch_size(feeds: Mapping[str, np.ndarray]) -> int:
-    for value in feeds.values():
-        return value.shape[0]
-    return 1
-
-
-def _missing(key: str, where: str):
-    raise GraphError(f"node {key!r} needs a value, and {where} has none")
-
-
-@dataclass
-class Run:
-    """The values of one forward pass, and what each op saved for backward."""
-
-    program: Program
-    values: dict[str, np.ndarray]
-    contexts: dict[str, Context]
-
-    def value(self, key: str) -> np.ndarray:
-        """The value of node ``key`` in this run."""
-        return self.values[key]
-
-    def backward(self, of: str = "loss", *, every_node: bool = False) -> dict[str, np.ndarray]:
-        """Gradients of the scalar node ``of`` with respect to the program's ``wrt`` nodes (BPTT included).
-
-        The gradient of a node is the sum over its consumers, accumulated out of place. Calling this twice
-        gives the same gradients: nothing of a previous call is kept. With ``every_node``, the gradients of
-        all nodes between ``wrt`` and ``of`` are returned too (to draw them).
-        """
-        if of not in self.values:
-            raise GraphError(f"node {of!r} was not computed in this run")
-        grads: dict[str, np.ndarray] = {of: np.ones_like(self.values[of])}
-        for step in reversed(self.program.steps):
-            grad = grads.get(step.key)
-            if grad is None or not any(step.needs):
-                continue
-            input_grads = step.node.backward(self.contexts[step.key], grad)
-            if len(input_grads) != len(step.args):
-                raise GraphError(
-                    f"{step.node.name}.backward at node {step.key!r} returned {len(input_grads)} gradients "
-                    f"for {len(step.args)} inputs"
-                )
-            for source, needed, g in zip(step.args, step.needs, input_grads):
-                if not needed or g is None:
-                    continue
-                if np.shape(g) != np.shape(self.values[source]):
-                    raise GraphError(
-                        f"{step.node.name}.backward at node {step.key!r} returned a gradient of shape "
-                        f"{np.shape(g)} for input {source!r} of shape {np.shape(self.values[source])}"
-                    )
-                grads[source] = g if source not in grads else grads[source] + g
-        if every_node:
-            return grads
-        return {k: grads[k] for k in self.program.wrt if k in grads}

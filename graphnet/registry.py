@@ -41,6 +41,10 @@ class Registry(Generic[T]):
 
         return decorate
 
+    def unregister(self, name: str) -> None:
+        """Forget ``name`` (a notebook or a test that defines a throwaway class); unknown names are ignored."""
+        self._items.pop(name, None)
+
     def get(self, name: str) -> T:
         """The instance registered as ``name``."""
         try:

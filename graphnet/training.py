@@ -18,13 +18,12 @@ import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
 from .cells import Network
-from .compiled import fast
-from .data import Batch, bits_to_int, get_generator
+from .data import Batch, Generator, bits_to_int, get_generator
 from .errors import DivergedError, WeightsError
 from .files import atomic_write, check_readable
 from .tasks import EVAL_BATCH, Task
@@ -65,6 +64,10 @@ class TrainResult:
     rng_state: tuple | None = None  # the random stream after the last iteration, to checkpoint and resume
 
 
+# Problems drawn per call when drawing ahead: the iterations' worth of this many examples.
+DRAW_AHEAD = 4096
+
+
 def sgd_step(params: Params, grads: Params, learning_rate: float) -> Params:
     """W <- W - learning_rate * dL/dW for every weight, out of place."""
     return {k: w - learning_rate * grads[k] for k, w in params.items()}
@@ -97,15 +100,16 @@ def train(
     if rng_state is not None:
         rng.set_state(rng_state)
     params = dict(initial if params is None else params)
-    program = fast(network.graph(task.task.bits).compile(), batch=spec.batch_size)  # same numbers, faster
+    program = network.graph(task.task.bits).compile()
     result = TrainResult(params, iterations=start)
     steps = range(start, spec.iterations)
+    # Without a hook to read the random stream after each update, problems are drawn many iterations at a time.
+    batches = _batches(task.generator, rng, spec.batch_size, task.task.bits, len(steps), ahead=after_step is None)
     if progress:
         from tqdm import tqdm
 
         steps = tqdm(steps, desc="training", unit="it", mininterval=0.5, leave=False, disable=None)
-    for iteration in steps:
-        batch = task.generator.sample(rng, spec.batch_size, task.task.bits)
+    for iteration, batch in zip(steps, batches):
         run = program.forward(network.feeds(batch.x, batch.y), params)
         grads = run.backward()
         if not _finite(run.value("loss"), grads):
@@ -122,6 +126,22 @@ def train(
     result.params = params
     result.rng_state = rng.get_state()
     return result
+
+
+def _batches(
+    generator: Generator, rng: np.random.RandomState, size: int, bits: int, count: int, *, ahead: bool
+) -> Iterator[Batch]:
+    """``count`` batches of ``size`` problems, as ``count`` calls of ``generator.sample`` draw them.
+
+    ``ahead``: draw many iterations' problems in one call (the same numbers, in fewer numpy calls); otherwise
+    one batch at a time, so that ``rng`` is, after each batch, where that batch left it.
+    """
+    while count > 0:
+        n = min(count, max(1, DRAW_AHEAD // size)) if ahead else 1
+        problems = generator.sample_many(rng, n, size, bits) if n > 1 else generator.sample(rng, size, bits)
+        for i in range(0, n * size, size):
+            yield Batch(problems.x[:, i : i + size], problems.y[:, i : i + size])
+        count -= n
 
 
 def _finite(loss: np.ndarray, grads: Params) -> bool:

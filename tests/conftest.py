@@ -24,6 +24,23 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
     )
 
 
+@pytest.fixture
+def node_type():
+    """Register node types for one test only: ``node_type("name")(cls)``; they are forgotten after it, so no
+    test sees another's (the property tests draw from every registered type)."""
+    from graphnet import nodes
+
+    names = []
+
+    def register(name: str):
+        names.append(name)
+        return nodes.register(name)
+
+    yield register
+    for name in names:
+        nodes.unregister(name)
+
+
 @pytest.fixture(scope="session")
 def post_run():
     """The post's full run through graphnet (10,000 iterations), done once."""

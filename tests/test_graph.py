@@ -4,6 +4,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from graphnet import nodes
 from graphnet.errors import GraphError
 from graphnet.graph import Graph
 
@@ -63,7 +64,7 @@ def test_gradients_of_a_shared_node_are_summed_over_its_consumers():
 def test_only_requested_outputs_are_computed():
     g = small_graph()
     program = g.compile(outputs=["y_hat"], wrt=())
-    assert [s.key for s in program.steps] == ["xw", "y_hat"]
+    assert [op.key for op in program.ops] == ["xw", "y_hat"]
     run = program.forward({"x": np.zeros((1, 3))}, {"w": np.zeros((3, 2))})
     assert "loss" not in run.values
 
@@ -125,20 +126,37 @@ def test_a_graph_copied_through_networkx_validates_and_runs_alike():
     assert copy.compile().forward(feeds, w).values["loss"] == g.compile().forward(feeds, w).values["loss"]
 
 
-def test_a_backward_returning_the_wrong_shape_is_named():
-    from graphnet import nodes
+class BadShape(nodes.Node):
+    """x, whose backward returns a gradient of the wrong shape."""
 
-    class BadShape(nodes.Node):
-        def forward(self, ctx, x):
-            return x
+    def forward(self, ctx, x):
+        return x
 
-        def backward(self, ctx, grad):
-            return (grad[:, :1],)
+    def backward(self, ctx, grad):
+        return (grad[:, :1],)
 
+
+class BadCount(nodes.Node):
+    """x, whose backward returns two gradients for its one input."""
+
+    def forward(self, ctx, x):
+        return x
+
+    def backward(self, ctx, grad):
+        return (grad, grad)
+
+
+@pytest.mark.parametrize("op, broken, message", [
+    ("test_bad_shape", BadShape, r"test_bad_shape.backward at node 'bad' returned a gradient of shape \(1, 1\) for input "
+                       r"'xw' of shape \(1, 2\)"),
+    ("test_bad_count", BadCount, r"test_bad_count.backward at node 'bad' returned 2 gradients for 1 inputs"),
+])
+def test_a_backward_returning_the_wrong_gradients_is_named(op, broken, message, node_type):
+    node_type(op)(broken)
     g = small_graph()
-    program = g.compile()
-    program.steps[1].node = BadShape()  # y_hat's node type swapped for the broken one
-    run = program.forward({"x": np.ones((1, 3)), "y": np.ones((1, 2))}, {"w": np.ones((3, 2))})
-    with pytest.raises(GraphError, match="at node 'y_hat' returned a gradient of shape"):
-        run.backward()
+    g.apply(op, "bad", "xw")
+    g.apply("sum", "total", "bad")
+    run = g.compile().forward({"x": np.ones((1, 3)), "y": np.ones((1, 2))}, {"w": np.ones((3, 2))})
+    with pytest.raises(GraphError, match=message):
+        run.backward("total")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from graphnet.errors import TaskError
+from graphnet.errors import GraphError, TaskError
 from graphnet.tasks import load_task, parse_override
 from conftest import TASK
 
@@ -106,10 +106,24 @@ def test_a_wrongly_typed_override_names_the_key():
 
 def test_tasks_that_describe_one_network_share_it_and_its_built_graphs():
     # Training the same network again in one process (a sweep, the benchmark) reuses its graph and programs.
-    from graphnet.compiled import fast
-
     first, again = load_task(TASK).build_network(), load_task(TASK, ["training.iterations=3"]).build_network()
     assert first is again
-    assert fast(first.graph(8).compile()) is fast(again.graph(8).compile())
+    assert first.graph(8).compile() is again.graph(8).compile()
     other = load_task(TASK, ["network.hidden=8"]).build_network()
     assert other is not first and other.hidden == 8 and first.hidden == 16
+
+
+def test_two_loaded_tasks_cannot_change_each_others_graphs():
+    first, again = load_task(TASK).build_network(), load_task(TASK).build_network()
+    shared = first.graph(8)
+    with pytest.raises(GraphError, match=r"graph 'rnn unrolled over 8 steps' is frozen: .* \(graph.copy\(\)\)"):
+        shared.apply("sigmoid", "extra", "h[7]")
+    with pytest.raises(GraphError, match="is frozen"):
+        shared.input("extra", (None, 2))
+    with pytest.raises(AttributeError, match="a Network cannot change"):
+        first.hidden = 8
+    assert "extra" not in again.graph(8) and again.hidden == 16
+    # A copy is the user's own: it grows, and the shared graph does not.
+    mine = shared.copy()
+    mine.apply("sigmoid", "extra", "h[7]")
+    assert "extra" in mine and "extra" not in shared and not mine.frozen and shared.frozen
