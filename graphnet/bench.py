@@ -179,7 +179,7 @@ def time_to_solve(quick: bool) -> list[tuple[str, float, int]]:
 
 
 def scaling(lengths: Sequence[int]) -> list[tuple[int, float, float, float]]:
-    """Seconds to build (graph, schedule, fast runner), run forward and backward at each length, batch 1."""
+    """Seconds to build (graph and program), run forward and backward at each length, batch 1."""
     task = load_task(TASKS / "binary_addition.toml")
     rows = []
     for steps in lengths:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -123,7 +124,7 @@ class Checkpointer:
     def request_stop(self, *_signal_args) -> None:
         self.stop_requested = True
 
-    def __call__(self, done: int, params: Params, rng: np.random.RandomState) -> bool:
+    def __call__(self, done: int, params: Params, random_state: Callable[[], tuple]) -> bool:
         if self.path and self.every and done % self.every == 0:
-            save_checkpoint(self.path, self.task, params, done, rng.get_state())
+            save_checkpoint(self.path, self.task, params, done, random_state())
         return self.stop_requested

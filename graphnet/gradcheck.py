@@ -60,7 +60,8 @@ def check_node(
     """The largest relative error of ``node.backward`` over random float64 inputs of several shapes.
 
     The node's output is reduced to a scalar with random weights, ``L = sum(out * w)``, so every element of
-    every input gradient is checked.
+    every input gradient is checked. A node type that declares ``stacking`` is held to it too: its call on
+    stacked operands against its members one by one (:func:`check_stacking`).
     """
     rng = np.random.RandomState(seed)
     worst = 0.0
@@ -83,6 +84,47 @@ def check_node(
                 if np.shape(grad) != value.shape:
                     raise AssertionError(f"{node.name}.backward gave shape {np.shape(grad)} for input {value.shape}")
                 worst = max(worst, relative_error(grad, numeric_gradient(objective, value)))
+    if node.stacking is not None:
+        worst = max(worst, check_stacking(node, seed=seed))
+    return worst
+
+
+def check_stacking(node: Node, *, members: int = 3, batch: int = 2, width: int = 4, seed: int = 0) -> float:
+    """How far ``node``'s call on operands stacked along a leading member axis is from its members one by one.
+
+    What a :class:`~graphnet.nodes.Stacking` rule promises: each member's value and input gradients as that
+    member alone gets them; a shared input (one array for all members) gets its gradient per member, the
+    member axis in front. Returns the largest relative error (0.0 when the rule holds to the bit).
+
+    Examples
+    --------
+    >>> from graphnet import nodes
+    >>> check_stacking(nodes.get("matmul"))
+    0.0
+    """
+    rng = np.random.RandomState(seed)
+    attrs, shared = node.sample_attrs(width), node.stacking.shared
+    alone = [[np.asarray(v, dtype=np.float64) for v in node.sample_inputs(rng, batch, width)] for _ in range(members)]
+    for inputs in alone[1:]:  # a shared input is the same array for every member
+        inputs[:] = [alone[0][p] if p in shared else v for p, v in enumerate(inputs)]
+    stacked = [alone[0][p] if p in shared else np.stack([a[p] for a in alone]) for p in range(len(alone[0]))]
+    ctx = Context(attrs=attrs)
+    out = node.forward(ctx, *stacked)
+    grad = rng.normal(size=np.shape(out))
+    grads = node.backward(ctx, grad)
+    worst = 0.0
+    for m, inputs in enumerate(alone):
+        ctx = Context(attrs=attrs)
+        member_out = node.forward(ctx, *inputs)
+        if np.shape(out) != (members, *np.shape(member_out)) or len(grads) != len(inputs):
+            raise AssertionError(f"{node.name} declares stacking, but run stacked it gives shape {np.shape(out)} "
+                                 f"where each of {members} members gives {np.shape(member_out)}")
+        worst = max(worst, relative_error(out[m], member_out))
+        for p, (g, member_g) in enumerate(zip(grads, node.backward(ctx, grad[m]))):
+            if g is None or member_g is None or np.shape(g) != (members, *np.shape(member_g)):
+                raise AssertionError(f"{node.name} declares stacking, but run stacked its backward gives input {p} "
+                                     f"a gradient of shape {np.shape(g)}, not one per member of {np.shape(member_g)}")
+            worst = max(worst, relative_error(g[m], member_g))
     return worst
 
 

@@ -175,7 +175,9 @@ class Group:
 
     def forward(self, slots: Slots, saved: list) -> None:
         ctx = Context(self.needs, self.attrs)
-        out = self.node.forward(ctx, *[read(slots) for read in self.reads])
+        reads = self.reads
+        operands = (reads[0](slots), reads[1](slots)) if len(reads) == 2 else [read(slots) for read in reads]
+        out = self.node.forward(ctx, *operands)
         slots[self.stack] = out
         if len(self.eager) == self.size and out.ndim > 1:  # every row at once, as views
             slots[self.first : self.first + self.size] = out
@@ -215,11 +217,12 @@ class Group:
     def _gather(self, slots: Slots, grads: Slots) -> tuple[np.ndarray | None, list[bool] | None]:
         """The members' gradients as one stack, and which members have one (None: all)."""
         member_grads = grads[self.first : self.first + self.size]
-        present = [g is not None for g in member_grads]
-        if all(present):
+        missing = sum(g is None for g in member_grads)
+        if not missing:
             return np.array(member_grads), None
-        if not any(present):
+        if missing == self.size:
             return None, None
+        present = [g is not None for g in member_grads]
         # Members that do not lead to what is differentiated get zeros, and their inputs nothing (as op by op).
         zeros = np.zeros(slots[self.stack].shape[1:])
         return np.array([g if g is not None else zeros for g in member_grads]), present
@@ -227,10 +230,8 @@ class Group:
     def _check(self, p: int, g, slots: Slots) -> None:
         """Refuse a gradient for input ``p`` not shaped like that input's stack (or the shared input, per member)."""
         kind, where = self.sources[p]
-        if kind == "stack":
-            expected = slots[where].shape
-        else:
-            expected = (self.size, *np.shape(slots[where if kind == "shared" else self.operand_slots[p][0]]))
+        operand = slots[where if kind != "gather" else self.operand_slots[p][0]]
+        expected = operand.shape if kind == "stack" else (self.size, *operand.shape)
         if getattr(g, "shape", None) != expected:
             raise GraphError(f"{self.node.name}.backward at nodes {self.keys[0]!r}... (run stacked, "
                              f"{self.size} at once) returned a gradient of shape {np.shape(g)} for input {p}, "

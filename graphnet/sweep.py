@@ -73,7 +73,7 @@ def run_trial(task_path: str, overrides: tuple[str, ...], seed: int, check_every
     task = load_task(task_path, [*overrides, f"training.seed={seed}", "training.log_every=0"])
     checking = {"seconds": 0.0, "accuracy": 0.0}
 
-    def solved(done: int, params, _rng) -> bool:
+    def solved(done: int, params, _random_state) -> bool:
         if done % check_every:
             return False
         start = time.perf_counter()

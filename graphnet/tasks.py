@@ -142,8 +142,8 @@ class TrainingSection:
 def _network(cell, inputs: int, hidden: int, outputs: int, activation: str | None, loss: str) -> Network:
     """One Network per description, shared by every task that describes it.
 
-    A Network holds no weights or values, only its description and, per length, its unrolled graph with the
-    compiled programs cached on it. Building, scheduling and analysing that graph for stacking takes about
+    A Network holds no weights or values, only its description and, per length, its unrolled graph (frozen)
+    with the programs compiled from it. Building, scheduling and analysing that graph for stacking takes about
     2 ms, which a process training the same network again (a sweep, a benchmark's rounds, a resumed run)
     would otherwise spend on every ``train`` call. The cell instance is part of the key, so a cell registered
     anew (a reloaded plugin) gets a network of its own.
@@ -169,7 +169,8 @@ class Task:
         """The network this task describes (its graphs are built on demand, per length).
 
         Tasks that describe the same network get the same object, with the graphs it has built; those stay
-        alive while it is among the 16 networks last asked for.
+        alive while it is among the 16 networks last asked for. So a network cannot change, and its graphs are
+        frozen: one task's user cannot change another's (``graph.copy()`` gives a graph of one's own).
         """
         n = self.network
         return _network(get_cell(n.cell), n.inputs, n.hidden, n.outputs, n.activation or None, n.loss)

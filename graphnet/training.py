@@ -81,14 +81,15 @@ def train(
     progress: bool = False,
     start: int = 0,
     rng_state: tuple | None = None,
-    after_step: Callable[[int, Params, np.random.RandomState], bool] | None = None,
+    after_step: Callable[[int, Params, Callable[[], tuple]], bool] | None = None,
 ) -> TrainResult:
     """Train the task's network by SGD, one update per batch, as the task file says.
 
     ``on_log`` is called with a :class:`LogEntry` every ``log_every`` iterations; ``progress`` shows a tqdm
     bar on stderr; ``after_step(iterations_done, params, rng)``, called after every update, ends training early
-    when it returns True (the sweep stops at the first iteration that solves the task; checkpoints save the
-    random stream ``rng`` too, see :mod:`graphnet.checkpoint`). To resume,
+    when it returns True (the sweep stops at the first iteration that solves the task); its third argument is
+    a function that gives the random stream's state after that iteration (checkpoints save it, see
+    :mod:`graphnet.checkpoint`). To resume,
     give the ``params``, the iteration ``start`` and the ``rng_state`` a checkpoint saved: the run then ends
     exactly as an uninterrupted one. A NaN or inf in the loss or a gradient raises
     :class:`~graphnet.errors.DivergedError`.
@@ -103,13 +104,12 @@ def train(
     program = network.graph(task.task.bits).compile()
     result = TrainResult(params, iterations=start)
     steps = range(start, spec.iterations)
-    # Without a hook to read the random stream after each update, problems are drawn many iterations at a time.
-    batches = _batches(task.generator, rng, spec.batch_size, task.task.bits, len(steps), ahead=after_step is None)
+    problems = Problems(task.generator, rng, spec.batch_size, task.task.bits, len(steps))
     if progress:
         from tqdm import tqdm
 
         steps = tqdm(steps, desc="training", unit="it", mininterval=0.5, leave=False, disable=None)
-    for iteration, batch in zip(steps, batches):
+    for iteration, batch in zip(steps, problems):
         run = program.forward(network.feeds(batch.x, batch.y), params)
         grads = run.backward()
         if not _finite(run.value("loss"), grads):
@@ -121,27 +121,42 @@ def train(
                 on_log(entry)
         params = sgd_step(params, grads, spec.learning_rate)
         result.iterations = iteration + 1
-        if after_step is not None and after_step(iteration + 1, params, rng):
+        if after_step is not None and after_step(iteration + 1, params, problems.state):
             break
     result.params = params
-    result.rng_state = rng.get_state()
+    result.rng_state = problems.state()
     return result
 
 
-def _batches(
-    generator: Generator, rng: np.random.RandomState, size: int, bits: int, count: int, *, ahead: bool
-) -> Iterator[Batch]:
-    """``count`` batches of ``size`` problems, as ``count`` calls of ``generator.sample`` draw them.
-
-    ``ahead``: draw many iterations' problems in one call (the same numbers, in fewer numpy calls); otherwise
-    one batch at a time, so that ``rng`` is, after each batch, where that batch left it.
+class Problems:
+    """``count`` batches of ``size`` problems, as ``count`` calls of ``generator.sample(rng, size, bits)`` draw
+    them, but drawn many iterations' worth at a time (``Generator.sample_many``: the same numbers, in fewer
+    numpy calls). ``state()`` is the random stream's state after the batches taken so far, as if they had been
+    drawn one by one: replayed from where the current draw began.
     """
-    while count > 0:
-        n = min(count, max(1, DRAW_AHEAD // size)) if ahead else 1
-        problems = generator.sample_many(rng, n, size, bits) if n > 1 else generator.sample(rng, size, bits)
-        for i in range(0, n * size, size):
-            yield Batch(problems.x[:, i : i + size], problems.y[:, i : i + size])
-        count -= n
+
+    def __init__(self, generator: Generator, rng: np.random.RandomState, size: int, bits: int, count: int) -> None:
+        self.generator, self.rng, self.size, self.bits, self.count = generator, rng, size, bits, count
+        self._start, self._taken = rng.get_state(), 0  # where the current draw began, and batches taken of it
+
+    def __iter__(self) -> Iterator[Batch]:
+        size, left = self.size, self.count
+        while left > 0:
+            n = min(left, max(1, DRAW_AHEAD // size))
+            self._start, self._taken = self.rng.get_state(), 0
+            drawn = self.generator.sample_many(self.rng, n, size, self.bits)
+            for i in range(0, n * size, size):
+                self._taken += 1
+                yield Batch(drawn.x[:, i : i + size], drawn.y[:, i : i + size])
+            left -= n
+
+    def state(self) -> tuple:
+        """The state of the random stream after the batches taken so far."""
+        replay = np.random.RandomState()
+        replay.set_state(self._start)
+        if self._taken:
+            self.generator.sample_many(replay, self._taken, self.size, self.bits)
+        return replay.get_state()
 
 
 def _finite(loss: np.ndarray, grads: Params) -> bool:

@@ -3,10 +3,13 @@
 import inspect
 
 import numpy as np
+import pytest
 from conftest import ROOT, TASK, run_cli
 
 from graphnet import nodes
-from graphnet.gradcheck import TOLERANCE, check_all_nodes, check_node, numeric_gradient, relative_error
+from graphnet.gradcheck import (
+    TOLERANCE, check_all_nodes, check_node, check_stacking, numeric_gradient, relative_error,
+)
 
 
 class SigmoidWithWrongBackward(nodes.Node):
@@ -24,6 +27,19 @@ class SigmoidWithWrongBackward(nodes.Node):
 
 def test_a_wrong_backward_is_caught():
     assert check_node(SigmoidWithWrongBackward()) > 1e-2
+
+
+class MeanClaimingToStack(nodes.Mean):
+    """The mean of every element, claiming a stacking rule it does not keep: a stack gets one mean, not one
+    per member."""
+
+    stacking = nodes.Stacking()
+
+
+def test_a_stacking_rule_the_node_type_does_not_keep_is_caught():
+    with pytest.raises(AssertionError, match=r"declares stacking, but run stacked it gives shape \(\)"):
+        check_node(MeanClaimingToStack())
+    assert check_stacking(nodes.get("squared_error")) == 0.0
 
 
 def test_every_registered_node_type_passes():
