@@ -1,5 +1,5 @@
 """The post's network trained by batched SGD in plain numpy, as ``graphnet train`` trains it: the baseline of
-``benchmarks/whole_process.py``.
+the whole-process benchmark (``python -m benchmarks whole-process``).
 
 The same weights drawn the same way, the same problems from the same random stream, the same updates (to
 about 1e-12: only the order of some sums differs), then the exact-match accuracy on all 8-bit problems, which

@@ -12,16 +12,21 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from . import __version__
 import numpy as np
 
-from .cells import Network, get_cell
-from .checkpoint import Checkpointer, load_checkpoint, save_checkpoint
-from .data import Batch
-from .errors import GraphnetError
-from .plugins import load_entry_points, load_plugins
-from .tasks import Task, check_memory, evaluation_bytes, load_task
-from .training import LogEntry, add, evaluate, load_weights, save_weights, train
+from . import __version__
+from .app.checkpoint import Checkpointer, load_checkpoint, save_checkpoint
+from .app.plugins import load_entry_points, load_plugins
+from .app.tasks import Task, check_memory, evaluation_bytes, load_task
+from .app.training import LogEntry, add_integers, evaluate, train
+from .app.weights import load_weights, save_weights
+from .engine.gradcheck import TOLERANCE, check_node
+from .engine.node import get_node, registered_nodes
+from .errors import GraphnetError, UsageError
+from .rnn.cells import get_cell, registered_cells
+from .rnn.data import Batch, registered_generators
+from .rnn.keys import PREDICTION, at
+from .rnn.network import Network, check_network
 
 EXAMPLES = {
     "train": """examples:
@@ -61,10 +66,6 @@ exit codes: 0 done, 2 bad input, 3 training diverged (NaN or inf; the last check
   graphnet sweep tasks/binary_addition.toml --set network.hidden=8,16 --set training.learning_rate=0.1,0.5 \\
       --seeds 3 --csv sweep.csv --plot sweep.svg""",
 }
-
-
-class UsageError(GraphnetError):
-    """A command line that argparse refused."""
 
 
 class Parser(argparse.ArgumentParser):
@@ -178,7 +179,7 @@ def build_parser() -> Parser:
     p.add_argument("--batch", type=int, default=3, metavar="B", help="with --task: problems at once (default: 3)")
     p.add_argument("--weights", metavar="W.npz", help="with --task: check at these weights (default: random ones)")
 
-    # -- sweep (graphnet.sweep): settings x seeds on a process pool, CSV, table, optional plot
+    # -- sweep (graphnet.app.sweep): settings x seeds on a process pool, CSV, table, optional plot
     p = command("sweep", "Train under several settings and seeds (all cores); iterations and seconds to solve.",
                 cmd_sweep)
     p.add_argument("task", metavar="TASK", help="a task file, e.g. tasks/binary_addition.toml")
@@ -243,8 +244,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     _positive("--bits", args.bits, minimum=2)
     _positive("--samples", args.samples)
     _positive("--seed", args.seed, minimum=0, maximum=2**32 - 1)
-    check_memory(f"--bits {args.bits or task.task.bits} --samples {args.samples}",
-                 evaluation_bytes(task, args.bits or task.task.bits, args.samples))
+    check_memory(f"--bits {args.bits or task.problem.bits} --samples {args.samples}",
+                 evaluation_bytes(task, args.bits or task.problem.bits, args.samples))
     params = load_weights(args.weights, task.build_network())
     print(evaluate(task, params, bits=args.bits, samples=args.samples, seed=args.seed).line())
     return 0
@@ -261,7 +262,7 @@ def cmd_add(args: argparse.Namespace) -> int:
             raise GraphnetError(f"{args.weights}: has no 2-D 'synapse_h'; for other cells give --task")
         network = Network(get_cell("rnn"), inputs=2, hidden=raw["synapse_h"].shape[0], outputs=1)
         params = load_weights(args.weights, network)
-    total = add(network, params, a, b)
+    total = add_integers(network, params, a, b)
     if total != a + b:
         print(f"graphnet: the network is wrong here: {_wrong_bits(total, a + b)}", file=sys.stderr)
     print(total)
@@ -290,7 +291,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise UsageError("--weights and --example go together: the values drawn are those of that example")
     if args.show == "grads" and args.weights is None:
         raise UsageError("--show grads needs --weights and --example")
-    steps = task.task.bits if args.steps is None else args.steps
+    steps = task.problem.bits if args.steps is None else args.steps
     _positive("--steps", steps)
     problem = None
     if args.example is not None:
@@ -309,7 +310,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         run = graph.compile().forward(network.feeds(problem.x, problem.y), params)
         values = run.values
         grads = run.backward(every_node=True) if args.show == "grads" else None
-        predicted = np.round(np.stack([values[f"y_hat[{t}]"][0] for t in range(steps)]))  # (T, outputs)
+        predicted = np.round(np.stack([values[at(PREDICTION, t)][0] for t in range(steps)]))  # (T, outputs)
         title += f": the network says {task.generator.describe(problem, 0, predicted)}"
         if not np.array_equal(predicted, problem.y[:, 0]):
             title += f", the answer is {task.generator.describe(problem, 0, problem.y[:, 0])}"
@@ -331,11 +332,7 @@ def _example(task: Task, text: str, steps: int | None) -> Batch:
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:
-    from .cells import registered_cells
-    from .data import registered_generators
-    from .nodes import registered
-
-    types, cells, generators = registered(), registered_cells(), registered_generators()
+    types, cells, generators = registered_nodes(), registered_cells(), registered_generators()
     width = max(map(len, [*types, *cells, *generators])) + 2
     print("node types:")
     for name, node in types.items():
@@ -351,17 +348,14 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
-    from .gradcheck import TOLERANCE, check_node
-    from .nodes import get, registered
-
     _positive("--seed", args.seed, minimum=0, maximum=2**32 - 1)
     if args.task:
         return _gradcheck_network(args)
     for option in ("steps", "weights", "overrides"):
         if getattr(args, option) not in (None, []):
             raise UsageError(f"gradcheck: --{option.replace('overrides', 'set')} goes with --task TASK")
-    names = args.names or [n for n, t in registered().items() if not t.leaf]
-    node_types = [get(n) for n in names]
+    names = args.names or [n for n, t in registered_nodes().items() if not t.leaf]
+    node_types = [get_node(n) for n in names]
     leaves = [n.name for n in node_types if n.leaf]
     if leaves:
         raise UsageError(f"gradcheck: {', '.join(leaves)}: leaf node types have no backward to check")
@@ -380,17 +374,15 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
 
 
 def _gradcheck_network(args: argparse.Namespace) -> int:
-    from .gradcheck import TOLERANCE, check_task_network
-
     if args.names:
         raise UsageError(f"gradcheck: give node type names or --task, not both (got {' '.join(args.names)})")
     task = load_task(args.task, args.overrides)
-    steps = task.task.bits if args.steps is None else args.steps
+    steps = task.problem.bits if args.steps is None else args.steps
     _positive("--steps", steps, maximum=64)  # two forward passes per weight element: past 64 steps, minutes
     _positive("--batch", args.batch, maximum=64)
     network = task.build_network()
     params = load_weights(args.weights, network) if args.weights else None
-    errors = check_task_network(task, steps=steps, batch=args.batch, seed=args.seed, params=params)
+    errors = check_network(network, task.generator, steps, batch=args.batch, seed=args.seed, params=params)
     shapes = network.parameter_shapes()
     print(f"{task.network.cell} network of {args.task}, unrolled over {steps} steps, batch {args.batch}, "
           f"{'weights from ' + args.weights if args.weights else 'random weights'}")
@@ -433,7 +425,7 @@ def _check_writable(path: Path, option: str) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweep import parse_grid, plot, sweep, table, write_csv
+    from .app.sweep import parse_grid, plot, sweep, table, write_csv
 
     if not args.grid:
         raise UsageError("graphnet sweep: give at least one --set SECTION.KEY=V1,V2,... to sweep")

@@ -1,4 +1,5 @@
-"""The errors graphnet raises on purpose. The CLI turns them into one line on stderr and exit code 2."""
+"""Every error graphnet raises on purpose. The command turns each into one line on stderr and its exit code (2,
+or 3 for a diverged run)."""
 
 
 class GraphnetError(Exception):
@@ -17,6 +18,22 @@ class GraphError(GraphnetError):
 
 class WeightsError(GraphnetError):
     """A weights file is missing, unreadable or does not fit the task."""
+
+
+class UsageError(GraphnetError):
+    """A command line that the command refused: an unknown option, a value out of range, a clash."""
+
+
+class PluginError(GraphnetError):
+    """A plugin could not be imported, or registered a name that is taken."""
+
+
+class RenderError(GraphnetError):
+    """A picture could not be made (a bad format, too many steps, no Graphviz to lay it out)."""
+
+
+class SweepError(GraphnetError):
+    """A sweep asked for something that cannot be run or written."""
 
 
 class DivergedError(GraphnetError):

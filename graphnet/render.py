@@ -30,9 +30,10 @@ import graphviz
 import networkx as nx
 import numpy as np
 
-from .errors import GraphnetError
-from .files import write_bytes
-from .graph import Graph
+from .app.files import write_bytes
+from .engine.graph import Graph
+from .errors import GraphnetError, RenderError
+from .rnn.keys import INPUT, PREDICTION, TARGET, at
 
 FORMATS = (".dot", ".svg", ".png", ".pdf", ".json")
 MAX_STEPS = 256  # past this, dot takes minutes and the picture is a grey smear
@@ -51,10 +52,6 @@ KIND_STYLE = {
     "output": dict(shape="box", style="rounded,filled", fillcolor="#fdebd0", color="#e6550d"),
     "loss": dict(shape="octagon", style="filled", fillcolor="#fde0dd", color="#c51b8a"),
 }
-
-
-class RenderError(GraphnetError):
-    """A picture could not be made (a bad format, too many steps, no Graphviz to lay it out)."""
 
 
 # -- colours ----------------------------------------------------------------------------------------------------
@@ -100,14 +97,14 @@ def _strip(key: str, vector: np.ndarray, colour, caption: str) -> str:
 
 
 def _step_label(t: int, values: Mapping[str, np.ndarray] | None) -> str:
-    if not values or f"x[{t}]" not in values:
+    if not values or at(INPUT, t) not in values:
         return f"t = {t}"
-    bits = " ".join(f"{int(round(b))}" for b in np.ravel(values[f"x[{t}]"][0]))
+    bits = " ".join(f"{int(round(b))}" for b in np.ravel(values[at(INPUT, t)][0]))
     label = f"t = {t}   in: {bits}"
-    if f"y_hat[{t}]" in values:
-        label += "   out: " + " ".join(f"{int(round(v))}" for v in np.ravel(values[f"y_hat[{t}]"][0]))
-    if f"y[{t}]" in values:
-        label += "   true: " + " ".join(f"{int(round(v))}" for v in np.ravel(values[f"y[{t}]"][0]))
+    if at(PREDICTION, t) in values:
+        label += "   out: " + " ".join(f"{int(round(v))}" for v in np.ravel(values[at(PREDICTION, t)][0]))
+    if at(TARGET, t) in values:
+        label += "   true: " + " ".join(f"{int(round(v))}" for v in np.ravel(values[at(TARGET, t)][0]))
     return label
 
 
@@ -144,7 +141,7 @@ def fold_steps(graph: Graph, cell: str = "cell") -> Graph:
         t = graph.node(key)["t"]
         inside = {key} | {a for a in nx.ancestors(graph.nx, key)
                           if graph.node(a)["t"] == t and graph.node(a)["kind"] in ("op", "gate", "hidden")}
-        members.update({k: f"{cell}[{t}]" for k in inside})
+        members.update({k: at(cell, t) for k in inside})
     view = Graph(graph.name)
     folded = nx.DiGraph(name=graph.name)
     for key, attrs in graph.nx.nodes(data=True):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+
+from graphnet import register_node, unregister_node
 from pathlib import Path
 
 import pytest
@@ -28,17 +30,16 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
 def node_type():
     """Register node types for one test only: ``node_type("name")(cls)``; they are forgotten after it, so no
     test sees another's (the property tests draw from every registered type)."""
-    from graphnet import nodes
-
+    
     names = []
 
     def register(name: str):
         names.append(name)
-        return nodes.register(name)
+        return register_node(name)
 
     yield register
     for name in names:
-        nodes.unregister(name)
+        unregister_node(name)
 
 
 @pytest.fixture(scope="session")

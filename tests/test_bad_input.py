@@ -11,8 +11,8 @@ import pytest
 from conftest import TASK, run_cli
 
 from graphnet import load_task
-from graphnet.checkpoint import save_checkpoint
-from graphnet.training import save_weights, train
+from graphnet.app.checkpoint import save_checkpoint
+from graphnet import save_weights, train
 
 SHIPPED = TASK.read_text()
 

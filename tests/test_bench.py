@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from graphnet import bench
-from graphnet.tasks import load_task
-from graphnet.training import evaluate
+from benchmarks import speed as bench
+from graphnet import load_task
+from graphnet import evaluate
 
 
 def test_the_quick_benchmark_prints_every_table(capsys):

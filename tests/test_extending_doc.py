@@ -34,11 +34,11 @@ def test_the_worked_example_runs_as_written(tmp_path):
 def test_a_plugin_that_fails_or_clashes_gets_one_line(tmp_path):
     (tmp_path / "broken.py").write_text("raise RuntimeError('oops')\n")
     (tmp_path / "clash.py").write_text(
-        "from graphnet import Node, register\n\n@register('sigmoid')\nclass MySigmoid(Node):\n    pass\n"
+        "from graphnet import Node, register_node\n\n@register_node('sigmoid')\nclass MySigmoid(Node):\n    pass\n"
     )
     for plugin, message in [
         ("broken", "--plugin broken: cannot import it (RuntimeError: oops)"),
-        ("clash", "--plugin clash: node type 'sigmoid' is already registered by graphnet.nodes"),
+        ("clash", "--plugin clash: node type 'sigmoid' is already registered by graphnet.engine.nodes"),
         ("missing.py", "--plugin missing.py: no such file"),
     ]:
         result = run_cli("nodes", "--plugin", plugin, cwd=tmp_path)

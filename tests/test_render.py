@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from graphnet import load_task, render
-from graphnet.data import get_generator
+from graphnet import get_generator
 from graphnet.render import fold_steps, signed_colour, to_digraph, unit_colour
 from conftest import ROOT, TASK, run_cli
 
@@ -243,5 +243,5 @@ def test_render_mistakes_end_in_one_line(tmp_path, args, message):
 def test_the_engine_never_imports_graphviz():
     import subprocess
 
-    code = "import sys, graphnet, graphnet.cli, graphnet.training; print('graphviz' in sys.modules)"
+    code = "import sys, graphnet, graphnet.cli, graphnet.app.training; print('graphviz' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

@@ -1,0 +1,9 @@
+"""What the command does with the engine and the recurrent nets: the application layer.
+
+- :mod:`~graphnet.app.tasks`: task files, read and checked key by key, with ``--set`` overrides;
+- :mod:`~graphnet.app.training`: SGD through the unrolled graph, the log, evaluation, adding integers;
+- :mod:`~graphnet.app.weights` and :mod:`~graphnet.app.checkpoint`: what a run saves, written atomically;
+- :mod:`~graphnet.app.sweep`: many runs over settings and seeds, on a process pool;
+- :mod:`~graphnet.app.plugins`: a user's node types, cells and generators, from modules or installed packages;
+- :mod:`~graphnet.app.files`: atomic writes and the checks of files a user names.
+"""

@@ -1,0 +1,248 @@
+"""Training by SGD through the unrolled graph, evaluation, and adding integers with a trained network.
+
+With the shipped task file, :func:`train` is the post's run exactly: the same random stream, the same
+examples, the same numbers in the log.
+
+Examples
+--------
+>>> from graphnet import load_task
+>>> task = load_task("tasks/binary_addition.toml", ["training.iterations=1"])
+>>> result = train(task)
+>>> result.log[0].describe
+'9 + 60 = 1'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..errors import DivergedError
+from ..rnn.data import Batch, Generator, bits_to_int, get_generator
+from ..rnn.keys import LOSS, PREDICTION, at
+from ..rnn.network import Network
+from .tasks import EVAL_BATCH, Task
+from .weights import Params
+
+
+
+@dataclass
+class LogEntry:
+    """What the post prints every ``log_every`` iterations, for the first example of the batch."""
+
+    iteration: int
+    error: float  # sum over bits of |y - y_hat|
+    predicted: list[int]  # most significant bit first, as the post prints them
+    true: list[int]
+    describe: str  # "a + b = predicted"
+    loss: float
+
+    def lines(self) -> list[str]:
+        return [
+            f"Error:{self.error:.8f}",
+            f"Pred:{_bit_list(self.predicted)}",
+            f"True:{_bit_list(self.true)}",
+            self.describe,
+            "------------",
+        ]
+
+
+def _bit_list(bits: list[int]) -> str:
+    return "[" + " ".join(str(b) for b in bits) + "]"
+
+
+@dataclass
+class TrainResult:
+    params: Params
+    log: list[LogEntry] = field(default_factory=list)
+    iterations: int = 0  # iterations done since the start of the run (a resumed run counts the earlier ones)
+    rng_state: tuple | None = None  # the random stream after the last iteration, to checkpoint and resume
+
+
+# Problems drawn per call when drawing ahead: the iterations' worth of this many examples.
+DRAW_AHEAD = 4096
+
+
+def sgd_step(params: Params, grads: Params, learning_rate: float) -> Params:
+    """W <- W - learning_rate * dL/dW for every weight, out of place."""
+    return {k: w - learning_rate * grads[k] for k, w in params.items()}
+
+
+def train(
+    task: Task,
+    *,
+    params: Params | None = None,
+    on_log: Callable[[LogEntry], None] | None = None,
+    progress: bool = False,
+    start: int = 0,
+    rng_state: tuple | None = None,
+    after_step: Callable[[int, Params, Callable[[], tuple]], bool] | None = None,
+) -> TrainResult:
+    """Train the task's network by SGD, one update per batch, as the task file says.
+
+    ``on_log`` is called with a :class:`LogEntry` every ``log_every`` iterations; ``progress`` shows a tqdm
+    bar on stderr; ``after_step(iterations_done, params, rng)``, called after every update, ends training early
+    when it returns True (the sweep stops at the first iteration that solves the task); its third argument is
+    a function that gives the random stream's state after that iteration (checkpoints save it, see
+    :mod:`graphnet.app.checkpoint`). To resume,
+    give the ``params``, the iteration ``start`` and the ``rng_state`` a checkpoint saved: the run then ends
+    exactly as an uninterrupted one. A NaN or inf in the loss or a gradient raises
+    :class:`~graphnet.errors.DivergedError`.
+    """
+    spec, network = task.training, task.build_network()
+    rng = np.random.RandomState(spec.seed)
+    # The post draws the weights first, then the examples: keep that order for its exact run.
+    initial = network.init_parameters(rng)
+    if rng_state is not None:
+        rng.set_state(rng_state)
+    params = dict(initial if params is None else params)
+    program = network.graph(task.problem.bits).compile()
+    result = TrainResult(params, iterations=start)
+    steps = range(start, spec.iterations)
+    problems = Problems(task.generator, rng, spec.batch_size, task.problem.bits, len(steps))
+    if progress:
+        from tqdm import tqdm
+
+        steps = tqdm(steps, desc="training", unit="it", mininterval=0.5, leave=False, disable=None)
+    for iteration, batch in zip(steps, problems):
+        run = program.forward(network.feeds(batch.x, batch.y), params)
+        grads = run.backward()
+        if not _finite(run.value(LOSS), grads):
+            raise DivergedError(_nonfinite_message(run, iteration))
+        if spec.log_every and iteration % spec.log_every == 0:
+            entry = _log_entry(task, network, batch, run.value, iteration)
+            result.log.append(entry)
+            if on_log:
+                on_log(entry)
+        params = sgd_step(params, grads, spec.learning_rate)
+        result.iterations = iteration + 1
+        if after_step is not None and after_step(iteration + 1, params, problems.state):
+            break
+    result.params = params
+    result.rng_state = problems.state()
+    return result
+
+
+class Problems:
+    """``count`` batches of ``size`` problems, as ``count`` calls of ``generator.sample(rng, size, bits)`` draw
+    them, but drawn many iterations' worth at a time (``Generator.sample_many``: the same numbers, in fewer
+    numpy calls). ``state()`` is the random stream's state after the batches taken so far, as if they had been
+    drawn one by one: replayed from where the current draw began.
+    """
+
+    def __init__(self, generator: Generator, rng: np.random.RandomState, size: int, bits: int, count: int) -> None:
+        self.generator, self.rng, self.size, self.bits, self.count = generator, rng, size, bits, count
+        self._start, self._taken = rng.get_state(), 0  # where the current draw began, and batches taken of it
+
+    def __iter__(self) -> Iterator[Batch]:
+        size, left = self.size, self.count
+        while left > 0:
+            n = min(left, max(1, DRAW_AHEAD // size))
+            self._start, self._taken = self.rng.get_state(), 0
+            drawn = self.generator.sample_many(self.rng, n, size, self.bits)
+            for i in range(0, n * size, size):
+                self._taken += 1
+                yield Batch(drawn.x[:, i : i + size], drawn.y[:, i : i + size])
+            left -= n
+
+    def state(self) -> tuple:
+        """The state of the random stream after the batches taken so far."""
+        replay = np.random.RandomState()
+        replay.set_state(self._start)
+        if self._taken:
+            self.generator.sample_many(replay, self._taken, self.size, self.bits)
+        return replay.get_state()
+
+
+def _finite(loss: np.ndarray, grads: Params) -> bool:
+    # One running total: a NaN or inf anywhere (or infs of both signs) makes it non-finite, and it costs one
+    # sum per gradient, so the check can run every iteration.
+    total = float(loss)
+    for g in grads.values():
+        total += float(g.sum())
+    return math.isfinite(total)
+
+
+def _nonfinite_message(run, iteration: int) -> str:
+    """Name the first node (in the order the forward pass ran) whose value, or else gradient, is NaN or inf."""
+    advice = "lower training.learning_rate, or check the weights it started from"
+    values = run.values  # filled in topological order by the forward pass
+    order = list(values)
+    for key in order:
+        if not np.all(np.isfinite(values[key])):
+            return f"training diverged at iteration {iteration}: node {key!r} is {_which(values[key])}; {advice}"
+    grads = run.backward(every_node=True)
+    for key in reversed(order):
+        if key in grads and not np.all(np.isfinite(grads[key])):
+            return (
+                f"training diverged at iteration {iteration}: the gradient at node {key!r} is "
+                f"{_which(grads[key])}; {advice}"
+            )
+    return f"training diverged at iteration {iteration}: a NaN or inf in the loss or a gradient; {advice}"
+
+
+def _which(value: np.ndarray) -> str:
+    return "NaN" if np.any(np.isnan(value)) else "inf"
+
+
+def _log_entry(task: Task, network: Network, batch: Batch, values: Callable, iteration: int) -> LogEntry:
+    steps = batch.x.shape[0]
+    y_hat = np.stack([values(at(PREDICTION, t))[0] for t in range(steps)])  # (T, outputs), first example
+    y = batch.y[:, 0]
+    predicted = np.round(y_hat)
+    error = 0.0
+    for miss in np.abs(y - y_hat).ravel().tolist():  # summed step by step, as the post sums it
+        error += miss
+    return LogEntry(
+        iteration=iteration,
+        error=error,
+        predicted=[int(b) for b in predicted[::-1, 0]],
+        true=[int(b) for b in y[::-1, 0]],
+        describe=task.generator.describe(batch, 0, predicted),
+        loss=float(values(LOSS)),
+    )
+
+
+@dataclass
+class Accuracy:
+    correct: int
+    total: int
+    exhaustive: bool
+    bits: int
+
+    @property
+    def fraction(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+    def line(self) -> str:
+        which = f"all {self.total}" if self.exhaustive else f"{self.total} random"
+        return f"accuracy: {self.fraction:.4f} ({self.correct}/{self.total}) on {which} {self.bits}-bit problems"
+
+
+def evaluate(
+    task: Task, params: Params, *, bits: int | None = None, samples: int = 10000, seed: int = 0, batch: int = EVAL_BATCH
+) -> Accuracy:
+    """Exact-match accuracy (every output bit right): on all problems when they are few, else on random ones."""
+    bits = bits or task.problem.bits
+    network = task.build_network()
+    problems = task.generator.all_problems(bits)
+    exhaustive = problems is not None
+    if problems is None:
+        problems = task.generator.sample(np.random.RandomState(seed), samples, bits)
+    correct = 0
+    for start in range(0, problems.size, batch):
+        x = problems.x[:, start : start + batch]
+        y = problems.y[:, start : start + batch]
+        predicted = np.round(network.predict(params, x))
+        correct += int(np.sum(np.all(predicted == y, axis=(0, 2))))
+    return Accuracy(correct, problems.size, exhaustive, bits)
+
+
+def add_integers(network: Network, params: Params, a: int, b: int) -> int:
+    """The trained network's sum of two non-negative integers of any size (unrolled over as many bits)."""
+    bits = max(a.bit_length(), b.bit_length()) + 1
+    problem = get_generator("binary_addition").encode([a], [b], bits)
+    return bits_to_int(network.predict(params, problem.x)[:, 0, 0])

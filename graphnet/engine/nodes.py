@@ -1,0 +1,393 @@
+"""The built-in node types: what the post's network, the LSTM and the GRU are made of, and more.
+
+Each is a stateless class with a hand-written ``forward`` and ``backward`` (see :mod:`graphnet.engine.node`),
+the only place its math lives: what trains is what you read here. Each also says, with ``stacking``, whether
+many ops of its type may run as one call on operands stacked along a leading member axis, which is why its
+rules are written to work on such a stack (``.mT``, reductions over the last axes).
+
+Examples
+--------
+>>> import numpy as np
+>>> from graphnet.engine.node import Context, get_node
+>>> ctx = Context()
+>>> y = get_node("sigmoid").forward(ctx, np.zeros((1, 3)))
+>>> get_node("sigmoid").backward(ctx, np.ones((1, 3)))[0]
+array([[0.25, 0.25, 0.25]])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import GraphError
+from .node import Node, Shape, Stacking, register_node
+
+def _batch_of_vectors(name: str, shape: Shape) -> None:
+    if len(shape) != 2:
+        raise ValueError(f"{name} needs a batch of vectors, shape (batch, width), got {shape}")
+
+
+def _same_shape(name: str, shapes: tuple[Shape, ...]) -> Shape:
+    first = shapes[0]
+    for other in shapes[1:]:
+        if other != first:
+            raise ValueError(f"{name} needs inputs of one shape, got {' and '.join(map(str, shapes))}")
+    return first
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """The logistic function 1/(1+exp(-x)), elementwise.
+
+    The post's form, which gives its exact numbers. Below x = -709, exp(-x) overflows to inf and the result is
+    still the right 0.0: a :class:`~graphnet.engine.program.Program` runs with numpy's overflow warning off for that
+    (opening ``np.errstate`` here, on every call, cost more than the sigmoid itself).
+    """
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class Leaf(Node):
+    """A value fed by the run rather than computed."""
+
+    arity = 0
+    leaf = True
+
+    def forward(self, ctx):
+        raise GraphError(f"a {self.name} node is fed by the run, not computed")
+
+    def backward(self, ctx, grad):
+        return ()
+
+
+@register_node("input")
+class Input(Leaf):
+    """Data fed at each run (a step's input bits, its target bits, an initial state)."""
+
+
+@register_node("parameter")
+class Parameter(Leaf):
+    """A trained weight, one node however many steps use it."""
+
+
+@register_node("constant")
+class Constant(Leaf):
+    """A fixed value (filled with the node's ``fill``), never trained."""
+
+
+def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for two matrices, a stack of matrices (members, batch, n) and a matrix, or two stacks.
+
+    NB: the same numbers as ``a @ b`` in every case, by the cheapest route numpy has for it. For two matrices
+    ``np.dot`` is the same product with less overhead per call (0.3 to 0.5 µs less, on arrays this small). A
+    stack goes through ``@``, which makes each member's product with the very BLAS call the member alone would
+    make; but where the summed axis has length 1 (the gradient through a one-output weight), numpy's matmul of
+    a stack takes a slow loop (4x slower at batch 64), and every element is then a single product, so the stack
+    flattened into one matrix for ``np.dot`` gives the same numbers.
+    """
+    if a.ndim == 2 and b.ndim == 2:
+        return np.dot(a, b)
+    if b.ndim == 2 and b.shape[0] == 1:
+        return np.dot(a.reshape(-1, 1), b).reshape(a.shape[:-1] + b.shape[1:])
+    return a @ b
+
+
+@register_node("matmul")
+class MatMul(Node):
+    """Matrix product a @ b (a batch of row vectors times a weight matrix)."""
+
+    arity = 2
+    stacking = Stacking(shared=(1,))  # a stack of members' rows times the one weight they share
+
+    def forward(self, ctx, a, b):
+        ctx.save(a, b)
+        return _matmul(a, b)  # a @ b
+
+    def backward(self, ctx, grad):
+        a, b = ctx.saved
+        # .mT swaps the last two axes (.T would reverse all of them), so a stack (members, batch, n) works too:
+        # the weight's gradient then comes per member, (members, n, m).
+        grad_a = _matmul(grad, b.mT) if ctx.needs_input_grad[0] else None
+        grad_b = _matmul(a.mT, grad) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+    def sample_inputs(self, rng, batch, width):
+        return rng.normal(size=(batch, width)), rng.normal(size=(width, width + 1))
+
+    def shape(self, a, b):
+        if len(a) != 2 or len(b) != 2 or a[1] != b[0]:
+            raise ValueError(f"matmul cannot multiply shapes {a} and {b}")
+        return (a[0], b[1])
+
+
+@register_node("add")
+class Add(Node):
+    """Elementwise sum of two tensors of one shape."""
+
+    arity = 2
+    stacking = Stacking()
+
+    def forward(self, ctx, a, b):
+        return a + b
+
+    def backward(self, ctx, grad):
+        # The same array goes to both inputs; the engine sums gradients out of place, so this is safe.
+        return (grad, grad)
+
+    def shape(self, a, b):
+        return _same_shape("add", (a, b))
+
+
+@register_node("sigmoid")
+class Sigmoid(Node):
+    """Logistic function 1/(1+exp(-x)), elementwise."""
+
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        y = sigmoid(x)
+        ctx.save(y)
+        return y
+
+    def backward(self, ctx, grad):
+        (y,) = ctx.saved
+        # grad * (y*(1-y)), in this order, is the post's rounding: its run is reproduced to the last bit.
+        return (grad * (y * (1.0 - y)),)
+
+
+@register_node("squared_error")
+class SquaredError(Node):
+    """Loss 0.5*sum((prediction - target)**2), averaged over the batch."""
+
+    arity = 2
+    stacking = Stacking()  # reduces the last two axes (batch, width) only: one loss per member of a stack
+
+    def forward(self, ctx, prediction, target):
+        diff = prediction - target
+        ctx.save(diff)
+        # A loss past 1.8e308 overflows to inf (no warning in a Program), which training reports by node.
+        return np.asarray(0.5 * (diff * diff).sum(axis=(-2, -1)) / diff.shape[-2])
+
+    def backward(self, ctx, grad):
+        (diff,) = ctx.saved
+        d = grad[..., None, None] * diff / diff.shape[-2]  # a loss per member: its own rows
+        return (d if ctx.needs_input_grad[0] else None, -d if ctx.needs_input_grad[1] else None)
+
+    def shape(self, prediction, target):
+        _batch_of_vectors("squared_error", prediction)
+        _same_shape("squared_error", (prediction, target))
+        return ()
+
+
+@register_node("sum")
+class Sum(Node):
+    """Sum of any number of tensors of one shape (used to total the per-step losses)."""
+
+    arity = None
+    stacking = Stacking()
+
+    def forward(self, ctx, *xs):
+        ctx.save(len(xs))
+        total = xs[0]
+        for x in xs[1:]:
+            total = total + x
+        return total
+
+    def backward(self, ctx, grad):
+        (count,) = ctx.saved
+        return (grad,) * count
+
+    def shape(self, *shapes):
+        return _same_shape("sum", shapes)
+
+
+# -- more node types: enough to build an LSTM, a GRU and other losses ------------------------------------------
+@register_node("tanh")
+class Tanh(Node):
+    """Hyperbolic tangent, elementwise."""
+
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        y = np.tanh(x)
+        ctx.save(y)
+        return y
+
+    def backward(self, ctx, grad):
+        (y,) = ctx.saved
+        return (grad * (1.0 - y * y),)
+
+
+@register_node("relu")
+class ReLU(Node):
+    """max(x, 0), elementwise (gradient 0 at 0)."""
+
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        ctx.save(x > 0)
+        return np.maximum(x, 0.0)
+
+    def backward(self, ctx, grad):
+        (positive,) = ctx.saved
+        return (grad * positive,)
+
+    def sample_inputs(self, rng, batch, width):
+        # keep away from the kink at 0, where central differences straddle two slopes
+        x = rng.normal(size=(batch, width))
+        return (x + np.where(x >= 0, 0.1, -0.1),)
+
+
+@register_node("mul")
+class Mul(Node):
+    """Elementwise product a * b of two tensors of one shape (a gate times a signal)."""
+
+    arity = 2
+    stacking = Stacking()
+
+    def forward(self, ctx, a, b):
+        ctx.save(a, b)
+        return a * b
+
+    def backward(self, ctx, grad):
+        a, b = ctx.saved
+        return (grad * b if ctx.needs_input_grad[0] else None, grad * a if ctx.needs_input_grad[1] else None)
+
+    def shape(self, a, b):
+        return _same_shape("mul", (a, b))
+
+
+@register_node("sub")
+class Sub(Node):
+    """Elementwise difference a - b of two tensors of one shape."""
+
+    arity = 2
+    stacking = Stacking()
+
+    def forward(self, ctx, a, b):
+        return a - b
+
+    def backward(self, ctx, grad):
+        return (grad, -grad if ctx.needs_input_grad[1] else None)
+
+    def shape(self, a, b):
+        return _same_shape("sub", (a, b))
+
+
+@register_node("bias_add")
+class BiasAdd(Node):
+    """x + b: a bias vector b of shape (width,) added to every row of a batch x."""
+
+    arity = 2
+    stacking = Stacking(shared=(1,))  # every member's rows plus the one bias
+
+    def forward(self, ctx, x, b):
+        return x + b
+
+    def backward(self, ctx, grad):
+        # summed over the batch axis, the second to last: a stack (members, batch, width) gets one per member
+        return (grad, grad.sum(axis=-2) if ctx.needs_input_grad[1] else None)
+
+    def shape(self, x, b):
+        if len(b) != 1 or x[-1] != b[0]:
+            raise ValueError(f"bias_add needs a bias of shape ({x[-1]},) for input {x}, got {b}")
+        return x
+
+    def sample_inputs(self, rng, batch, width):
+        return rng.normal(size=(batch, width)), rng.normal(size=(width,))
+
+
+@register_node("concat")
+class Concat(Node):
+    """Inputs side by side along the last axis: (B, m) and (B, n) give (B, m + n)."""
+
+    arity = None
+    stacking = Stacking()
+
+    def forward(self, ctx, *xs):
+        ctx.save(np.cumsum([x.shape[-1] for x in xs])[:-1])
+        return np.concatenate(xs, axis=-1)
+
+    def backward(self, ctx, grad):
+        (splits,) = ctx.saved
+        return tuple(np.split(grad, splits, axis=-1))
+
+    def shape(self, *shapes):
+        if len({s[:-1] for s in shapes}) != 1:
+            raise ValueError(f"concat needs inputs that differ only in the last axis, got {shapes}")
+        return shapes[0][:-1] + (sum(s[-1] for s in shapes),)
+
+    def sample_inputs(self, rng, batch, width):
+        return rng.normal(size=(batch, width)), rng.normal(size=(batch, width + 2))
+
+
+@register_node("slice")
+class Slice(Node):
+    """Columns start:stop of the last axis (attrs ``start`` and ``stop``): how a gate reads its share."""
+
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        ctx.save(x.shape)
+        # The same defaults as shape(): a node built without bounds takes the whole last axis.
+        return x[..., ctx.attrs.get("start", 0) : ctx.attrs.get("stop")]
+
+    def backward(self, ctx, grad):
+        (shape,) = ctx.saved
+        full = np.zeros(shape)
+        full[..., ctx.attrs.get("start", 0) : ctx.attrs.get("stop")] = grad
+        return (full,)
+
+    def shape(self, x, *, start: int = 0, stop: int | None = None):
+        stop = x[-1] if stop is None else stop
+        if not 0 <= start < stop <= x[-1]:
+            raise ValueError(f"slice needs 0 <= start < stop <= {x[-1]}, got start={start}, stop={stop}")
+        return x[:-1] + (stop - start,)
+
+    def sample_attrs(self, width):
+        return {"start": width // 2, "stop": width} if width > 1 else {"start": 0, "stop": 1}
+
+
+@register_node("mean")
+class Mean(Node):
+    """The mean of every element of the input: a scalar."""
+
+    def forward(self, ctx, x):
+        ctx.save(x.shape)
+        return np.asarray(np.mean(x))
+
+    def backward(self, ctx, grad):
+        (shape,) = ctx.saved
+        return (np.full(shape, grad / np.prod(shape)),)
+
+    def shape(self, x):
+        return ()
+
+
+@register_node("bce_with_logits")
+class BCEWithLogits(Node):
+    """Loss: binary cross-entropy of sigmoid(logits) against targets in [0, 1], summed, averaged over the batch.
+
+    Computed from the logits as max(z, 0) - z*y + log(1 + exp(-|z|)), which never overflows.
+    """
+
+    arity = 2
+    stacking = Stacking()  # reduces the last two axes (batch, width) only, as squared_error
+
+    def forward(self, ctx, logits, target):
+        ctx.save(logits, target)
+        loss = np.maximum(logits, 0.0) - logits * target + np.log1p(np.exp(-np.abs(logits)))
+        return np.asarray(loss.sum(axis=(-2, -1)) / logits.shape[-2])
+
+    def backward(self, ctx, grad):
+        logits, target = ctx.saved
+        grad, batch = grad[..., None, None], logits.shape[-2]  # a loss per member of a stack: its own rows
+        d_logits = grad * (sigmoid(logits) - target) / batch if ctx.needs_input_grad[0] else None
+        d_target = grad * -logits / batch if ctx.needs_input_grad[1] else None
+        return d_logits, d_target
+
+    def shape(self, logits, target):
+        _batch_of_vectors("bce_with_logits", logits)
+        _same_shape("bce_with_logits", (logits, target))
+        return ()
+
+    def sample_inputs(self, rng, batch, width):
+        return rng.normal(size=(batch, width)) * 3, rng.uniform(size=(batch, width))

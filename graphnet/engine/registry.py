@@ -1,0 +1,58 @@
+"""Name -> instance tables for the things task files and plugins name: node types, cells, data generators."""
+
+from __future__ import annotations
+
+from typing import Callable, Generic, TypeVar
+
+from ..errors import GraphnetError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Classes registered by name, each kept as one (stateless) instance.
+
+    Examples
+    --------
+    >>> shapes = Registry("shape", GraphnetError)
+    >>> @shapes.register("square")
+    ... class Square:
+    ...     '''Four equal sides.'''
+    >>> shapes.get("square").description
+    'Four equal sides.'
+    """
+
+    def __init__(self, what: str, error: type[GraphnetError]) -> None:
+        self.what, self.error = what, error
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[type], type]:
+        """Class decorator: register ``cls()`` under ``name``; a name taken by another class is refused."""
+
+        def decorate(cls: type) -> type:
+            taken = self._items.get(name)
+            if taken is not None and type(taken) is not cls:
+                raise self.error(f"{self.what} {name!r} is already registered by {type(taken).__module__}")
+            cls.name = name
+            if not getattr(cls, "description", "") and cls.__doc__:
+                cls.description = cls.__doc__.strip().splitlines()[0]
+            self._items[name] = cls()
+            return cls
+
+        return decorate
+
+    def unregister(self, name: str) -> None:
+        """Forget ``name`` (a notebook or a test that defines a throwaway class); unknown names are ignored."""
+        self._items.pop(name, None)
+
+    def get(self, name: str) -> T:
+        """The instance registered as ``name``."""
+        try:
+            return self._items[name]
+        except KeyError:
+            known = ", ".join(sorted(self._items))
+            raise self.error(f"unknown {self.what} {name!r}; known {self.what}s: {known}") from None
+
+    def all(self) -> dict[str, T]:
+        """Everything registered, by name (a copy)."""
+        return dict(self._items)

@@ -1,0 +1,327 @@
+"""Data generators: the sequence problems a task trains on, chosen by name in the task file.
+
+A generator turns random draws into time-major arrays, least significant bit first: ``x`` (T, B, inputs) and
+``y`` (T, B, outputs), and describes a problem and a prediction in one line for the training log.
+
+Examples
+--------
+>>> import numpy as np
+>>> addition = get_generator("binary_addition")
+>>> batch = addition.encode([9], [60], bits=8)
+>>> batch.x[:, 0, 0]  # 9, least significant bit first
+array([1., 0., 0., 1., 0., 0., 0., 0.])
+>>> addition.describe(batch, 0, batch.y[:, 0])
+'9 + 60 = 69'
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from dataclasses import dataclass
+from typing import ClassVar, Sequence
+
+import numpy as np
+
+from ..engine.registry import Registry
+from ..errors import TaskError
+
+# Operands below 2**62 are drawn as int64 the way the post draws them; wider ones are drawn bit by bit.
+_INT_BITS = 62
+# Problems are enumerated exhaustively (for eval) up to this many.
+EXHAUSTIVE_LIMIT = 1 << 16
+
+
+@dataclass
+class Batch:
+    """A batch of sequence problems: ``x`` (T, B, inputs) and ``y`` (T, B, outputs), bit 0 first."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return self.x.shape[1]
+
+
+def int_to_bits(values: Sequence[int] | np.ndarray, bits: int) -> np.ndarray:
+    """Non-negative integers of any size as a (bits, len(values)) float array, least significant bit first."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and bits <= 63:
+        return ((values[None, :] >> np.arange(bits)[:, None]) & 1).astype(np.float64)
+    columns = []
+    for v in values:
+        raw = np.frombuffer(int(v).to_bytes((bits + 7) // 8, "little"), dtype=np.uint8)
+        columns.append(np.unpackbits(raw, bitorder="little")[:bits])
+    return np.stack(columns, axis=1).astype(np.float64) if columns else np.zeros((bits, 0))
+
+
+@functools.lru_cache(maxsize=64)
+def _shifts(bits: int) -> np.ndarray:
+    return np.arange(bits)[:, None, None]
+
+
+# Up to this many bits, the bits of a value are read from a table of every value's bits (2**12 values of 12
+# bits: 384 KiB), one gather instead of a shift, a mask and a conversion per array.
+_TABLE_BITS = 12
+
+
+@functools.lru_cache(maxsize=_TABLE_BITS)
+def _bit_table(bits: int) -> np.ndarray:
+    """(bits, 2**bits) floats: column v holds the bits of v, least significant first."""
+    return int_to_bits(np.arange(1 << bits), bits)
+
+
+def _pair_bits(pairs: np.ndarray, results: np.ndarray, bits: int) -> Batch:
+    """The bits of int operand pairs (B, 2) and results (B,) as a batch, as ``encode`` makes it, in fewer calls
+    (sampling runs every training iteration). Every value must be below 2**bits."""
+    if bits <= _TABLE_BITS:
+        table = _bit_table(bits)  # np.take refuses a value outside the table
+        return Batch(np.take(table, pairs, axis=1), np.take(table, results, axis=1)[:, :, None])
+    shifts = _shifts(bits)
+    x = ((pairs[None] >> shifts) & 1).astype(np.float64)
+    y = ((results[None, :, None] >> shifts) & 1).astype(np.float64)
+    return Batch(x, y)
+
+
+def bits_to_int(bits: np.ndarray) -> int:
+    """The integer whose bits, least significant first, are ``bits`` (rounded at 0.5 as the post does)."""
+    packed = np.packbits(np.round(np.asarray(bits)).astype(np.uint8), bitorder="little")
+    return int.from_bytes(packed.tobytes(), "little")
+
+
+class Generator:
+    """Base class: a family of sequence problems with fixed input and output widths."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    inputs: ClassVar[int] = 1
+    outputs: ClassVar[int] = 1
+
+    def sample(self, rng: np.random.RandomState, batch: int, bits: int) -> Batch:
+        """``batch`` random problems of ``bits`` steps."""
+        raise NotImplementedError
+
+    def sample_many(self, rng: np.random.RandomState, count: int, batch: int, bits: int) -> Batch:
+        """What ``count`` calls of ``sample(rng, batch, bits)`` draw, in that order, as one batch of
+        ``count * batch`` problems (training draws many iterations' problems at once).
+
+        By default it makes those calls; a generator whose random stream does not depend on how its problems
+        are split into batches says so by drawing them in one call.
+        """
+        batches = [self.sample(rng, batch, bits) for _ in range(count)]
+        return Batch(np.concatenate([b.x for b in batches], axis=1), np.concatenate([b.y for b in batches], axis=1))
+
+    def all_problems(self, bits: int) -> Batch | None:
+        """Every problem of ``bits`` steps, or None when there are more than ``EXHAUSTIVE_LIMIT``."""
+        return None
+
+    def describe(self, batch: Batch, i: int, predicted: np.ndarray) -> str:
+        """Problem ``i`` of ``batch`` and the ``predicted`` output bits (T, outputs) as one line."""
+        return f"in {_bit_string(batch.x[:, i])} -> out {_bit_string(predicted)} (true {_bit_string(batch.y[:, i])})"
+
+    def configured(self, task_section) -> Generator:
+        """This generator with the options of a task file's ``[task]`` section (none by default)."""
+        return self
+
+    #: How a user writes one problem for :meth:`example` (``render --example``); empty: no examples.
+    example_form: ClassVar[str] = ""
+
+    def example(self, text: str, bits: int | None = None) -> Batch:
+        """The one problem written ``text`` (see ``example_form``) over ``bits`` steps (default: as few as it
+        needs); ValueError saying what was expected if ``text`` is not one or needs more steps."""
+        raise ValueError(f"the {self.name or type(self).__name__} generator takes no examples")
+
+
+def _steps(needed: int, bits: int | None) -> int:
+    if bits is not None and bits < needed:
+        raise ValueError(f"needs at least {needed} steps, got {bits}")
+    return needed if bits is None else bits
+
+
+def _encode_pairs(a, b, bits: int, combine) -> Batch:
+    """The problems combine(a[i], b[i]) over ``bits`` steps; Python ints where int64 would overflow."""
+    if isinstance(a, np.ndarray) and bits <= 63:
+        return _pair_bits(np.stack([a, b], axis=1), combine(a, b), bits)
+    a, b = [int(v) for v in a], [int(v) for v in b]
+    x = np.stack([int_to_bits(a, bits), int_to_bits(b, bits)], axis=2)
+    return Batch(x, int_to_bits([combine(u, v) for u, v in zip(a, b)], bits)[:, :, None])
+
+
+def _two_operands(text: str, sign: str, form: str) -> tuple[int, int]:
+    a, found, b = text.partition(sign)
+    try:
+        if found and int(a) >= 0 and int(b) >= 0:
+            return int(a), int(b)
+    except ValueError:
+        pass
+    raise ValueError(f"expected {form}")
+
+
+def _bit_string(bits: np.ndarray) -> str:
+    """Bits (T, width), most significant step first, each step's bits together: '1011' or '10 01 11'."""
+    rows = np.round(np.asarray(bits).reshape(len(bits), -1)[::-1]).astype(int)
+    return " ".join("".join(map(str, row)) for row in rows) if rows.shape[1] > 1 else "".join(map(str, rows[:, 0]))
+
+
+_GENERATORS: Registry[Generator] = Registry("generator", TaskError)
+register_generator = _GENERATORS.register  # class decorator: @register_generator("binary_parity")
+get_generator = _GENERATORS.get  # the registered generator called ``name``
+registered_generators = _GENERATORS.all  # every registered generator, by name
+unregister_generator = _GENERATORS.unregister  # forget a generator (a throwaway one of a notebook or a test)
+
+
+@register_generator("binary_addition")
+class BinaryAddition(Generator):
+    """a + b, both operands below 2**(bits-1) so the sum fits in bits: the post's task."""
+
+    inputs = 2
+    outputs = 1
+
+    def sample(self, rng, batch, bits):
+        if bits - 1 <= _INT_BITS:
+            # One draw of a, then one of b, per example: the post's random stream.
+            ab = rng.randint(1 << (bits - 1), size=(batch, 2))
+            return _pair_bits(ab, ab[:, 0] + ab[:, 1], bits)
+        operand_bits = rng.randint(2, size=(bits - 1, batch, 2)).astype(np.float64)
+        x = np.concatenate([operand_bits, np.zeros((1, batch, 2))])
+        return Batch(x, _add_bits(x))
+
+    def sample_many(self, rng, count, batch, bits):
+        if bits - 1 <= _INT_BITS:  # example after example: one call draws what `count` calls would
+            return self.sample(rng, count * batch, bits)
+        return super().sample_many(rng, count, batch, bits)
+
+    def all_problems(self, bits):
+        count = 1 << (bits - 1)
+        if count * count > EXHAUSTIVE_LIMIT:
+            return None
+        a, b = np.divmod(np.arange(count * count), count)
+        return self.encode(a, b, bits)
+
+    def encode(self, a, b, bits: int) -> Batch:
+        """The problems a[i] + b[i] over ``bits`` steps."""
+        return _encode_pairs(a, b, bits, operator.add)
+
+    def describe(self, batch, i, predicted):
+        a, b = bits_to_int(batch.x[:, i, 0]), bits_to_int(batch.x[:, i, 1])
+        return f"{a} + {b} = {bits_to_int(predicted[:, 0])}"
+
+    example_form = "A+B with non-negative integers, e.g. 9+60"
+
+    def example(self, text, bits=None):
+        a, b = _two_operands(text, "+", self.example_form)
+        return self.encode([a], [b], _steps(max(a.bit_length(), b.bit_length()) + 1, bits))
+
+
+def _add_bits(x: np.ndarray) -> np.ndarray:
+    """The sum bits of operand bits x (T, B, 2), by carrying the one: for operands too wide for int64."""
+    out = np.empty(x.shape[:2] + (1,))
+    carry = np.zeros(x.shape[1])
+    for t in range(x.shape[0]):
+        s = x[t, :, 0] + x[t, :, 1] + carry
+        out[t, :, 0] = s % 2
+        carry = (s >= 2).astype(np.float64)
+    return out
+
+
+@register_generator("binary_subtraction")
+class BinarySubtraction(Generator):
+    """a - b with a >= b, both below 2**bits: the network must learn to borrow."""
+
+    inputs = 2
+    outputs = 1
+
+    def sample(self, rng, batch, bits):
+        if bits <= _INT_BITS:
+            ab = np.sort(rng.randint(1 << bits, size=(batch, 2)), axis=1)[:, ::-1]
+            return _pair_bits(ab, ab[:, 0] - ab[:, 1], bits)
+        pairs = [sorted((_random_int(rng, bits), _random_int(rng, bits)), reverse=True) for _ in range(batch)]
+        return self.encode([a for a, _ in pairs], [b for _, b in pairs], bits)
+
+    def sample_many(self, rng, count, batch, bits):
+        if bits <= _INT_BITS:  # example after example: one call draws what `count` calls would
+            return self.sample(rng, count * batch, bits)
+        return super().sample_many(rng, count, batch, bits)
+
+    def all_problems(self, bits):
+        count = 1 << bits
+        if count * (count + 1) // 2 > EXHAUSTIVE_LIMIT:
+            return None
+        a, b = np.divmod(np.arange(count * count), count)
+        keep = a >= b
+        return self.encode(a[keep], b[keep], bits)
+
+    def encode(self, a, b, bits: int) -> Batch:
+        """The problems a[i] - b[i] over ``bits`` steps (a[i] >= b[i])."""
+        return _encode_pairs(a, b, bits, operator.sub)
+
+    def describe(self, batch, i, predicted):
+        a, b = bits_to_int(batch.x[:, i, 0]), bits_to_int(batch.x[:, i, 1])
+        return f"{a} - {b} = {bits_to_int(predicted[:, 0])}"
+
+    example_form = "A-B with integers A >= B >= 0, e.g. 60-9"
+
+    def example(self, text, bits=None):
+        a, b = _two_operands(text, "-", self.example_form)
+        if a < b:
+            raise ValueError(f"expected {self.example_form}")
+        return self.encode([a], [b], _steps(max(a.bit_length(), 1), bits))
+
+
+def _random_int(rng: np.random.RandomState, bits: int) -> int:
+    return bits_to_int(rng.randint(2, size=bits))
+
+
+class _BitStream(Generator):
+    """One random bit in per step; the output is a function of the bits seen so far."""
+
+    inputs = 1
+    outputs = 1
+
+    def target(self, x: np.ndarray) -> np.ndarray:
+        """Output bits (T, B, 1) for input bits x (T, B, 1)."""
+        raise NotImplementedError
+
+    def sample(self, rng, batch, bits):
+        x = rng.randint(2, size=(bits, batch, 1)).astype(np.float64)
+        return Batch(x, self.target(x))
+
+    def all_problems(self, bits):
+        if (1 << bits) > EXHAUSTIVE_LIMIT:
+            return None
+        x = int_to_bits(np.arange(1 << bits), bits)[:, :, None]
+        return Batch(x, self.target(x))
+
+    example_form = "the input bits, the last step first as the log prints them, e.g. 1011"
+
+    def example(self, text, bits=None):
+        if not text or set(text) - {"0", "1"}:
+            raise ValueError(f"expected {self.example_form}")
+        # Written like a binary number: the first step is the last character; more steps are zeros after it.
+        x = int_to_bits([int(text, 2)], _steps(len(text), bits))[:, :, None]
+        return Batch(x, self.target(x))
+
+
+@register_generator("running_parity")
+class RunningParity(_BitStream):
+    """At every step, the xor of all the bits seen so far."""
+
+    def target(self, x):
+        return np.cumsum(x, axis=0) % 2
+
+
+@register_generator("delayed_echo")
+class DelayedEcho(_BitStream):
+    """At every step, the input bit from ``delay`` steps earlier (0 before there was one)."""
+
+    delay = 1
+
+    def configured(self, task_section):
+        echo = DelayedEcho()
+        echo.delay = task_section.delay
+        return echo
+
+    def target(self, x):
+        y = np.zeros_like(x)
+        y[self.delay :] = x[: len(x) - self.delay]
+        return y

@@ -1,0 +1,157 @@
+"""The network: a cell unrolled over the bits of a sequence, with the post's output layer and loss on every step.
+
+Examples
+--------
+>>> net = Network(get_cell("rnn"), inputs=2, hidden=16, outputs=1)
+>>> g = net.graph(4)
+>>> sorted(g.parameters)
+['synapse_0', 'synapse_1', 'synapse_h']
+>>> g.node("h[3]")["inputs"]
+('h_in[3]',)
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from ..engine.gradcheck import check_program
+from ..engine.graph import Graph
+from ..engine.node import Shape
+from ..engine.program import Program
+from ..errors import GraphError
+from .cells import Cell, get_cell  # noqa: F401  (get_cell: for the example above)
+from .data import Generator
+from .keys import INPUT, LOSS, PREDICTION, TARGET, at, over
+
+
+class Network:
+    """A cell unrolled over time, with the post's output layer and loss on every step.
+
+    Node keys: ``x[t]`` (input bits), ``y[t]`` (target bits), ``h[t]`` (hidden state; ``h[-1]`` is the
+    initial state, zeros unless fed), ``y_hat[t]`` (prediction), ``loss[t]`` and ``loss`` (their sum).
+
+    A network holds its description and, per length, its unrolled graph (frozen: tasks that describe the same
+    network share it), never weights or values. Its description cannot change once made.
+    """
+
+    __slots__ = ("cell", "inputs", "hidden", "outputs", "activation", "loss", "_graphs")
+
+    def __init__(
+        self,
+        cell: Cell,
+        *,
+        inputs: int,
+        hidden: int,
+        outputs: int,
+        activation: str | None = None,
+        loss: str = "squared_error",
+    ) -> None:
+        for name, value in (("cell", cell), ("inputs", inputs), ("hidden", hidden), ("outputs", outputs),
+                            ("activation", activation or cell.default_activation), ("loss", loss),
+                            ("_graphs", {})):  # the graph of each length built so far
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value) -> None:
+        raise AttributeError(f"a Network cannot change (it may be shared); make a new one with {name}={value!r}")
+
+    def parameter_shapes(self) -> dict[str, Shape]:
+        """Every weight and its shape, in the order the initial values are drawn."""
+        shapes = dict(self.cell.parameters(self.inputs, self.hidden))
+        shapes["synapse_1"] = (self.hidden, self.outputs)
+        order = self.cell.draw_order or tuple(shapes)
+        return {k: shapes[k] for k in order}
+
+    def init_parameters(self, rng: np.random.RandomState) -> dict[str, np.ndarray]:
+        """Weights drawn as the post draws them: uniform in [-1, 1), in :meth:`parameter_shapes` order."""
+        return {k: 2 * rng.random_sample(shape) - 1 for k, shape in self.parameter_shapes().items()}
+
+    def graph(self, steps: int) -> Graph:
+        """The network unrolled over ``steps`` time steps: built once per length, then shared, so frozen."""
+        if steps < 1:
+            raise GraphError(f"a network needs at least 1 step, got {steps}")
+        graph = self._graphs.get(steps)
+        if graph is None:
+            graph = self._graphs[steps] = self._build(steps).freeze()
+        return graph
+
+    def _build(self, steps: int) -> Graph:
+        g = Graph(f"{self.cell.name} unrolled over {steps} steps")
+        for key, shape in self.parameter_shapes().items():
+            g.parameter(key, shape)
+        state = {s: g.input(at(s, -1), (None, self.hidden), kind="state", fill=0.0) for s in self.cell.states}
+        losses = []
+        for t in range(steps):
+            x = g.input(at(INPUT, t), (None, self.inputs), t=t)
+            state = self.cell.step(g, t, x, state, self.activation)
+            logits = g.apply("matmul", at("h_synapse_1", t), state[self.cell.states[0]], "synapse_1", t=t)
+            y_hat = g.apply("sigmoid", at(PREDICTION, t), logits, kind="output", t=t)
+            y = g.input(at(TARGET, t), (None, self.outputs), kind="target", t=t)
+            # squared_error on y_hat is the post's loss; a cross-entropy loss reads the logits, which is stable
+            scored = y_hat if self.loss == "squared_error" else logits
+            losses.append(g.apply(self.loss, at(LOSS, t), scored, y, kind="loss", t=t))
+        g.apply("sum", LOSS, *losses, kind="loss")
+        return g
+
+    # -- running --------------------------------------------------------------------------------------------
+    def feeds(self, x: np.ndarray, y: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Feeds for a run from time-major arrays: ``x`` (T, B, inputs) and ``y`` (T, B, outputs)."""
+        feeds = dict(zip(over(INPUT, len(x)), x))
+        if y is not None:
+            feeds.update(zip(over(TARGET, len(y)), y))
+        return feeds
+
+    def predict_program(self, steps: int) -> Program:
+        """The schedule that computes every ``y_hat[t]`` and the last state, without targets or loss."""
+        outputs = [*over(PREDICTION, steps), *(at(s, steps - 1) for s in self.cell.states)]
+        return self.graph(steps).compile(outputs, wrt=())
+
+    def predict(self, params: dict[str, np.ndarray], x: np.ndarray, *, chunk: int = 256) -> np.ndarray:
+        """Predictions ``y_hat`` (T, B, outputs) for inputs ``x`` (T, B, inputs), any T.
+
+        Long sequences run ``chunk`` steps at a time, the last state of a chunk fed as the first state of
+        the next, so memory and graph size stay bounded however many bits there are.
+        """
+        steps, batch = x.shape[0], x.shape[1]
+        out = np.empty((steps, batch, self.outputs))
+        state: dict[str, np.ndarray] = {}
+        for start in range(0, steps, chunk):
+            length = min(chunk, steps - start)
+            feeds = self.feeds(x[start : start + length])
+            feeds.update({at(s, -1): v for s, v in state.items()})
+            value = self.predict_program(length).forward(feeds, params).value
+            for t in range(length):
+                out[start + t] = value(at(PREDICTION, t))
+            state = {s: value(at(s, length - 1)) for s in self.cell.states}
+        return out
+
+
+def check_network(
+    network: Network,
+    generator: Generator,
+    steps: int,
+    *,
+    batch: int = 3,
+    seed: int = 0,
+    params: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Every weight's gradient through ``network`` unrolled over ``steps``, against central differences.
+
+    Backpropagation through time checked on the very program training runs, on random problems of
+    ``generator``, at the weights drawn as training draws them (or ``params``, trained ones say): the relative
+    error of each weight's gradient (:func:`~graphnet.engine.gradcheck.check_program`).
+
+    Examples
+    --------
+    >>> from graphnet.engine.gradcheck import TOLERANCE
+    >>> from graphnet.rnn.data import get_generator
+    >>> errors = check_network(Network(get_cell("rnn"), inputs=2, hidden=4, outputs=1),
+    ...                        get_generator("binary_addition"), steps=3)
+    >>> sorted(errors), max(errors.values()) < TOLERANCE
+    (['synapse_0', 'synapse_1', 'synapse_h'], True)
+    """
+    rng = np.random.RandomState(seed)
+    drawn = network.init_parameters(rng)
+    problems = generator.sample(rng, batch, steps)
+    return check_program(network.graph(steps).compile(), network.feeds(problems.x, problems.y), params or drawn)

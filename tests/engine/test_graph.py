@@ -1,0 +1,162 @@
+"""Graphs: building with checks, one edge per argument pair, compile once, forward and reverse passes."""
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from graphnet import Node
+from graphnet.errors import GraphError
+from graphnet import Graph
+
+
+def small_graph() -> Graph:
+    g = Graph("small")
+    g.input("x", (None, 3))
+    g.parameter("w", (3, 2))
+    g.apply("matmul", "xw", "x", "w")
+    g.apply("sigmoid", "y_hat", "xw", kind="output")
+    g.input("y", (None, 2), kind="target")
+    g.apply("squared_error", "loss", "y_hat", "y", kind="loss")
+    return g
+
+
+def test_nodes_carry_type_kind_inputs_and_shape():
+    g = small_graph()
+    assert g.node("xw") == {"op": "matmul", "kind": "op", "t": None, "inputs": ("x", "w"), "shape": (None, 2)}
+    assert list(g.nx.predecessors("xw")) == ["x", "w"]
+
+
+def test_an_op_fed_the_same_node_twice_keeps_both_arguments():
+    g = Graph()
+    g.parameter("p", (1, 3))
+    g.apply("add", "twice", "p", "p")
+    g.apply("sum", "loss", "twice")
+    assert g.nx.edges["p", "twice"]["args"] == (0, 1)
+    p = np.array([[1.0, 2.0, 3.0]])
+    run = g.compile().forward({}, {"p": p})
+    assert np.array_equal(run.values["twice"], 2 * p)
+    grads = run.backward()
+    assert np.array_equal(grads["p"], np.full((1, 3), 2.0))
+
+
+def test_backward_twice_gives_the_same_gradients():
+    g = small_graph()
+    rng = np.random.RandomState(0)
+    feeds = {"x": rng.normal(size=(4, 3)), "y": rng.uniform(size=(4, 2))}
+    run = g.compile().forward(feeds, {"w": rng.normal(size=(3, 2))})
+    first, second = run.backward(), run.backward()
+    assert np.array_equal(first["w"], second["w"])
+
+
+def test_gradients_of_a_shared_node_are_summed_over_its_consumers():
+    g = Graph()
+    g.parameter("w", (1, 1))
+    g.input("a", (None, 1))
+    g.input("b", (None, 1))
+    g.apply("matmul", "aw", "a", "w")
+    g.apply("matmul", "bw", "b", "w")
+    g.apply("add", "s", "aw", "bw")
+    g.apply("sum", "loss", "s")
+    run = g.compile().forward({"a": np.array([[2.0]]), "b": np.array([[5.0]])}, {"w": np.array([[1.0]])})
+    assert run.backward()["w"].item() == 7.0
+
+
+def test_only_requested_outputs_are_computed():
+    g = small_graph()
+    program = g.compile(outputs=["y_hat"], wrt=())
+    assert [op.key for op in program.ops] == ["xw", "y_hat"]
+    run = program.forward({"x": np.zeros((1, 3))}, {"w": np.zeros((3, 2))})
+    assert "loss" not in run.values
+
+
+def test_compile_is_cached_until_the_graph_changes():
+    g = small_graph()
+    assert g.compile() is g.compile()
+    before = g.compile()
+    g.apply("sigmoid", "extra", "xw")
+    assert g.compile() is not before
+
+
+def test_an_input_with_a_fill_defaults_to_it_with_the_run_batch():
+    g = Graph()
+    g.input("x", (None, 2))
+    g.input("h0", (None, 2), kind="state", fill=0.0)
+    g.apply("add", "s", "x", "h0")
+    run = g.compile().forward({"x": np.ones((3, 2))}, {})
+    assert np.array_equal(run.values["h0"], np.zeros((3, 2)))
+    fed = g.compile().forward({"x": np.ones((3, 2)), "h0": np.ones((3, 2))}, {})
+    assert np.array_equal(fed.values["s"], np.full((3, 2), 2.0))
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda g: g.apply("matmul", "bad", "x"), r"'bad' \(matmul\) takes 2 inputs, got 1"),
+        (lambda g: g.apply("matmul", "bad", "x", "x"), r"'bad' \(matmul\): matmul cannot multiply"),
+        (lambda g: g.apply("add", "bad", "x", "w"), r"'bad' \(add\): add needs inputs of one shape"),
+        (lambda g: g.apply("frobnicate", "bad", "x"), r"unknown node type 'frobnicate'"),
+        (lambda g: g.apply("sigmoid", "bad", "nowhere"), r"'bad' \(sigmoid\) takes 'nowhere', not in the graph"),
+        (lambda g: g.apply("sigmoid", "x", "w"), r"already has a node 'x'"),
+        (lambda g: g.apply("sum", "bad"), r"'bad' \(sum\) takes at least 1 inputs, got 0"),
+    ],
+)
+def test_malformed_graphs_are_refused_where_they_are_built(build, message):
+    g = Graph()
+    g.input("x", (None, 3))
+    g.parameter("w", (3, 2))
+    with pytest.raises(GraphError, match=message):
+        build(g)
+
+
+def test_a_cycle_is_refused_naming_its_nodes():
+    d = nx.DiGraph()
+    d.add_node("a", op="sigmoid", kind="op", t=None, inputs=("b",), shape=(None, 1))
+    d.add_node("b", op="sigmoid", kind="op", t=None, inputs=("a",), shape=(None, 1))
+    d.add_edge("a", "b", args=(0,))
+    d.add_edge("b", "a", args=(0,))
+    with pytest.raises(GraphError, match="cycle: (a -> b -> a|b -> a -> b)"):
+        Graph.from_networkx(d)
+
+
+def test_a_graph_copied_through_networkx_validates_and_runs_alike():
+    g = small_graph()
+    copy = Graph.from_networkx(g.nx.copy())
+    feeds = {"x": np.ones((2, 3)), "y": np.zeros((2, 2))}
+    w = {"w": np.full((3, 2), 0.1)}
+    assert copy.compile().forward(feeds, w).values["loss"] == g.compile().forward(feeds, w).values["loss"]
+
+
+class BadShape(Node):
+    """x, whose backward returns a gradient of the wrong shape."""
+
+    def forward(self, ctx, x):
+        return x
+
+    def backward(self, ctx, grad):
+        return (grad[:, :1],)
+
+
+class BadCount(Node):
+    """x, whose backward returns two gradients for its one input."""
+
+    def forward(self, ctx, x):
+        return x
+
+    def backward(self, ctx, grad):
+        return (grad, grad)
+
+
+@pytest.mark.parametrize("op, broken, message", [
+    ("test_bad_shape", BadShape, r"test_bad_shape.backward at node 'bad' returned a gradient of shape \(1, 1\) for input "
+                       r"'xw' of shape \(1, 2\)"),
+    ("test_bad_count", BadCount, r"test_bad_count.backward at node 'bad' returned 2 gradients for 1 inputs"),
+])
+def test_a_backward_returning_the_wrong_gradients_is_named(op, broken, message, node_type):
+    node_type(op)(broken)
+    g = small_graph()
+    g.apply(op, "bad", "xw")
+    g.apply("sum", "total", "bad")
+    run = g.compile().forward({"x": np.ones((1, 3)), "y": np.ones((1, 2))}, {"w": np.ones((3, 2))})
+    with pytest.raises(GraphError, match=message):
+        run.backward("total")
+
