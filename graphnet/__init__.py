@@ -25,7 +25,7 @@ from .engine.gradcheck import check_node, check_program  # noqa: E402
 from .errors import DivergedError, GraphError, GraphnetError, TaskError, WeightsError  # noqa: E402
 from .rnn import (  # noqa: E402
     Batch, Cell, Generator, Network, bits_to_int, check_network, get_cell, get_generator, int_to_bits,
-    register_cell, register_generator, registered_cells, registered_generators,
+    register_cell, register_generator, registered_cells, registered_generators, unregister_cell, unregister_generator,
 )
 from .rnn.keys import at  # noqa: E402
 
@@ -37,6 +37,7 @@ __all__ = [
     # cells, networks, data generators (graphnet.rnn)
     "Batch", "Cell", "Generator", "Network", "at", "bits_to_int", "check_network", "get_cell", "get_generator",
     "int_to_bits", "register_cell", "register_generator", "registered_cells", "registered_generators",
+    "unregister_cell", "unregister_generator",
     # task files, training, weights (graphnet.app)
     "Task", "add_integers", "evaluate", "load_task", "load_weights", "save_weights", "train",
     # errors
