@@ -10,41 +10,49 @@ reverse pass; read it first), :mod:`graphnet.rnn` (cells, the unrolled network, 
 >>> graph = task.build_network().graph(task.problem.bits)
 >>> len(graph.parameters)
 3
+
+The names below are imported when first used, so that importing graphnet itself costs nothing and the
+command can answer Ctrl-C while it is still starting.
 """
+
+from __future__ import annotations
+
+import importlib
+
+from . import _moved  # the module paths of earlier versions, with a DeprecationWarning
 
 __version__ = "0.1.0"
 
-from . import _moved  # noqa: E402, F401  (the module paths of earlier versions, with a DeprecationWarning)
-from .app.tasks import Task, load_task  # noqa: E402
-from .app.training import add_integers, evaluate, train  # noqa: E402
-from .app.weights import load_weights, save_weights  # noqa: E402
-from .engine import (  # noqa: E402
-    Context, Graph, Node, Program, Run, Stacking, get_node, register_node, registered_nodes, unregister_node,
-)
-from .engine.gradcheck import check_node, check_program  # noqa: E402
-from .errors import DivergedError, GraphError, GraphnetError, TaskError, WeightsError  # noqa: E402
-from .rnn import (  # noqa: E402
-    Batch, Cell, Generator, Network, bits_to_int, check_network, get_cell, get_generator, int_to_bits,
-    register_cell, register_generator, registered_cells, registered_generators, unregister_cell, unregister_generator,
-)
-from .rnn.keys import at  # noqa: E402
-
-__all__ = [
+# What plugins and scripts import from here, and the module each comes from.
+_PUBLIC = {
     # node types (graphnet.engine)
-    "Context", "Node", "Stacking", "get_node", "register_node", "registered_nodes", "unregister_node",
-    # graphs and programs
-    "Graph", "Program", "Run", "check_node", "check_program",
+    **dict.fromkeys(["Context", "Node", "Stacking", "get_node", "register_node", "registered_nodes",
+                     "unregister_node", "Graph", "Program", "Run"], "graphnet.engine"),
+    **dict.fromkeys(["check_node", "check_program"], "graphnet.engine.gradcheck"),
     # cells, networks, data generators (graphnet.rnn)
-    "Batch", "Cell", "Generator", "Network", "at", "bits_to_int", "check_network", "get_cell", "get_generator",
-    "int_to_bits", "register_cell", "register_generator", "registered_cells", "registered_generators",
-    "unregister_cell", "unregister_generator",
+    **dict.fromkeys(["Batch", "Cell", "Generator", "Network", "bits_to_int", "check_network", "get_cell",
+                     "get_generator", "int_to_bits", "register_cell", "register_generator", "registered_cells",
+                     "registered_generators", "unregister_cell", "unregister_generator"], "graphnet.rnn"),
+    "at": "graphnet.rnn.keys",
     # task files, training, weights (graphnet.app)
-    "Task", "add_integers", "evaluate", "load_task", "load_weights", "save_weights", "train",
+    **dict.fromkeys(["Task", "load_task"], "graphnet.app.tasks"),
+    **dict.fromkeys(["add_integers", "evaluate", "train"], "graphnet.app.training"),
+    **dict.fromkeys(["load_weights", "save_weights"], "graphnet.app.weights"),
     # errors
-    "DivergedError", "GraphError", "GraphnetError", "TaskError", "WeightsError",
-]
+    **dict.fromkeys(["DivergedError", "GraphError", "GraphnetError", "TaskError", "WeightsError"], "graphnet.errors"),
+}
+__all__ = sorted(_PUBLIC)
 
 
 def __getattr__(name: str):
-    """The top-level names of earlier versions (``graphnet.register``, ``graphnet.get``, ``graphnet.add``)."""
-    return _moved.renamed_at_top(name)
+    """A public name, imported from its module the first time it is asked for (then kept here)."""
+    module = _PUBLIC.get(name)
+    if module is None:
+        return _moved.renamed_at_top(name)  # graphnet.register and the other names of earlier versions
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -6,11 +6,20 @@ of the message that says what is wrong and what was expected.
 
 from __future__ import annotations
 
+import errno
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
 import numpy as np
 import pytest
-from conftest import TASK, run_cli
+from conftest import ROOT, TASK, run_cli
 
-from graphnet import load_task
+from graphnet import load_task, load_weights
+from graphnet.app.checkpoint import load_checkpoint
 from graphnet.app.checkpoint import save_checkpoint
 from graphnet import save_weights, train
 
@@ -73,8 +82,45 @@ def files(tmp_path_factory):
     # A checkpoint whose random state was damaged (the wrong number of keys).
     with np.load(folder / "checkpoint.npz") as npz:
         arrays = {k: npz[k] for k in npz.files}
-    arrays["checkpoint_rng_keys"] = arrays["checkpoint_rng_keys"][:10]
-    np.savez(folder / "damaged_checkpoint.npz", **arrays)
+    damaged = {**arrays, "checkpoint_rng_keys": arrays["checkpoint_rng_keys"][:10]}
+    np.savez(folder / "damaged_checkpoint.npz", **damaged)
+    for name, change in [("negative_iteration", {"checkpoint_iteration": np.array(-3)}),
+                         ("fractional_iteration", {"checkpoint_iteration": np.array(2.5)}),
+                         ("zero_state", {"checkpoint_rng_keys": np.zeros(624, dtype=np.uint32)}),
+                         ("float_keys", {"checkpoint_rng_keys": np.full(624, 1e20)}),
+                         ("absurd_key", {"checkpoint_rng_keys": np.ones(1_000_000, dtype=np.uint32)})]:
+        np.savez(folder / f"{name}.npz", **{**arrays, **change})
+    np.savez(folder / "resumable.npz", **arrays)
+    # Files no task or weights reader should take.
+    os.mkfifo(folder / "pipe")
+    (folder / "copy.toml").write_text(SHIPPED)
+    (folder / "copy.json").write_text(SHIPPED)
+    (folder / "huge.toml").write_text(SHIPPED + "# " + "x" * (2 << 20) + "\n")
+    (folder / "digits.toml").write_text(_task_text("bits = 8", "bits = " + "9" * 400))
+    (folder / "float_digits.toml").write_text(_task_text("learning_rate = 0.1", "learning_rate = " + "9" * 400))
+    (folder / "deep.toml").write_text("x = " + "[" * 5000 + "]" * 5000 + "\n" + SHIPPED)
+    np.save(folder / "array.npy", params["synapse_0"])
+    with zipfile.ZipFile(folder / "text_member.npz", "w") as archive:
+        archive.writestr("synapse_0.txt", "hello")
+    one = io.BytesIO()
+    np.save(one, np.zeros(3))
+    with zipfile.ZipFile(folder / "huge_header.npz", "w") as archive:
+        archive.writestr("synapse_0.npy", one.getvalue().replace(b"(3,)", b"(1000000000000000000,)"))
+    for name, method in (("unknown_compression", 99), ("encrypted", None)):
+        with zipfile.ZipFile(folder / f"{name}.npz", "w") as archive:
+            archive.writestr("synapse_0.npy", one.getvalue())
+        raw = bytearray((folder / f"{name}.npz").read_bytes())
+        for header in (b"PK\x03\x04", b"PK\x01\x02"):  # the local and the central header of the one member
+            at = raw.index(header)
+            if method is None:  # the "encrypted" flag, bit 0 of the general purpose flags
+                flags = at + (6 if header == b"PK\x03\x04" else 8)
+                raw[flags] |= 1
+            else:  # a compression method zip does not know
+                field = at + (8 if header == b"PK\x03\x04" else 10)
+                raw[field:field + 2] = method.to_bytes(2, "little")
+        (folder / f"{name}.npz").write_bytes(bytes(raw))
+    (folder / "exit7.py").write_text("import sys\nsys.exit(7)\n")
+    (folder / "exit_bare.py").write_text("raise SystemExit\n")
     return folder
 
 
@@ -121,12 +167,12 @@ CASES = [
     # weights files
     ("weights missing", ["eval", T, "--weights", "{f}/none.npz"], "none.npz: no such weights file"),
     ("weights a folder", ["add", "1", "2", "--weights", "{f}"], "is a folder, expected a weights file"),
-    ("weights not npz", ["eval", T, "--weights", "{f}/not_npz.npz"], "not a readable .npz weights file"),
-    ("weights empty", ["add", "1", "2", "--weights", "{f}/empty.npz"], "not a readable .npz weights file"),
+    ("weights not npz", ["eval", T, "--weights", "{f}/not_npz.npz"], "not an .npz weights file (a zip of .npy arrays); it starts like text"),
+    ("weights empty", ["add", "1", "2", "--weights", "{f}/empty.npz"], "empty.npz: not an .npz weights file (a zip of .npy arrays)"),
     ("weights truncated", ["eval", T, "--weights", "{f}/truncated.npz"], "not a readable .npz weights file"),
     ("weights truncated, add", ["add", "1", "2", "--weights", "{f}/truncated.npz"], "not a readable .npz"),
-    ("weights object arrays", ["eval", T, "--weights", "{f}/object.npz"], "Object arrays cannot be loaded"),
-    ("weights object, add", ["add", "1", "2", "--weights", "{f}/object.npz"], "Object arrays cannot be loaded"),
+    ("weights object arrays", ["eval", T, "--weights", "{f}/object.npz"], "'synapse_0' holds Python objects (pickled data), not numbers"),
+    ("weights object, add", ["add", "1", "2", "--weights", "{f}/object.npz"], "'synapse_0' holds Python objects (pickled data), not numbers"),
     ("weights missing key", ["eval", T, "--weights", "{f}/missing_key.npz"], "has no 'synapse_1'; expected keys"),
     ("weights wrong shape", ["eval", T, "--weights", "{f}/wrong_shape.npz"], "the task needs float (2, 16)"),
     ("weights integers", ["eval", T, "--weights", "{f}/ints.npz"], "the task needs float (2, 16)"),
@@ -218,6 +264,71 @@ CASES = [
     ("--resume past the end", ["train", T, "--set", "training.iterations=3", "--resume", "{f}/checkpoint.npz"],
      "at iteration 5, past training.iterations = 3"),
     ("--resume damaged", ["train", T, "--resume", "{f}/damaged_checkpoint.npz"], "a damaged checkpoint"),
+    # outputs that would lose something: checked before any work (issue 13)
+    ("--save onto a pipe", ["train", T, "--save", "{f}/pipe"], "/pipe: is not a regular file (a pipe or a device)"),
+    ("--save onto the task file", ["train", "{f}/copy.toml", "--save", "{f}/copy.toml"],
+     "is also read by this command"),
+    ("--save onto --resume", ["train", T, "--resume", "{f}/resumable.npz", "--save", "{f}/resumable.npz"],
+     "is also read by this command"),
+    ("--save onto --checkpoint", ["train", T, "--checkpoint", "{f}/c2.npz", "--save", "{f}/c2.npz"],
+     "is also written by this command"),
+    ("--checkpoint onto the task file", ["train", "{f}/copy.toml", "--checkpoint", "{f}/copy.toml"],
+     "is also read by this command"),
+    ("--save where nothing can be written", ["train", T, "--save", "/proc/w.npz"], "--save /proc/w.npz: cannot write"),
+    ("--save name over 255 bytes", ["train", T, "--save", "{f}/" + "a" * 300 + ".npz"], "longer than 255 bytes"),
+    ("-o onto the task file", ["render", "{f}/copy.json", "-o", "{f}/copy.json"], "is also read by this command"),
+    ("--csv where nothing can be written", ["sweep", T, "--set", "network.hidden=2", "--csv", "/proc/s.csv"],
+     "--csv /proc/s.csv: cannot write"),
+    ("--csv and --plot one file", ["sweep", T, "--set", "network.hidden=2", "--csv", "{f}/s.svg", "--plot",
+                                   "{f}/s.svg"], "is also written by this command"),
+    ("sweep the seed", ["sweep", T, "--set", "training.seed=5,6"], "a sweep runs seeds 0 to N-1"),
+    ("sweep absurd workers", ["sweep", T, "--set", "network.hidden=2", "--workers", "100000"],
+     "--workers: expected an integer from 1 to 256"),
+    # inputs that would block, never end or fill memory
+    ("task a pipe", ["train", "{f}/pipe"], "pipe: is not a regular file (a pipe or a device), expected a task file"),
+    ("task /dev/zero", ["train", "/dev/zero"], "is not a regular file (a pipe or a device)"),
+    ("weights a pipe", ["eval", T, "--weights", "{f}/pipe"], "expected a weights file (.npz)"),
+    ("task of 2 MB", ["train", "{f}/huge.toml"], "bytes, more than any task file"),
+    ("task name over 255 bytes", ["train", "{f}/" + "a" * 300 + ".toml"], "cannot read it (File name too long)"),
+    ("bits past the accuracy check's memory", ["train", T, "--set", "task.bits=20000"],
+     "the accuracy check after training (20000-bit problems) would need about"),
+    ("gradcheck of a huge network", ["gradcheck", "--task", T, "--set", "network.hidden=4096", "--steps", "2"],
+     "too many to wait for"),
+    # files and values that raised or were accepted
+    ("weights an .npy", ["eval", T, "--weights", "{f}/array.npy"], "one .npy array, not an .npz of named weights"),
+    ("weights a task file", ["eval", T, "--weights", T], "not an .npz weights file (a zip of .npy arrays); it starts"),
+    ("weights member not .npy", ["eval", T, "--weights", "{f}/text_member.npz"], "holds 'synapse_0.txt', not an .npy"),
+    ("weights header of 1e18 floats", ["eval", T, "--weights", "{f}/huge_header.npz"],
+     "'synapse_0' declares 1,000,000,000,000,000,000 numbers, more than it holds"),
+    ("weights header of 1e18, add", ["add", "1", "2", "--weights", "{f}/huge_header.npz"], "more than it holds"),
+    ("weights compressed unknown way", ["eval", T, "--weights", "{f}/unknown_compression.npz"],
+     "compression method is not supported"),
+    ("weights encrypted", ["eval", T, "--weights", "{f}/encrypted.npz"], "not a readable .npz weights file"),
+    ("task number of 400 digits", ["train", "{f}/digits.toml"], "got a number of about 401 digits"),
+    ("task float of 400 digits", ["train", "{f}/float_digits.toml"], "[training] learning_rate: expected a finite"),
+    ("task nested 5000 deep", ["train", "{f}/deep.toml"], "nested too deeply to read"),
+    ("iterations 2**63", ["train", T, "--set", "training.iterations=9223372036854775808"],
+     "[training] iterations: expected an integer from 0 to 1,000,000,000,000"),
+    ("activation that is not elementwise", ["train", T, "--set", "network.activation=mean"],
+     "[network] activation: 'mean' makes shape () of a hidden layer (None, 16); expected an elementwise"),
+    ("add with a parity task", ["add", "3", "4", "--weights", "{f}/weights.npz", "--task",
+                                str(TASK.parent / "running_parity.toml")], "a running_parity task; add needs"),
+    ("add with a subtraction task", ["add", "9", "4", "--weights", "{f}/weights.npz", "--task",
+                                     str(TASK.parent / "binary_subtraction.toml")], "a binary_subtraction task"),
+    ("add --set without --task", ["add", "3", "4", "--weights", "{f}/weights.npz", "--set", "network.hidden=8"],
+     "--set goes with --task TASK"),
+    ("plugin calling sys.exit(7)", ["nodes", "--plugin", "{f}/exit7.py"], "it called sys.exit(7) while being imported"),
+    ("plugin raising SystemExit", ["nodes", "--plugin", "{f}/exit_bare.py"], "it called sys.exit(None)"),
+    ("--resume at iteration -3", ["train", T, "--resume", "{f}/negative_iteration.npz"],
+     "a damaged checkpoint (iteration is -3, not from 0 on)"),
+    ("--resume at iteration 2.5", ["train", T, "--resume", "{f}/fractional_iteration.npz"],
+     "a damaged checkpoint (iteration is float64 (), not a whole number)"),
+    ("--resume all-zero random state", ["train", T, "--resume", "{f}/zero_state.npz"],
+     "a damaged checkpoint (the random state is not 624 32-bit keys, not all zero)"),
+    ("--resume float random keys", ["train", T, "--resume", "{f}/float_keys.npz"],
+     "a damaged checkpoint (the random state is not 624 32-bit keys"),
+    ("--resume key of absurd size", ["train", T, "--resume", "{f}/absurd_key.npz"],
+     "'checkpoint_rng_keys' holds 1,000,000 numbers; a checkpoint's own keys hold at most 10,000"),
 ]
 
 
@@ -242,3 +353,109 @@ def test_the_bad_input_table_covers_every_command():
     commands = build_parser()._subparsers._group_actions[0].choices
     covered = {args[0] for _, args, _ in CASES if args}
     assert set(commands) <= covered, f"no bad-input case for {set(commands) - covered}"
+
+
+# -- what a table cannot say: pipes, two writers, a full disk, Ctrl-C while starting ----------------------------
+def test_a_reader_that_stops_early_never_costs_the_saved_files(tmp_path):
+    # `graphnet train ... | head -3`: the log's reader goes away; the weights and checkpoint are still written.
+    save, checkpoint = tmp_path / "w.npz", tmp_path / "c.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "graphnet", "train", T, "--set", "training.iterations=3000",
+                             "--set", "training.log_every=1", "--save", str(save), "--checkpoint", str(checkpoint)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    for _ in range(3):  # the log of 3,000 iterations is far more than a pipe holds: the run must meet the close
+        proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0 and err == "", err
+    assert load_weights(save)["synapse_h"].shape == (16, 16)
+    assert load_checkpoint(checkpoint, load_task(TASK, ["training.iterations=3000"])).iteration == 3000
+
+
+def test_two_runs_checkpointing_into_one_file_both_finish_and_leave_one_whole_checkpoint(tmp_path):
+    path = tmp_path / "shared.npz"
+    runs = [subprocess.Popen([sys.executable, "-m", "graphnet", "train", T, "--quiet", "--set",
+                              "training.iterations=400", "--set", f"training.seed={seed}", "--checkpoint", str(path),
+                              "--checkpoint-every", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+            for seed in (0, 1)]
+    for run in runs:
+        _, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err.decode()
+    with np.load(path) as npz:  # whichever run wrote last: a whole checkpoint of its own seed
+        seed = json.loads(str(npz["checkpoint_task"]))["training"]["seed"]
+    task = load_task(TASK, ["training.iterations=400", f"training.seed={seed}"])
+    assert load_checkpoint(path, task).iteration == 400
+    assert [p.name for p in tmp_path.iterdir()] == ["shared.npz"]  # no temporary file left behind
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch, capsys):
+    from graphnet.cli import main
+
+    save = tmp_path / "w.npz"
+    save.write_bytes(b"the old weights")
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    code = main(["train", T, "--quiet", "--set", "training.iterations=5", "--save", str(save)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "No space left on device); the file is as it was" in err
+    assert save.read_bytes() == b"the old weights" and sorted(p.name for p in tmp_path.iterdir()) == ["w.npz"]
+
+
+def test_ctrl_c_while_the_command_is_still_starting_is_one_line_and_exit_130():
+    # The interrupt arrives while the command imports numpy and the rest: raised there, deterministically.
+    code = ("import builtins, sys\n"
+            "real = builtins.__import__\n"
+            "def interrupted(name, *args, **kwargs):\n"
+            "    if name == 'networkx':\n"
+            "        raise KeyboardInterrupt\n"
+            "    return real(name, *args, **kwargs)\n"
+            "builtins.__import__ = interrupted\n"
+            "from graphnet._start import main\n"
+            "sys.exit(main(['nodes']))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 130 and result.stderr == "graphnet: interrupted\n" and result.stdout == ""
+
+
+def test_a_task_file_with_a_byte_order_mark_is_read(tmp_path):
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf" + SHIPPED.encode())
+    assert load_task(tmp_path / "bom.toml").problem.bits == 8
+
+
+HALVING = '''
+import numpy as np
+from graphnet import Node, Stacking, register_node
+
+
+@register_node("halving_sigmoid")
+class Halving(Node):
+    """sigmoid(x / 2)"""
+
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        y = 1 / (1 + np.exp(-x / 2))
+        ctx.save(y)
+        return y
+
+    def backward(self, ctx, grad):
+        (y,) = ctx.saved
+        return (grad * y * (1 - y) / 2,)
+'''
+
+
+def test_sweep_workers_load_the_commands_plugins(tmp_path):
+    (tmp_path / "halving.py").write_text(HALVING)
+    result = run_cli("sweep", T, "--set", "network.activation=halving_sigmoid", "--set", "network.hidden=4,8",
+                     "--set", "training.iterations=200", "--seeds", "1", "--workers", "2", "--csv",
+                     tmp_path / "s.csv", "--plugin", tmp_path / "halving.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "network.activation=halving_sigmoid network.hidden=8" in (tmp_path / "s.csv").read_text()
+
+
+def test_checking_an_output_leaves_nothing_behind(tmp_path):
+    from graphnet.app.files import check_writable
+
+    check_writable(tmp_path / "w.npz", "--save")
+    assert list(tmp_path.iterdir()) == []

@@ -67,7 +67,7 @@ def test_add_with_an_untrained_network_prints_its_sum_and_says_where_it_is_wrong
         (["fly"], "invalid choice: 'fly'"),
         (["eval", TASK], "the following arguments are required: --weights"),
         (["eval", TASK, "--weights", "missing.npz"], "missing.npz: no such weights file"),
-        (["eval", TASK, "--weights", TASK], "not a readable .npz weights file"),
+        (["eval", TASK, "--weights", TASK], "not an .npz weights file (a zip of .npy arrays); it starts like text (a task file?)"),
         (["add", "-5", "3", "--weights", "w.npz"], "A: expected a non-negative integer, got -5"),
         (["add", "1.5", "3", "--weights", "w.npz"], "A: expected a non-negative integer, got '1.5'"),
         (["add", "1", "x", "--weights", "w.npz"], "B: expected a non-negative integer, got 'x'"),

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import WeightsError
 from .tasks import Task
-from .weights import CHECKPOINT_PREFIX, Params, load_weights, save_weights
+from .weights import CHECKPOINT_PREFIX, Params, load_weights, read_arrays, save_weights
 
 # Task keys that may change between a checkpoint and its resumption without changing the run's numbers.
 RESUMABLE_CHANGES = {("training", "iterations"), ("training", "log_every")}
@@ -76,32 +76,47 @@ def save_checkpoint(path: str | Path, task: Task, params: Params, iteration: int
 
 
 def load_checkpoint(path: str | Path, task: Task) -> Checkpoint:
-    """Read a checkpoint for resuming ``task``; refuse one of another task or past its ``iterations``."""
+    """Read a checkpoint for resuming ``task``; refuse one of another task, past its ``iterations``, or damaged.
+
+    Every saved value is checked for its type, shape and range before it is used: a whole number of
+    iterations from 0 on, an MT19937 random state of 624 32-bit keys (not all zero) at a position from 0 to 624,
+    the task's settings as JSON.
+    """
     params = load_weights(path, task.build_network())  # checks the file, the keys and the shapes
     names = ("iteration", "rng_kind", "rng_keys", "rng_pos", "rng_has_gauss", "rng_cached_gaussian", "task")
-    with np.load(path, allow_pickle=False) as npz:
-        missing = [n for n in names if _key(n) not in npz.files]
-        if missing:
-            raise WeightsError(f"{path}: a weights file, not a checkpoint (no {_key(missing[0])!r}); "
-                               "write one with train --checkpoint")
-        raw = {n: npz[_key(n)] for n in names}
+    arrays = read_arrays(path, shapes={})  # the checkpoint_ keys, each checked before it is read
+    missing = [n for n in names if _key(n) not in arrays]
+    if missing:
+        raise WeightsError(f"{path}: a weights file, not a checkpoint (no {_key(missing[0])!r}); "
+                           "write one with train --checkpoint")
+    raw = {n: arrays[_key(n)] for n in names}
     try:
-        iteration = int(raw["iteration"])
-        rng_state = (str(raw["rng_kind"]), raw["rng_keys"].astype(np.uint32), int(raw["rng_pos"]),
-                     int(raw["rng_has_gauss"]), float(raw["rng_cached_gaussian"]))
-        # numpy's set_state does not check the length of the keys; a short one would fail mid-run.
-        if rng_state[0] != "MT19937" or rng_state[1].shape != (624,) or not 0 <= rng_state[2] <= 624:
-            raise ValueError("the random state is not an MT19937 state of 624 keys")
+        iteration = _whole(raw["iteration"], "iteration", 0, None)
+        keys = raw["rng_keys"]
+        if keys.dtype != np.uint32 or keys.shape != (624,) or not keys.any():
+            raise ValueError("the random state is not 624 32-bit keys, not all zero")
+        if raw["rng_kind"].dtype.kind != "U" or str(raw["rng_kind"]) != "MT19937":
+            raise ValueError("the random state is not an MT19937 state")
+        gaussian = raw["rng_cached_gaussian"]
+        if gaussian.dtype.kind != "f" or gaussian.shape != () or not np.isfinite(gaussian):
+            raise ValueError("the random state's cached gaussian is not a finite number")
+        rng_state = ("MT19937", keys, _whole(raw["rng_pos"], "rng_pos", 0, 624),
+                     _whole(raw["rng_has_gauss"], "rng_has_gauss", 0, 1), float(gaussian))
         np.random.RandomState().set_state(rng_state)
+        if raw["task"].dtype.kind != "U":
+            raise ValueError("the task's settings are not text")
         saved = json.loads(str(raw["task"]))
+        if not isinstance(saved, dict):
+            raise ValueError("the task's settings are not a table")
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"{path}: a damaged checkpoint ({exc})") from None
     current = _run_settings(task)
     for section, keys in current.items():
         for key, value in keys.items():
-            if saved.get(section, {}).get(key) != value:
+            was = saved.get(section, {}).get(key) if isinstance(saved.get(section), dict) else None
+            if was != value:
                 raise WeightsError(
-                    f"{path}: the checkpoint was made with [{section}] {key} = {saved.get(section, {}).get(key)!r}, "
+                    f"{path}: the checkpoint was made with [{section}] {key} = {was!r}, "
                     f"this task has {value!r}; only training.iterations and training.log_every may change"
                 )
     if iteration > task.training.iterations:
@@ -110,6 +125,16 @@ def load_checkpoint(path: str | Path, task: Task) -> Checkpoint:
             f"{task.training.iterations}; give --set training.iterations={iteration} or more"
         )
     return Checkpoint(params, iteration, rng_state)
+
+
+def _whole(value: np.ndarray, name: str, lowest: int, highest: int | None) -> int:
+    """A saved scalar that must be a whole number from ``lowest`` to ``highest``."""
+    if value.shape != () or value.dtype.kind not in "iu":
+        raise ValueError(f"{name} is {value.dtype} {value.shape}, not a whole number")
+    number = int(value)
+    if number < lowest or (highest is not None and number > highest):
+        raise ValueError(f"{name} is {number}, not from {lowest}{f' to {highest}' if highest is not None else ' on'}")
+    return number
 
 
 class Checkpointer:

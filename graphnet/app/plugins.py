@@ -47,6 +47,8 @@ def _load_one(spec: str, folder: Path, source: str) -> ModuleType:
         raise
     except GraphnetError as exc:  # e.g. a node type name that is taken
         raise PluginError(f"{source} {spec}: {exc}") from None
+    except SystemExit as exc:  # sys.exit() while importing: it must not end graphnet, silently, with its code
+        raise PluginError(f"{source} {spec}: it called sys.exit({exc.code!r}) while being imported") from None
     except Exception as exc:  # noqa: BLE001 - anything a user's module raises while importing
         raise PluginError(f"{source} {spec}: cannot import it ({exc.__class__.__name__}: {exc})") from None
 

@@ -29,6 +29,7 @@ from typing import Iterable, Sequence
 
 from ..errors import GraphnetError, SweepError
 from .files import atomic_write, write_bytes
+from .plugins import load_entry_points, load_plugins
 from .tasks import load_task
 from .training import evaluate, train
 
@@ -53,6 +54,9 @@ def parse_grid(items: Iterable[str]) -> dict[str, list[str]]:
         listed = [v.strip() for v in values.split(",") if v.strip()]
         if not sep or "." not in key or not listed:
             raise SweepError(f"--set {item!r}: expected SECTION.KEY=VALUE[,VALUE...], e.g. network.hidden=2,4,8")
+        if key.strip() == "training.seed":
+            raise SweepError(f"--set {item!r}: a sweep runs seeds 0 to N-1 of every setting, N given by --seeds; "
+                             "sweep other keys")
         grid[key.strip()] = listed
     return grid
 
@@ -87,9 +91,13 @@ def run_trial(task_path: str, overrides: tuple[str, ...], seed: int, check_every
 
 
 def sweep(
-    task_path: str, grid: dict[str, list[str]], seeds: int, *, check_every: int = 100, workers: int | None = None
+    task_path: str, grid: dict[str, list[str]], seeds: int, *, check_every: int = 100, workers: int | None = None,
+    plugins: Sequence[str] = (),
 ) -> list[Trial]:
-    """Every setting of ``grid`` for seeds 0..seeds-1, in a process pool of ``workers`` (default: all cores)."""
+    """Every setting of ``grid`` for seeds 0..seeds-1, in a process pool of ``workers`` (default: all cores).
+
+    Each worker loads ``plugins`` (the command's ``--plugin``) and the installed ones first, as the command did.
+    """
     for combo in settings(grid):  # a bad file, key or value fails here, in this process, with a clear line
         load_task(task_path, list(combo))
     jobs = [(task_path, combo, seed, check_every) for combo in settings(grid) for seed in range(seeds)]
@@ -102,7 +110,8 @@ def sweep(
     saved = {k: os.environ.get(k) for k in _BLAS_THREADS}
     os.environ.update({k: "1" for k in _BLAS_THREADS})
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_start_worker, initargs=(tuple(plugins),)) as pool:
             return list(pool.map(run_trial, *zip(*jobs)))
     finally:
         for k, v in saved.items():
@@ -113,6 +122,12 @@ def sweep(
 
 
 _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _start_worker(plugins: tuple[str, ...]) -> None:
+    """A spawned worker starts with nothing the command loaded: the installed plugins and ``--plugin`` ones."""
+    load_entry_points()
+    load_plugins(plugins)
 
 
 def write_csv(path: str | Path, trials: Sequence[Trial]) -> None:

@@ -47,6 +47,8 @@ MAX_HIDDEN = 4096
 MAX_BITS = 1 << 20
 MAX_BATCH = 1 << 16
 MAX_TRAINING_BYTES = 4 << 30
+MAX_ITERATIONS = 10**12  # about a year of the post's run; more is a typo
+MAX_TASK_FILE_BYTES = 1 << 20  # a task file is a few hundred bytes; a bigger one is not one
 
 
 REQUIRED = object()  # the default of a key a task file must give
@@ -63,7 +65,10 @@ class Key:
 
     def parse(self, value: Any) -> Any:
         if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an integer of hundreds of digits
+                raise ValueError from None
         if self.kind is int and isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
             value = int(value)
         if not isinstance(value, self.kind) or isinstance(value, bool) != (self.kind is bool):
@@ -106,10 +111,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "training": {
         "learning_rate": _positive_float(),
-        "iterations": _int(0),
+        "iterations": _int(0, MAX_ITERATIONS),
         "batch_size": _int(1, MAX_BATCH),
         "seed": _int(0, 2**32 - 1),
-        "log_every": _int(0),
+        "log_every": _int(0, MAX_ITERATIONS),
     },
 }
 
@@ -207,20 +212,22 @@ def load_task(path: str | Path, overrides: Iterable[str] = ()) -> Task:
     """
     path = Path(path)
     source = str(path)
-    check_readable(path, "task file", ".toml", TaskError)
+    check_readable(path, "task file", ".toml", TaskError, max_bytes=MAX_TASK_FILE_BYTES)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark some editors write is not TOML
     except (OSError, UnicodeDecodeError) as exc:
         raise TaskError(f"{source}: cannot read it as UTF-8 text ({exc.__class__.__name__})") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise TaskError(f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise TaskError(f"{source}: not a task file: its tables or arrays are nested too deeply to read") from None
     if not raw:
         raise TaskError(f"{source}: is empty, expected the sections {', '.join(f'[{s}]' for s in SCHEMA)}")
     plugins = raw.pop("plugins", [])
     if not isinstance(plugins, list) or not all(isinstance(p, str) and p.strip() for p in plugins):
-        raise TaskError(f"{source}: plugins: expected a list of module names or .py files, got {plugins!r}")
+        raise TaskError(f"{source}: plugins: expected a list of module names or .py files, got {shown(plugins)}")
     try:
         load_plugins(plugins, relative_to=path.parent, source=f"{source}: plugins")
     except GraphnetError as exc:
@@ -276,7 +283,7 @@ def _check(source: str, raw: dict[str, Any], plugins: tuple[str, ...]) -> Task:
                 values[key] = spec.parse(given[key])
             except ValueError:
                 raise TaskError(
-                    f"{source}: [{section}] {key}: expected {spec.expected}, got {given[key]!r}"
+                    f"{source}: [{section}] {key}: expected {spec.expected}, got {shown(given[key])}"
                     f"{_size_estimate(section, key, given[key])}"
                 ) from None
         sections[section] = values
@@ -307,6 +314,14 @@ def _check_consistency(task: Task) -> None:
         if node_type.arity != 1 or node_type.leaf:
             raise TaskError(f"{source}: [network] activation: {activation!r} takes {node_type.arity} inputs, "
                             "expected a node type of one input such as sigmoid, tanh or relu")
+        hidden = (None, task.network.hidden)
+        try:
+            shape = tuple(node_type.shape(hidden))
+        except (ValueError, TypeError, IndexError):
+            shape = None
+        if shape != hidden:
+            raise TaskError(f"{source}: [network] activation: {activation!r} makes shape {shape} of a hidden layer "
+                            f"{hidden}; expected an elementwise node type such as sigmoid, tanh or relu")
     for key in ("inputs", "outputs"):
         wanted, given = getattr(generator, key), getattr(task.network, key)
         if wanted != given:
@@ -343,10 +358,18 @@ def check_memory(what: str, needed: int) -> None:
         )
 
 
+def shown(value: Any) -> str:
+    """``value`` as a message shows it: short, even for a number of thousands of digits or a long string."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
+        return f"a number of about {int(abs(value).bit_length() * 0.30103) + 1:,} digits"
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:50]}... ({len(text):,} characters)"
+
+
 def _size_estimate(section: str, key: str, value: Any) -> str:
     """For a size past its limit, what the post's run with that size would need: ' (about N GiB ...)'."""
     sizes = {("task", "bits"): "bits", ("network", "hidden"): "hidden", ("training", "batch_size"): "batch_size"}
-    if (section, key) not in sizes or not isinstance(value, int) or isinstance(value, bool) or value < 1:
+    if (section, key) not in sizes or not isinstance(value, int) or isinstance(value, bool) or not 1 <= value < 10**15:
         return ""
     the_post = {"bits": 8, "hidden": 16, "batch_size": 1, sizes[section, key]: value}
     needed = _run_bytes(the_post["bits"], the_post["batch_size"], 2, the_post["hidden"], 1)

@@ -95,7 +95,7 @@ def test_weights_round_trip_and_are_checked_against_the_task(tmp_path, post_run)
 @pytest.mark.parametrize(
     "content, message",
     [
-        (b"not a zip", "not a readable .npz"),
+        (b"not a zip", r"not an .npz weights file \(a zip of .npy arrays\); it starts like text"),
         (None, "has no 'synapse_h'"),
     ],
 )

@@ -21,7 +21,10 @@ from graphnet import Graph
 # node types that other tests register for themselves never are (whatever order pytest imports tests in).
 OPS = sorted(name for name, node in registered_nodes().items()
              if not node.leaf and type(node).__module__ == builtin_nodes.__name__)
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The same examples on every run (derandomize: a run cannot fail for a change that broke nothing) and no
+# example database carried between runs; a failing example is printed, with the line that reproduces it.
+SETTINGS = settings(max_examples=40, deadline=None, derandomize=True, database=None, print_blob=True,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
@@ -70,7 +73,7 @@ def test_random_graphs_have_gradients_that_match_central_differences(built, batc
     params = {k: rng.normal(size=tuple(batch if d is None else d for d in g.node(k)["shape"]))
               for k in g.parameters}
     errors = check_program(g.compile(["loss"], wrt=used), feeds, params)
-    assert max(errors.values()) < 1e-5, errors
+    assert all(check.passed for check in errors.values()), errors
 
 
 @SETTINGS
@@ -115,7 +118,7 @@ def test_a_cycle_through_networkx_is_refused_naming_its_nodes():
 
 
 @given(st.floats(-1e300, 1e300, allow_nan=False), st.integers(1, 4))
-@settings(max_examples=60, deadline=None)
+@settings(SETTINGS, max_examples=60)
 def test_sigmoid_and_loss_are_finite_and_quiet_for_large_inputs(value, width):
     # Run as every graph runs, by a Program (which keeps exp's overflow to inf, the right 0.0, quiet).
     g = Graph()
