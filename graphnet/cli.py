@@ -87,11 +87,13 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{where}{message} (see {self.prog} --help)")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """--debug and --plugin, which work before the command or after it (``graphnet --plugin x nodes``)."""
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    # Before the command they go to a name of their own: a subcommand's own default would overwrite them.
     parser.add_argument(
-        "--plugin", dest="plugins", action="append", default=[], metavar="MODULE",
-        help="import node types, cells or generators from a module or .py file first (repeatable)",
+        "--plugin", dest="plugins_first" if top else "plugins", action="append", default=[], metavar="MODULE",
+        help="import node types, cells or generators from a module or a .py file first (repeatable)",
     )
 
 
@@ -114,7 +116,7 @@ def build_parser() -> Parser:
         epilog="Run 'graphnet COMMAND --help' for the options and examples of each command.",
     )
     parser.add_argument("--version", action="version", version=f"graphnet {__version__}")
-    _common(parser)
+    _common(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     commands.required = True
 
@@ -198,6 +200,7 @@ def build_parser() -> Parser:
     p.add_argument("--workers", type=int, metavar="W", help="processes (default: one per core)")
     p.add_argument("--csv", default="sweep.csv", metavar="FILE", help="where to write the results (default: sweep.csv)")
     p.add_argument("--plot", metavar="FILE.svg", help="also draw them (.svg/.png; needs the 'plot' extra)")
+    p.add_argument("--quiet", action="store_true", help="no line on stderr as each trial finishes")
     return parser
 
 
@@ -456,7 +459,7 @@ def _positive(option: str, value: int | None, minimum: int = 1, maximum: int | N
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from .app.sweep import parse_grid, plot, sweep, table, write_csv
+    from .app.sweep import SweepInterrupted, parse_grid, plot, sweep, table, write_csv
 
     if not args.grid:
         raise UsageError("graphnet sweep: give at least one --set SECTION.KEY=V1,V2,... to sweep")
@@ -466,16 +469,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     check_writable(args.csv, "--csv", reading=[args.task], writing=[args.plot])
     if args.plot:
         check_writable(args.plot, "--plot", reading=[args.task], writing=[args.csv])
-    trials = sweep(args.task, parse_grid(args.grid), args.seeds, check_every=args.check_every, workers=args.workers,
-                   plugins=args.plugins)
+    def progress(trial, done: int, total: int) -> None:
+        outcome = f"solved in {trial.iterations:,} iterations" if trial.solved else "not solved"
+        print(f"sweep: {done}/{total} {trial.setting} seed {trial.seed}: {outcome}", file=sys.stderr, flush=True)
+
+    try:
+        trials = sweep(args.task, parse_grid(args.grid), args.seeds, check_every=args.check_every,
+                       workers=args.workers, plugins=args.plugins, on_trial=None if args.quiet else progress)
+    except SweepInterrupted as stop:  # keep what finished: its rows, then exit as Ctrl-C does
+        write_csv(args.csv, stop.trials)
+        if stop.trials:
+            say(table(stop.trials))
+        print(f"graphnet: interrupted after {len(stop.trials)} of {stop.total} trials; their results are "
+              f"written to {args.csv}", file=sys.stderr)
+        return 130
     write_csv(args.csv, trials)
-    print(table(trials))
-    print(f"results written to {args.csv}")
+    say(table(trials))
+    say(f"results written to {args.csv}")
     if args.plot:
         if plot(args.plot, trials):
             print(f"plot written to {args.plot}")
         else:
-            print("no plot: matplotlib is not installed (pip install 'graphnet[plot]')", file=sys.stderr)
+            print("no plot: matplotlib is not installed (in graphnet's checkout: pip install -e '.[plot]')", file=sys.stderr)
     return 0
 
 
@@ -495,6 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_working_folder()
         args = build_parser().parse_args(argv)
+        args.plugins = args.plugins_first + args.plugins  # --plugin before the command, then after it
         load_entry_points()
         load_plugins(args.plugins)
         return args.run(args)

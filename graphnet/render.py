@@ -333,8 +333,8 @@ def write(dot: graphviz.Digraph, graph: Graph, path: str | Path) -> Path:
     """Write the picture to ``path`` in the format its extension names; return the path written.
 
     ``.dot`` and ``.json`` need no Graphviz program. ``.svg``, ``.png`` and ``.pdf`` are laid out by the ``dot``
-    program, or by pygraphviz (the ``graphnet[render]`` extra, which carries Graphviz) when ``dot`` is absent.
-    Without either, the ``.dot`` is written beside ``path`` and a :class:`RenderError` says how to get Graphviz.
+    program, or by pygraphviz (the ``render`` extra, ``pip install -e '.[render]'``, which carries Graphviz) when
+    ``dot`` is absent. Without either, the ``.dot`` is written beside ``path`` and a :class:`RenderError` says how to get Graphviz.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -367,7 +367,8 @@ def layout(dot: graphviz.Digraph, fmt: str, path: Path | None = None) -> bytes:
         hint = f"; wrote {fallback} instead"
     raise RenderError(
         f"{path or fmt}: rendering .{fmt} needs Graphviz's dot program{hint}. Get it with 'apt-get install "
-        "graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS), or pip install 'graphnet[render]'"
+        "graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS), or, in graphnet's checkout, "
+        "pip install -e '.[render]'"
     )
 
 

@@ -60,8 +60,8 @@ def test_add_with_an_untrained_network_prints_its_sum_and_says_where_it_is_wrong
     [
         (["train", "nope.toml"], "nope.toml: no such task file"),
         (["train", TASK, "--set", "network.hidden"], "--set network.hidden: expected SECTION.KEY=VALUE"),
-        (["train", TASK, "--set", "network.hidden=-3"], r"[network] hidden: expected an integer from 1"),
-        (["train", TASK, "--set", "training.iterations=1.5"], "[training] iterations: expected an integer"),
+        (["train", TASK, "--set", "network.hidden=-3"], r"--set network.hidden=-3: expected an integer from 1"),
+        (["train", TASK, "--set", "training.iterations=1.5"], "--set training.iterations=1.5: expected an integer"),
         (["train"], "the following arguments are required: TASK"),
         (["train", TASK, "--save", "/no/such/folder/w.npz"], "folder /no/such/folder does not exist"),
         (["fly"], "invalid choice: 'fly'"),
@@ -104,3 +104,26 @@ def test_the_readme_python_example_runs():
     namespace: dict = {}
     exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["grads"]["synapse_h"].shape == (16, 16)
+
+
+def test_plugin_and_debug_work_before_the_command_or_after_it(tmp_path):
+    (tmp_path / "double.py").write_text(
+        "from graphnet import Node, register_node\n\n\n@register_node('double')\nclass Double(Node):\n"
+        "    '''2x, elementwise.'''\n\n    def forward(self, ctx, x):\n        return 2 * x\n\n"
+        "    def backward(self, ctx, grad):\n        return (2 * grad,)\n")
+    (tmp_path / "half.py").write_text((tmp_path / "double.py").read_text().replace("double", "half")
+                                      .replace("2x", "x/2").replace("2 *", "0.5 *"))
+    before = run_cli("--plugin", "double.py", "nodes", cwd=tmp_path)
+    both = run_cli("--plugin", "double.py", "nodes", "--plugin", "half.py", cwd=tmp_path)
+    checked = run_cli("--debug", "--plugin", "double.py", "gradcheck", "double", cwd=tmp_path)
+    assert before.returncode == both.returncode == checked.returncode == 0, before.stderr + both.stderr
+    assert "double" in before.stdout and "double" in both.stdout and "half" in both.stdout
+    assert checked.stdout.splitlines()[1].startswith("double") and checked.stdout.splitlines()[1].endswith("ok")
+    traced = run_cli("--debug", "eval", str(TASK), "--weights", "missing.npz", cwd=tmp_path)
+    assert "Traceback" in traced.stderr and "WeightsError" in traced.stderr
+
+
+def test_nodes_lists_descriptions_without_markup():
+    listed = run_cli("nodes").stdout
+    assert "``" not in listed and ":class:" not in listed
+    assert "A fixed value (filled with the node's fill), never trained." in listed

@@ -211,7 +211,7 @@ def test_without_dot_the_dot_file_still_works_and_pictures_say_how_to_get_graphv
     result = run_without_dot(tmp_path, "render", TASK, "-o", tmp_path / "g.svg", pygraphviz=False)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1
-    assert "apt-get install graphviz" in result.stderr and "graphnet[render]" in result.stderr
+    assert "apt-get install graphviz" in result.stderr and "pip install -e '.[render]'" in result.stderr
     assert (tmp_path / "g.dot").exists() and not (tmp_path / "g.svg").exists()
 
 

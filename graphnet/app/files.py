@@ -20,16 +20,18 @@ from ..errors import GraphnetError, UsageError
 
 
 def check_readable(
-    path: Path, kind: str, suffix: str, error: type[GraphnetError], *, max_bytes: int | None = None
+    path: Path, kind: str, suffix: str, error: type[GraphnetError], *, max_bytes: int | None = None,
+    suggest: Callable[[Path], str] | None = None,
 ) -> None:
     """Raise ``error`` naming ``path`` unless it is a regular file that can be read (of at most ``max_bytes``).
 
-    ``kind`` and ``suffix`` word the message, e.g. "task file" and ".toml".
+    ``kind`` and ``suffix`` word the message, e.g. "task file" and ".toml"; ``suggest(path)`` may add to the
+    message of a path that does not exist (``"; did you mean ...?"``).
     """
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise error(f"{path}: no such {kind}") from None
+        raise error(f"{path}: no such {kind}{suggest(path) if suggest else ''}") from None
     except OSError as exc:  # a name too long, a component that is a file, no permission
         raise error(f"{_short(path)}: cannot read it ({exc.strerror or exc.__class__.__name__})") from None
     if stat.S_ISDIR(info.st_mode):

@@ -49,6 +49,11 @@ def _load_one(spec: str, folder: Path, source: str) -> ModuleType:
         raise PluginError(f"{source} {spec}: {exc}") from None
     except SystemExit as exc:  # sys.exit() while importing: it must not end graphnet, silently, with its code
         raise PluginError(f"{source} {spec}: it called sys.exit({exc.code!r}) while being imported") from None
+    except ModuleNotFoundError as exc:
+        hint = ""
+        if exc.name == spec:  # the module itself, not one it imports: perhaps a file in another folder
+            hint = f"; give the path of its .py file (--plugin path/to/{spec}.py) or run from its folder"
+        raise PluginError(f"{source} {spec}: cannot import it (ModuleNotFoundError: {exc}){hint}") from None
     except Exception as exc:  # noqa: BLE001 - anything a user's module raises while importing
         raise PluginError(f"{source} {spec}: cannot import it ({exc.__class__.__name__}: {exc})") from None
 

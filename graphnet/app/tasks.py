@@ -27,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import functools
 import math
 import tomllib
@@ -212,7 +213,7 @@ def load_task(path: str | Path, overrides: Iterable[str] = ()) -> Task:
     """
     path = Path(path)
     source = str(path)
-    check_readable(path, "task file", ".toml", TaskError, max_bytes=MAX_TASK_FILE_BYTES)
+    check_readable(path, "task file", ".toml", TaskError, max_bytes=MAX_TASK_FILE_BYTES, suggest=_did_you_mean)
     try:
         text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark some editors write is not TOML
     except (OSError, UnicodeDecodeError) as exc:
@@ -232,13 +233,28 @@ def load_task(path: str | Path, overrides: Iterable[str] = ()) -> Task:
         load_plugins(plugins, relative_to=path.parent, source=f"{source}: plugins")
     except GraphnetError as exc:
         raise TaskError(str(exc)) from None
+    given_by = {}  # (section, key) -> the --set that gave the value: what a message about it names
     for override in overrides:
         section, key, value = parse_override(override)
         raw.setdefault(section, {})
         if not isinstance(raw[section], dict):
             raise TaskError(f"{source}: {section} must be a [{section}] section")
         raw[section][key] = value
-    return _check(source, raw, tuple(plugins))
+        given_by[section, key] = f"--set {override.strip()}"
+    return _check(source, raw, tuple(plugins), given_by)
+
+
+def _did_you_mean(path: Path) -> str:
+    """'; did you mean tasks/binary_addition.toml?' for a task file named almost right, or in tasks/."""
+    try:
+        folders = [path.parent, Path("tasks"), path.parent / "tasks"]
+        candidates = {str(f / p.name) if str(f) != "." else p.name: p.name
+                      for f in folders if f.is_dir() for p in f.glob("*.toml")}
+    except OSError:
+        return ""
+    exact = [c for c, name in candidates.items() if name == path.name]
+    close = exact or difflib.get_close_matches(str(path), list(candidates), n=1, cutoff=0.8)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:
@@ -258,34 +274,41 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     return section, key, value
 
 
-def _check(source: str, raw: dict[str, Any], plugins: tuple[str, ...]) -> Task:
+def _check(source: str, raw: dict[str, Any], plugins: tuple[str, ...],
+           given_by: dict[tuple[str, str], str] | None = None) -> Task:
+    given_by = given_by or {}
     unknown = [s for s in raw if s not in SCHEMA]
     if unknown:
         raise TaskError(f"{source}: unknown section [{unknown[0]}]; expected {', '.join(f'[{s}]' for s in SCHEMA)}")
+    for section, keys in SCHEMA.items():
+        if section in raw and not isinstance(raw[section], dict):
+            raise TaskError(f"{source}: {section} must be a [{section}] section, got a value")
+        extra = [k for k in raw.get(section, {}) if k not in keys]
+        if extra:  # before what is missing: a key spelt wrong is both, and this is what to fix
+            close = difflib.get_close_matches(extra[0], list(keys), n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise TaskError(f"{source}: [{section}] {extra[0]}: unknown key; {hint}keys: {', '.join(keys)}")
+    # Every key the file lacks, in one line: a minimal file learns all it needs at once.
+    missing = {section: [k for k, spec in keys.items() if spec.default is REQUIRED and k not in raw.get(section, {})]
+               for section, keys in SCHEMA.items()}
+    if any(missing.values()):
+        lacking = "; ".join(f"[{section}] {', '.join(keys)}" for section, keys in missing.items() if keys)
+        raise TaskError(f"{source}: missing {lacking} (tasks/binary_addition.toml shows every key, the README "
+                        "says what each holds)")
     sections: dict[str, dict[str, Any]] = {}
     for section, keys in SCHEMA.items():
-        given = raw.get(section)
-        if given is None:
-            raise TaskError(f"{source}: missing section [{section}] (keys: {', '.join(keys)})")
-        if not isinstance(given, dict):
-            raise TaskError(f"{source}: {section} must be a [{section}] section, got a value")
-        extra = [k for k in given if k not in keys]
-        if extra:
-            raise TaskError(f"{source}: [{section}] {extra[0]}: unknown key; keys: {', '.join(keys)}")
+        given = raw[section]
         values = {}
         for key, spec in keys.items():
             if key not in given:
-                if spec.default is REQUIRED:
-                    raise TaskError(f"{source}: [{section}] {key}: missing, expected {spec.expected}")
                 values[key] = spec.default
                 continue
             try:
                 values[key] = spec.parse(given[key])
             except ValueError:
-                raise TaskError(
-                    f"{source}: [{section}] {key}: expected {spec.expected}, got {shown(given[key])}"
-                    f"{_size_estimate(section, key, given[key])}"
-                ) from None
+                where = given_by.get((section, key), f"{source}: [{section}] {key}")
+                raise TaskError(f"{where}: expected {spec.expected}, got {shown(given[key])}"
+                                f"{_size_estimate(section, key, given[key], spec)}") from None
         sections[section] = values
     task = Task(
         source,
@@ -366,10 +389,12 @@ def shown(value: Any) -> str:
     return text if len(text) <= 60 else f"{text[:50]}... ({len(text):,} characters)"
 
 
-def _size_estimate(section: str, key: str, value: Any) -> str:
+def _size_estimate(section: str, key: str, value: Any, spec: Key) -> str:
     """For a size past its limit, what the post's run with that size would need: ' (about N GiB ...)'."""
     sizes = {("task", "bits"): "bits", ("network", "hidden"): "hidden", ("training", "batch_size"): "batch_size"}
     if (section, key) not in sizes or not isinstance(value, int) or isinstance(value, bool) or not 1 <= value < 10**15:
+        return ""
+    if spec.check(value) or value < 2:  # not too big: a value below the range needs no estimate
         return ""
     the_post = {"bits": 8, "hidden": 16, "batch_size": 1, sizes[section, key]: value}
     needed = _run_bytes(the_post["bits"], the_post["batch_size"], 2, the_post["hidden"], 1)

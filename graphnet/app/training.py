@@ -103,10 +103,13 @@ def train(
     result = TrainResult(params, iterations=start)
     steps = range(start, spec.iterations)
     problems = Problems(task.generator, rng, spec.batch_size, task.problem.bits, len(steps))
+    log = on_log
     if progress:
         from tqdm import tqdm
 
         steps = tqdm(steps, desc="training", unit="it", mininterval=0.5, leave=False, disable=None)
+        if on_log is not None:
+            log = _beside_the_bar(on_log)
     for iteration, batch in zip(steps, problems):
         run = program.forward(network.feeds(batch.x, batch.y), params)
         grads = run.backward()
@@ -115,8 +118,8 @@ def train(
         if spec.log_every and iteration % spec.log_every == 0:
             entry = _log_entry(task, network, batch, run.value, iteration)
             result.log.append(entry)
-            if on_log:
-                on_log(entry)
+            if log:
+                log(entry)
         params = sgd_step(params, grads, spec.learning_rate)
         result.iterations = iteration + 1
         if after_step is not None and after_step(iteration + 1, params, problems.state):
@@ -155,6 +158,18 @@ class Problems:
         if self._taken:
             self.generator.sample_many(replay, self._taken, self.size, self.bits)
         return replay.get_state()
+
+
+def _beside_the_bar(on_log: Callable[[LogEntry], None]) -> Callable[[LogEntry], None]:
+    """``on_log`` with the progress bar cleared while it writes and drawn again after, so that on a terminal,
+    where the bar and the log share the screen, the log's lines are never written into the bar's."""
+    from tqdm import tqdm
+
+    def log(entry: LogEntry) -> None:
+        with tqdm.external_write_mode():
+            on_log(entry)
+
+    return log
 
 
 def _finite(loss: np.ndarray, grads: Params) -> bool:

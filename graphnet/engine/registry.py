@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Generic, TypeVar
 
 from ..errors import GraphnetError
@@ -35,7 +36,9 @@ class Registry(Generic[T]):
                 raise self.error(f"{self.what} {name!r} is already registered by {type(taken).__module__}")
             cls.name = name
             if not getattr(cls, "description", "") and cls.__doc__:
-                cls.description = cls.__doc__.strip().splitlines()[0]
+                # The docstring's first line, as words: ``fill`` and :class:`X` markup read as fill and X.
+                first = cls.__doc__.strip().splitlines()[0]
+                cls.description = re.sub(r"(?::\w+:)?`+([^`]*)`+", r"\1", first)
             self._items[name] = cls()
             return cls
 

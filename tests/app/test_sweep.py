@@ -1,8 +1,15 @@
 """Sweeps: the grid, a tiny real sweep through the pool, the CSV, the table, and clear errors."""
 
 import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from graphnet.cli import main
 from graphnet.errors import SweepError
@@ -53,3 +60,40 @@ def test_the_command_refuses_bad_arguments_in_one_line(capsys, tmp_path):
     assert main(["sweep", TASK, "--set", "network.nope=2", "--csv", str(tmp_path / "x.csv")]) == 2
     err = capsys.readouterr().err
     assert "nope" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("to", ["the process group", "the main process alone"])
+def test_ctrl_c_keeps_the_finished_trials_and_leaves_no_process(tmp_path, to):
+    # Two quick trials, then two that would run for ever (hidden 2 never solves): interrupted once the quick
+    # ones have reported, the sweep writes their rows, exits 130 at once, and stops every worker.
+    csv_path = tmp_path / "s.csv"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "graphnet", "sweep", str(ROOT / TASK), "--set", "training.iterations=50,100000000",
+         "--set", "network.hidden=2", "--seeds", "2", "--workers", "2", "--csv", str(csv_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, start_new_session=True)
+    reported = [proc.stderr.readline() for _ in range(2)]  # "sweep: 1/4 ...", "sweep: 2/4 ..."
+    assert reported[1].startswith("sweep: 2/4 training.iterations=50"), reported
+    children = [int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    assert len(children) >= 2  # the workers (and multiprocessing's resource tracker)
+    if to == "the process group":  # a terminal's Ctrl-C
+        os.killpg(proc.pid, signal.SIGINT)
+    else:  # kill -INT PID, timeout -s INT, a supervisor
+        os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip() == f"graphnet: interrupted after 2 of 4 trials; their results are written to {csv_path}", err
+    rows = csv_path.read_text().splitlines()
+    assert len(rows) == 3 and all(row.startswith("training.iterations=50 network.hidden=2,") for row in rows[1:])
+    assert "0/2" in out
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "a worker outlived the sweep"
+
+
+def test_a_table_of_two_keys_keeps_its_columns():
+    trials = [Trial("network.hidden=2 training.learning_rate=0.1", 0, True, 700, 0.5, 1.0),
+              Trial("network.hidden=16 training.learning_rate=0.25", 0, False, 900, 0.7, 0.5)]
+    lines = table(trials).splitlines()
+    assert len({line.index("/") for line in lines[1:]}) == 1  # the solved column is one column
+    assert lines[0].index("solved") + len("solved") == lines[1].index("/") + 2

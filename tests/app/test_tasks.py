@@ -42,8 +42,8 @@ def write(tmp_path, text):
     [
         ("", "is empty"),
         ("[task\nbits = 8", "not valid TOML"),
-        (SHIPPED.replace("hidden = 16", "hiden = 16"), r"\[network\] hiden: unknown key"),
-        (SHIPPED.replace("hidden = 16", ""), r"\[network\] hidden: missing, expected an integer"),
+        (SHIPPED.replace("hidden = 16", "hiden = 16"), r"\[network\] hiden: unknown key; did you mean hidden\?"),
+        (SHIPPED.replace("hidden = 16", ""), r"missing \[network\] hidden \(tasks/binary_addition.toml shows"),
         (SHIPPED.replace("hidden = 16", 'hidden = "16"'), r"\[network\] hidden: expected an integer .* got '16'"),
         (SHIPPED.replace("hidden = 16", "hidden = 0"), r"\[network\] hidden: expected an integer from 1 to 4,096"),
         (SHIPPED.replace("hidden = 16", "hidden = 1000000000"), r"hidden: expected an integer from 1 to 4,096"),
@@ -99,8 +99,8 @@ def test_bad_overrides_are_refused(override, message):
         parse_override(override)
 
 
-def test_a_wrongly_typed_override_names_the_key():
-    with pytest.raises(TaskError, match=r"\[network\] hidden: expected an integer .* got 'abc'"):
+def test_a_wrongly_typed_override_is_blamed_on_the_set_not_the_file():
+    with pytest.raises(TaskError, match=r"^--set network.hidden=abc: expected an integer from 1 to 4,096, got 'abc'$"):
         load_task(TASK, ["network.hidden=abc"])
 
 
