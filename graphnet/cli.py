@@ -201,6 +201,9 @@ def build_parser() -> Parser:
     p.add_argument("--csv", default="sweep.csv", metavar="FILE", help="where to write the results (default: sweep.csv)")
     p.add_argument("--plot", metavar="FILE.svg", help="also draw them (.svg/.png; needs the 'plot' extra)")
     p.add_argument("--quiet", action="store_true", help="no line on stderr as each trial finishes")
+    p.add_argument("--separately", action="store_true",
+                   help="train every trial on its own, not the seeds of a setting as one program (same results, "
+                   "slower: to compare)")
     return parser
 
 
@@ -473,9 +476,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         outcome = f"solved in {trial.iterations:,} iterations" if trial.solved else "not solved"
         print(f"sweep: {done}/{total} {trial.setting} seed {trial.seed}: {outcome}", file=sys.stderr, flush=True)
 
+    # Ctrl-C stops a sweep, as it stops training, even where SIGINT came ignored (a job started in the background
+    # of a script): the sweep keeps what finished.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         trials = sweep(args.task, parse_grid(args.grid), args.seeds, check_every=args.check_every,
-                       workers=args.workers, plugins=args.plugins, on_trial=None if args.quiet else progress)
+                       workers=args.workers, plugins=args.plugins, on_trial=None if args.quiet else progress,
+                       together=not args.separately)
     except SweepInterrupted as stop:  # keep what finished: its rows, then exit as Ctrl-C does
         write_csv(args.csv, stop.trials)
         if stop.trials:
@@ -483,6 +490,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print(f"graphnet: interrupted after {len(stop.trials)} of {stop.total} trials; their results are "
               f"written to {args.csv}", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
     write_csv(args.csv, trials)
     say(table(trials))
     say(f"results written to {args.csv}")

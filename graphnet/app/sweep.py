@@ -28,11 +28,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+import numpy as np
+
 from ..errors import GraphnetError, SweepError
+from ..rnn.data import Batch
 from .files import atomic_write, write_bytes
+from .members import train_members
 from .plugins import load_entry_points, load_plugins
-from .tasks import load_task
-from .training import evaluate, train
+from .tasks import EVAL_BATCH, Task, check_memory, load_task, training_bytes
+from .training import correct_counts, problems_to_check, train
+from .weights import Params
 
 
 @dataclass
@@ -69,25 +74,52 @@ def settings(grid: dict[str, list[str]]) -> Iterable[tuple[str, ...]]:
         yield tuple(f"{k}={v}" for k, v in zip(keys, values))
 
 
+# Problems a solved-check tries first. Networks are checked every few iterations for most of their training and
+# are not solved yet then: a sample finds that out at a fraction of the cost of every problem, with the same
+# answer (all problems are right only if the sample is; then all are tried).
+SAMPLE = 512
+
+
+class Solved:
+    """Whether weights get every problem of the task right: a fixed sample tried first, all problems only when
+    the sample is all right, so the answer is that of trying them all, in a fraction of the time."""
+
+    def __init__(self, task: Task) -> None:
+        self.network = task.build_network()
+        self.problems, _ = problems_to_check(task)
+        order = np.random.RandomState(0).permutation(self.problems.size)[:SAMPLE]
+        self.sample = Batch(self.problems.x[:, order], self.problems.y[:, order])
+        self.seconds = 0.0  # spent checking, which is not training time
+
+    def __call__(self, params: Params) -> bool:
+        start = time.perf_counter()
+        try:
+            if correct_counts(self.network, params, self.sample, EVAL_BATCH) < self.sample.size:
+                return False
+            return bool(correct_counts(self.network, params, self.problems, EVAL_BATCH) == self.problems.size)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def accuracy(self, params: Params) -> float:
+        """The fraction of all the problems the weights get right."""
+        return int(correct_counts(self.network, params, self.problems, EVAL_BATCH)) / self.problems.size
+
+
 def run_trial(task_path: str, overrides: tuple[str, ...], seed: int, check_every: int) -> Trial:
     """Train once with ``overrides`` and ``seed``, stopping at the first check that finds the task solved."""
     task = load_task(task_path, [*overrides, f"training.seed={seed}", "training.log_every=0"])
-    checking = {"seconds": 0.0, "accuracy": 0.0}
+    solved = Solved(task)
+    won = False
 
-    def solved(done: int, params, _random_state) -> bool:
-        if done % check_every:
-            return False
-        start = time.perf_counter()
-        checking["accuracy"] = evaluate(task, params).fraction
-        checking["seconds"] += time.perf_counter() - start
-        return checking["accuracy"] == 1.0
+    def check(done: int, params, _random_state) -> bool:
+        nonlocal won
+        won = done % check_every == 0 and solved(params)
+        return won
 
     start = time.perf_counter()
-    result = train(task, after_step=solved)
-    seconds = time.perf_counter() - start - checking["seconds"]
-    if result.iterations % check_every:  # the last stretch was not checked
-        checking["accuracy"] = evaluate(task, result.params).fraction
-    accuracy = checking["accuracy"]
+    result = train(task, after_step=check)
+    seconds = time.perf_counter() - start - solved.seconds
+    accuracy = 1.0 if won else solved.accuracy(result.params)
     return Trial(" ".join(overrides), seed, accuracy == 1.0, result.iterations, seconds, accuracy)
 
 
@@ -99,41 +131,91 @@ class SweepInterrupted(KeyboardInterrupt):
         self.trials, self.total = trials, total
 
 
+def run_together(task_path: str, members: list[tuple[tuple[str, ...], int]], check_every: int) -> list[Trial]:
+    """The trials of ``members`` (each its setting and seed; settings that differ at most in the learning rate)
+    trained as one program (:mod:`graphnet.app.members`), each stopped at the check a trial of its own would stop
+    at, with the same iterations and accuracy. A graph with a node type that declares no ``stacking`` rule
+    cannot run so: its trials run one by one (:func:`run_trial`)."""
+    tasks = [load_task(task_path, [*combo, f"training.seed={seed}", "training.log_every=0"]) for combo, seed in members]
+    task = tasks[0]
+    program = task.build_network().graph(task.problem.bits).compile()
+    if len(members) == 1 or any(op.node.stacking is None for op in program.ops):
+        return [run_trial(task_path, combo, seed, check_every) for combo, seed in members]
+    solved = Solved(task)
+
+    def until(done: int, params: Params) -> np.ndarray:
+        rows = len(next(iter(params.values())))
+        return np.array([solved({k: v[row] for k, v in params.items()}) for row in range(rows)])
+
+    trained = train_members(task, [seed for _, seed in members], learning_rates=[t.training.learning_rate for t in tasks],
+                            until=until, every=check_every)
+    trials = []
+    for (combo, seed), member in zip(members, trained):
+        accuracy = 1.0 if member.stopped else solved.accuracy(member.params)
+        trials.append(Trial(" ".join(combo), seed, accuracy == 1.0, member.iterations, member.seconds, accuracy))
+    return trials
+
+
 def sweep(
     task_path: str, grid: dict[str, list[str]], seeds: int, *, check_every: int = 100, workers: int | None = None,
-    plugins: Sequence[str] = (), on_trial: Callable[[Trial, int, int], None] | None = None,
+    plugins: Sequence[str] = (), on_trial: Callable[[Trial, int, int], None] | None = None, together: bool = True,
 ) -> list[Trial]:
     """Every setting of ``grid`` for seeds 0..seeds-1, in a process pool of ``workers`` (default: all cores).
 
+    ``together`` (the default): the seeds of a setting, and settings that differ only in the learning rate, are
+    trained as the members of one program (:func:`run_together`), many times faster than one by one, with
+    the same results; the pool runs such groups side by side. Otherwise every trial trains on its own.
     Each worker loads ``plugins`` (the command's ``--plugin``) and the installed ones first, as the command did.
-    ``on_trial(trial, done, total)`` is called as each trial finishes. Ctrl-C raises :class:`SweepInterrupted`
-    with the trials that finished, after stopping every worker: whether the signal reached the whole process
-    group (a terminal's Ctrl-C; the workers ignore it) or this process alone (``kill -INT``).
+    ``on_trial(trial, done, total)`` is called as each trial finishes (a group's, when the group does). Ctrl-C
+    raises :class:`SweepInterrupted` with the trials that finished, after stopping every worker: whether the
+    signal reached the whole process group (a terminal's Ctrl-C; the workers ignore it) or this process alone.
     """
     for combo in settings(grid):  # a bad file, key or value fails here, in this process, with a clear line
         load_task(task_path, list(combo))
-    jobs = [(task_path, combo, seed, check_every) for combo in settings(grid) for seed in range(seeds)]
+    trials = [(combo, seed) for combo in settings(grid) for seed in range(seeds)]
     workers = workers or os.cpu_count() or 1
+    check_memory(f"{task_path}: the sweep's trials", _sweep_bytes(task_path, trials, workers, together))
+    groups = _groups(trials, workers) if together else [[i] for i in range(len(trials))]
+    jobs = [(task_path, [trials[i] for i in group], check_every) for group in groups]
     finished: dict[int, Trial] = {}
 
-    def done(i: int, trial: Trial) -> None:
-        finished[i] = trial
-        if on_trial is not None:
-            on_trial(trial, len(finished), len(jobs))
+    def done(job: int, results: list[Trial]) -> None:
+        for i, trial in zip(groups[job], results):
+            finished[i] = trial
+            if on_trial is not None:
+                on_trial(trial, len(finished), len(trials))
 
     try:
         if workers == 1:
-            for i, job in enumerate(jobs):
-                done(i, run_trial(*job))
+            for j, job in enumerate(jobs):
+                done(j, run_together(*job))
         else:
             _in_pool(jobs, workers, tuple(plugins), done)
     except KeyboardInterrupt:
-        raise SweepInterrupted([finished[i] for i in sorted(finished)], len(jobs)) from None
-    return [finished[i] for i in range(len(jobs))]
+        raise SweepInterrupted([finished[i] for i in sorted(finished)], len(trials)) from None
+    return [finished[i] for i in range(len(trials))]
 
 
-def _in_pool(jobs: list[tuple], workers: int, plugins: tuple[str, ...], done: Callable[[int, Trial], None]) -> None:
-    """Run ``jobs`` on ``workers`` spawned processes, calling ``done(i, trial)`` as each finishes."""
+def _groups(trials: list[tuple[tuple[str, ...], int]], workers: int) -> list[list[int]]:
+    """Trials that can train as one program: the same settings but for the learning rate. Split so that there
+    are at least as many groups as workers, when there are trials enough."""
+    by_shape: dict[tuple[str, ...], list[int]] = {}
+    for i, (combo, _) in enumerate(trials):
+        by_shape.setdefault(tuple(o for o in combo if not o.startswith("training.learning_rate=")), []).append(i)
+    groups = list(by_shape.values())
+    parts = -(-workers // len(groups))  # each group in this many parts, so every worker has one
+    return [group[k::parts] for group in groups for k in range(parts) if group[k::parts]]
+
+
+def _sweep_bytes(task_path: str, trials: list[tuple[tuple[str, ...], int]], workers: int, together: bool) -> int:
+    """The memory the sweep's biggest moment needs: a trial's (or a group's members') training, times workers."""
+    biggest = max(training_bytes(load_task(task_path, list(combo))) for combo, _ in trials)
+    at_once = -(-len(trials) // workers) if together else 1
+    return biggest * at_once * min(workers, len(trials))
+
+
+def _in_pool(jobs: list[tuple], workers: int, plugins: tuple[str, ...], done: Callable[[int, list[Trial]], None]) -> None:
+    """Run ``jobs`` on ``workers`` spawned processes, calling ``done(i, trials)`` as each finishes."""
     # One BLAS thread per worker: the pool already uses every core, and OpenBLAS threads left spinning after
     # each accuracy check otherwise take the core from training (measured: 3.1 s instead of 1.7 s a run).
     # Workers are spawned, so they read these variables when they import numpy; the parent's are restored.
@@ -153,7 +235,7 @@ def _in_pool(jobs: list[tuple], workers: int, plugins: tuple[str, ...], done: Ca
             else:
                 os.environ[k] = v
     try:
-        pending = {pool.apply_async(run_trial, job): i for i, job in enumerate(jobs)}
+        pending = {pool.apply_async(run_together, job): i for i, job in enumerate(jobs)}
         while pending:
             for result in [r for r in pending if r.ready()]:
                 done(pending.pop(result), result.get())  # a trial's error ends the sweep, here

@@ -242,18 +242,34 @@ def evaluate(
 ) -> Accuracy:
     """Exact-match accuracy (every output bit right): on all problems when they are few, else on random ones."""
     bits = bits or task.problem.bits
-    network = task.build_network()
+    problems, exhaustive = problems_to_check(task, bits, samples, seed)
+    correct = int(correct_counts(task.build_network(), params, problems, batch))
+    return Accuracy(correct, problems.size, exhaustive, bits)
+
+
+def problems_to_check(task: Task, bits: int | None = None, samples: int = 10000, seed: int = 0) -> tuple[Batch, bool]:
+    """The problems an accuracy is measured on: all of them when they are few (True), else random ones."""
+    bits = bits or task.problem.bits
     problems = task.generator.all_problems(bits)
-    exhaustive = problems is not None
-    if problems is None:
-        problems = task.generator.sample(np.random.RandomState(seed), samples, bits)
-    correct = 0
+    if problems is not None:
+        return problems, True
+    return task.generator.sample(np.random.RandomState(seed), samples, bits), False
+
+
+def correct_counts(network: Network, params: Params, problems: Batch, batch: int) -> np.ndarray:
+    """How many problems the network gets right, every output bit; weights with a member axis in front (networks
+    side by side) give one count per member."""
+    first = next(iter(params))
+    lead = params[first].shape[: params[first].ndim - len(network.parameter_shapes()[first])]
+    correct = np.zeros(lead, dtype=np.int64)
     for start in range(0, problems.size, batch):
         x = problems.x[:, start : start + batch]
         y = problems.y[:, start : start + batch]
+        if lead:  # every member sees the same problems: a view, not a copy
+            x = np.broadcast_to(x[:, None], (x.shape[0], *lead, *x.shape[1:]))
         predicted = np.round(network.predict(params, x))
-        correct += int(np.sum(np.all(predicted == y, axis=(0, 2))))
-    return Accuracy(correct, problems.size, exhaustive, bits)
+        correct += np.sum(np.all(predicted == y[:, None] if lead else predicted == y, axis=(0, -1)), axis=-1)
+    return correct
 
 
 def add_integers(network: Network, params: Params, a: int, b: int) -> int:

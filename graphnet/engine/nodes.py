@@ -280,7 +280,8 @@ class BiasAdd(Node):
     stacking = Stacking(shared=(1,))  # every member's rows plus the one bias
 
     def forward(self, ctx, x, b):
-        return x + b
+        # b[..., None, :]: a bias with leading axes of its own (one per network, side by side) meets its rows
+        return x + b[..., None, :]
 
     def backward(self, ctx, grad):
         # summed over the batch axis, the second to last: a stack (members, batch, width) gets one per member

@@ -208,17 +208,23 @@ class Program:
         fed = [leaf.key for leaf in self.leaves if leaf.op == "input" and leaf.fill is None]
         self._weights, self._fed = (_getter(weights), len(weights)), (_getter(fed), len(weights), len(weights) + len(fed))
         self._filled = self.leaves[len(weights) + len(fed) :]  # inputs with a default, and constants
+        self._ranks = {leaf.key: len(leaf.shape) for leaf in self.leaves if leaf.op == "input"}
         self._unstacked: Program | None = None  # the same graph op by op, for batches above STACK_ROWS
 
     def forward(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> Run:
-        """Run the schedule on ``feeds`` (inputs, by key) and ``params`` (weights, by key)."""
-        batch = next(iter(feeds.values())).shape[0] if feeds else 1
+        """Run the schedule on ``feeds`` (inputs, by key) and ``params`` (weights, by key).
+
+        Values may carry leading axes before their static shape, the same for all: several networks run side by
+        side, a member axis in front of every weight and input (:mod:`graphnet.app.members`), as the node types'
+        ``stacking`` rules allow. Those axes and the batch size are read off the inputs fed.
+        """
+        lead, batch = self._run_axes(feeds)
         if batch > STACK_ROWS and self.groups:
             if self._unstacked is None:
                 self._unstacked = self.graph.compile(self.outputs, self.wrt, stack=False)
             return self._unstacked.forward(feeds, params)
         slots: Slots = [None] * self.n_slots
-        self._feed(slots, feeds, params, batch)
+        self._feed(slots, feeds, params, lead + (batch,))
         saved: list = [None] * self.n_saved
         # A sigmoid's exp(-x) may overflow to inf, which still gives the right 0.0: no warning for that.
         with np.errstate(over="ignore"):
@@ -226,7 +232,15 @@ class Program:
                 forward(slots, saved)
         return Run(self, slots, saved)
 
-    def _feed(self, slots: Slots, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray], batch: int):
+    def _run_axes(self, feeds: Mapping[str, np.ndarray]) -> tuple[tuple[int, ...], int]:
+        """The leading axes of a run (``()`` but for networks side by side) and its batch size, from its feeds."""
+        for key, value in feeds.items():
+            extra = np.ndim(value) - self._ranks.get(key, 2)
+            return tuple(value.shape[:extra]), value.shape[extra] if np.ndim(value) > extra else 1
+        return (), 1
+
+    def _feed(self, slots: Slots, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray],
+              batch: tuple[int, ...]):
         (weights, n_weights), (fed, start, stop) = self._weights, self._fed
         try:
             slots[:n_weights] = weights(params)
@@ -238,8 +252,8 @@ class Program:
             raise GraphError(f"node {missing.args[0]!r} needs a value, and feeds has none") from None
         for leaf in self._filled:
             value = feeds.get(leaf.key) if leaf.op == "input" else None  # constants are never fed
-            if value is None:
-                value = np.full(tuple(batch if d is None else d for d in leaf.shape), leaf.fill)
+            if value is None:  # batch: the run's leading axes and batch size, for the shape's None
+                value = np.full(batch + tuple(d for d in leaf.shape if d is not None), leaf.fill)
             slots[leaf.slot] = value
 
 

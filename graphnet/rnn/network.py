@@ -108,13 +108,14 @@ class Network:
         return self.graph(steps).compile(outputs, wrt=())
 
     def predict(self, params: dict[str, np.ndarray], x: np.ndarray, *, chunk: int = 256) -> np.ndarray:
-        """Predictions ``y_hat`` (T, B, outputs) for inputs ``x`` (T, B, inputs), any T.
+        """Predictions ``y_hat`` (T, ..., B, outputs) for inputs ``x`` (T, ..., B, inputs), any T.
 
         Long sequences run ``chunk`` steps at a time, the last state of a chunk fed as the first state of
-        the next, so memory and graph size stay bounded however many bits there are.
+        the next, so memory and graph size stay bounded however many bits there are. Axes between T and B (a
+        member axis: networks side by side, their weights stacked) are carried through.
         """
-        steps, batch = x.shape[0], x.shape[1]
-        out = np.empty((steps, batch, self.outputs))
+        steps = x.shape[0]
+        out = np.empty(x.shape[:-1] + (self.outputs,))
         state: dict[str, np.ndarray] = {}
         for start in range(0, steps, chunk):
             length = min(chunk, steps - start)
