@@ -61,9 +61,8 @@ def test_a_stopped_member_stops_where_its_own_run_would_and_the_others_go_on():
     members = train_members(task, seeds, until=until, every=100)
     assert [(m.iterations, m.stopped) for m in members] == [(200, True), (400, False), (100, True)]
     for member in members:
-        run = train(task.__class__(**{**task.__dict__, "training": task.training.__class__(
-            **{**task.training.__dict__, "seed": member.seed})}),
-            after_step=lambda done, params, state, at=stops.get(member.seed): done == at)
+        own = load_task(TASK, ["training.iterations=400", "training.log_every=0", f"training.seed={member.seed}"])
+        run = train(own, after_step=lambda done, params, state, at=stops.get(member.seed): done == at)
         assert run.iterations == member.iterations and same(member.params, run.params)
 
 
