@@ -17,6 +17,8 @@ import numpy as np
 
 from . import __version__
 from .app.checkpoint import Checkpointer, load_checkpoint, save_checkpoint
+from .app.curve import EVERY as CURVE_EVERY
+from .app.curve import Curve, check_curve_path, write_curve
 from .app.plugins import load_entry_points, load_plugins
 from .app.tasks import Task, check_memory, evaluation_bytes, load_task
 from .app.training import LogEntry, add_integers, evaluate, train
@@ -24,7 +26,7 @@ from .app.files import check_writable
 from .app.weights import load_weights, save_weights
 from .engine.gradcheck import RULE, GradientCheck, check_node
 from .engine.node import get_node, registered_nodes
-from .errors import GraphnetError, UsageError
+from .errors import DivergedError, GraphnetError, UsageError
 from .rnn.cells import get_cell, registered_cells
 from .rnn.data import Batch, registered_generators
 from .rnn.keys import PREDICTION, at
@@ -42,9 +44,15 @@ EXAMPLES = {
   graphnet train tasks/binary_addition.toml --set network.hidden=8 --set training.seed=3
   graphnet train tasks/binary_addition.toml --checkpoint run.npz --checkpoint-every 500
   graphnet train tasks/binary_addition.toml --resume run.npz --checkpoint run.npz   # after Ctrl-C
+  graphnet train tasks/binary_addition.toml --curve curve.csv --quiet     # error and accuracy every 100
+  graphnet train tasks/binary_addition.toml --curve curve.svg --curve-every 250   # drawn (the 'plot' extra)
 
-exit codes: 0 done, 2 bad input, 3 training diverged (NaN or inf; the last checkpoint is kept),
-130 interrupted by Ctrl-C (a checkpoint is written first when --checkpoint is given)""",
+--curve columns: iteration (iterations done since the start of the run), error (the mean over the problems
+trained on since the previous row of the post's error, the sum over bits of |y - y_hat|), loss (the mean loss
+of those iterations), accuracy (the fraction of 512 fixed problems with every bit right)
+
+exit codes: 0 done, 2 bad input, 3 training diverged (NaN or inf; the last checkpoint is kept, the curve
+until then written), 130 interrupted by Ctrl-C (the checkpoint and the curve are written first when given)""",
     "eval": """examples:
   graphnet eval tasks/binary_addition.toml --weights weights.npz             # all 128x128 problems
   graphnet eval tasks/binary_addition.toml --weights weights.npz --bits 64   # 10000 random 64-bit sums""",
@@ -143,6 +151,12 @@ def build_parser() -> Parser:
                    help="also checkpoint every N iterations (default: 0, only at the end and on Ctrl-C)")
     p.add_argument("--resume", metavar="C.npz",
                    help="continue the run saved in this checkpoint; training.iterations counts from the start")
+    p.add_argument("--curve", metavar="FILE",
+                   help="write a learning curve here (also on Ctrl-C): a row of iteration, error, loss, accuracy "
+                   "every --curve-every iterations and at the last; .csv, or .svg/.png drawn with matplotlib "
+                   "(the 'plot' extra)")
+    p.add_argument("--curve-every", type=int, metavar="N",
+                   help=f"iterations between the curve's rows (default: {CURVE_EVERY})")
 
     p = command("eval", "Exact-match accuracy of trained weights (every output bit right).", cmd_eval)
     _task_args(p)
@@ -226,11 +240,17 @@ def cmd_train(args: argparse.Namespace) -> int:
     _positive("--checkpoint-every", args.checkpoint_every, minimum=0)
     if args.checkpoint_every and not args.checkpoint:
         raise UsageError("--checkpoint-every: give --checkpoint PATH too, the file to write")
+    if args.curve_every is not None and not args.curve:
+        raise UsageError("--curve-every: give --curve FILE too, the file to write")
+    _positive("--curve-every", args.curve_every)
     # Every output checked before any work: an unwritable one found after training would lose the run.
     if args.save:
         check_writable(args.save, "--save", reading=[args.task, args.resume], writing=[args.checkpoint])
     if args.checkpoint:  # it may be the checkpoint it resumes from: it is read first, then rewritten
         check_writable(args.checkpoint, "--checkpoint", reading=[args.task])
+    if args.curve:  # a picture without matplotlib is refused here, not after the run
+        check_curve_path(args.curve, "--curve")
+        check_writable(args.curve, "--curve", reading=[args.task, args.resume], writing=[args.save, args.checkpoint])
     check_memory(f"{args.task}: the accuracy check after training ({task.problem.bits}-bit problems)",
                  evaluation_bytes(task, task.problem.bits, EVALUATION_SAMPLES))
     resume = dict(params=None, start=0, rng_state=None)
@@ -238,29 +258,40 @@ def cmd_train(args: argparse.Namespace) -> int:
         state = load_checkpoint(args.resume, task)
         resume = dict(params=state.params, start=state.iteration, rng_state=state.rng_state)
     checkpointer = Checkpointer(args.checkpoint, task, args.checkpoint_every)
+    curve = Curve(task, args.curve_every or CURVE_EVERY) if args.curve else None
+    curve_title = f"learning curve: {' '.join([Path(args.task).name, *args.overrides])}"
     started = time.perf_counter()
     # Ctrl-C only asks the loop to stop after the current update, so the checkpoint is of a whole iteration.
     previous = signal.signal(signal.SIGINT, checkpointer.request_stop)
-    try:
-        # A diverging run is reported in one line (DivergedError), not after numpy's overflow warnings.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    # A diverging run is reported in one line (DivergedError), not after numpy's overflow warnings.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
             result = train(task, on_log=None if args.quiet else print_entry, progress=not args.quiet,
-                           after_step=checkpointer, **resume)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+                           after_step=checkpointer, on_step=curve, **resume)
+        except DivergedError as exc:
+            if curve is None:
+                raise
+            write_curve(args.curve, curve.finish(), title=curve_title)  # how it went until then: it may show why
+            raise DivergedError(f"{exc}; the curve until then is written to {args.curve}") from None
+        finally:
+            signal.signal(signal.SIGINT, previous)
     seconds = time.perf_counter() - started
     if args.checkpoint:
         save_checkpoint(args.checkpoint, task, result.params, result.iterations, result.rng_state)
+    curve_written = ""
+    if curve is not None:
+        write_curve(args.curve, curve.finish(), title=curve_title)
+        curve_written = f"; curve written to {args.curve}"
     if checkpointer.stop_requested:
         where = f"; checkpoint written to {args.checkpoint}" if args.checkpoint else " (no --checkpoint given)"
-        print(f"graphnet: interrupted after iteration {result.iterations}{where}", file=sys.stderr)
+        print(f"graphnet: interrupted after iteration {result.iterations}{where}{curve_written}", file=sys.stderr)
         return 130
     saved = ""
     if args.save:
         save_weights(args.save, result.params)
         saved = f"; weights saved to {args.save}"
     accuracy = evaluate(task, result.params, samples=EVALUATION_SAMPLES)
-    say(f"trained {result.iterations} iterations in {seconds:.2f} s; {accuracy.line()}{saved}")
+    say(f"trained {result.iterations} iterations in {seconds:.2f} s; {accuracy.line()}{saved}{curve_written}")
     return 0
 
 
@@ -462,6 +493,7 @@ def _positive(option: str, value: int | None, minimum: int = 1, maximum: int | N
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from .app.figures import check_figure_path
     from .app.sweep import SweepInterrupted, parse_grid, plot, sweep, table, write_csv
 
     if not args.grid:
@@ -470,7 +502,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _positive("--check-every", args.check_every)
     _positive("--workers", args.workers, maximum=MAX_WORKERS)
     check_writable(args.csv, "--csv", reading=[args.task], writing=[args.plot])
-    if args.plot:
+    if args.plot:  # a picture that cannot be drawn is refused here, not after the sweep
+        check_figure_path(args.plot, "--plot", instead="leave out --plot (the CSV and the table need nothing)")
         check_writable(args.plot, "--plot", reading=[args.task], writing=[args.csv])
     def progress(trial, done: int, total: int) -> None:
         outcome = f"solved in {trial.iterations:,} iterations" if trial.solved else "not solved"
@@ -496,10 +529,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     say(table(trials))
     say(f"results written to {args.csv}")
     if args.plot:
-        if plot(args.plot, trials):
-            print(f"plot written to {args.plot}")
-        else:
-            print("no plot: matplotlib is not installed (in graphnet's checkout: pip install -e '.[plot]')", file=sys.stderr)
+        plot(args.plot, trials, title=Path(args.task).name)  # matplotlib is there: checked before the sweep
+        print(f"plot written to {args.plot}")
     return 0
 
 

@@ -26,6 +26,20 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
     )
 
 
+def diverging_checkpoint(path: Path) -> Path:
+    """A checkpoint of 10 iterations of the shipped task with finite but enormous weights, at ``path``: resumed,
+    the run diverges at once (x @ synapse_0 overflows to +inf, h @ synapse_h to -inf)."""
+    import numpy as np
+
+    assert run_cli("train", TASK, "--set", "training.iterations=10", "--quiet", "--checkpoint", path).returncode == 0
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["synapse_0"] = np.full_like(arrays["synapse_0"], 1e308)
+    arrays["synapse_h"] = np.full_like(arrays["synapse_h"], -1e308)
+    np.savez(path, **arrays)
+    return path
+
+
 @pytest.fixture
 def node_type():
     """Register node types for one test only: ``node_type("name")(cls)``; they are forgotten after it, so no

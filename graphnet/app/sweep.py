@@ -26,18 +26,21 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
 
 from ..errors import GraphnetError, SweepError
-from ..rnn.data import Batch
-from .files import atomic_write, write_bytes
+from .figures import have_matplotlib, new_figure, save_figure
+from .files import write_bytes
 from .members import train_members
 from .plugins import load_entry_points, load_plugins
 from .tasks import EVAL_BATCH, Task, check_memory, load_task, training_bytes
-from .training import correct_counts, problems_to_check, train
+from .training import correct_counts, fixed_sample, problems_to_check, train
 from .weights import Params
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 @dataclass
@@ -87,8 +90,7 @@ class Solved:
     def __init__(self, task: Task) -> None:
         self.network = task.build_network()
         self.problems, _ = problems_to_check(task)
-        order = np.random.RandomState(0).permutation(self.problems.size)[:SAMPLE]
-        self.sample = Batch(self.problems.x[:, order], self.problems.y[:, order])
+        self.sample = fixed_sample(task, SAMPLE)
         self.seconds = 0.0  # spent checking, which is not training time
 
     def __call__(self, params: Params) -> bool:
@@ -290,35 +292,75 @@ def table(trials: Sequence[Trial]) -> str:
     return "\n".join(lines)
 
 
-def plot(path: str | Path, trials: Sequence[Trial]) -> bool:
-    """Iterations and seconds to solve per setting (each seed a dot, the median a line), if matplotlib is there.
+def plot(path: str | Path, trials: Sequence[Trial], *, title: str | None = None) -> bool:
+    """Draw :func:`sweep_figure` to ``path`` (``.svg``, ``.png``) atomically, if matplotlib is there.
 
     Returns False (and writes nothing) without matplotlib: install the ``plot`` extra.
     """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    if not have_matplotlib():
         return False
-    names = list(dict.fromkeys(t.setting for t in trials))
-    labels = [n.split("=", 1)[-1] if " " not in n else n for n in names]
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
-    for ax, field, title in ((axes[0], "iterations", "iterations to solve"), (axes[1], "seconds", "seconds to solve")):
-        medians = []
-        for i, name in enumerate(names):
-            won = [getattr(t, field) for t in trials if t.setting == name and t.solved]
-            ax.scatter([i] * len(won), won, s=12, color="tab:blue", alpha=0.6)
-            medians.append(statistics.median(won) if won else float("nan"))
-        ax.plot(range(len(names)), medians, color="tab:orange", label="median of solved runs")
-        ax.set_xticks(range(len(names)), labels)
-        ax.set_xlabel(names[0].split("=", 1)[0] if names else "")
-        ax.set_title(title)
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    try:
-        atomic_write(path, lambda f: fig.savefig(f, format=Path(path).suffix[1:] or "svg"))
-    finally:
-        plt.close(fig)
+    save_figure(sweep_figure(trials, title=title), path)
     return True
+
+
+def sweep_figure(trials: Sequence[Trial], *, title: str | None = None) -> Figure:
+    """Iterations and seconds to solve per setting, a panel each: every solved seed a dot, the median of a
+    setting's solved runs a bar (joined by a line when one key is swept and two settings or more solved); under
+    each setting its values, one line a key, and how many of its seeds solved. Needs matplotlib.
+    """
+    names = list(dict.fromkeys(t.setting for t in trials))
+    runs = [[t for t in trials if t.setting == name] for name in names]
+    keys = [override.split("=", 1)[0] for override in names[0].split(" ")] if names else []
+    ticks = ["\n".join([*(o.split("=", 1)[-1] for o in name.split(" ")),
+                         f"{sum(t.solved for t in group)}/{len(group)} solved"])
+             for name, group in zip(names, runs)]
+    # Room for the widest line under a setting (about 0.07 inch a character at 8 points), so no two touch; the
+    # figure widens with the settings, and past what two panels side by side can take, they are stacked.
+    slot = 0.25 + 0.07 * max((len(line) for tick in ticks for line in tick.splitlines()), default=1)
+    panel = max(3.2, slot * len(names))
+    side_by_side = 2 * panel + 1.8 <= 13
+    lines = max((tick.count("\n") + 1 for tick in ticks), default=1)
+    if side_by_side:
+        figure = new_figure(2 * panel + 1.8, 2.9 + 0.15 * lines)
+        axes = figure.subplots(1, 2)
+    else:
+        figure = new_figure(panel + 1.8, 5.0 + 0.15 * lines)
+        axes = figure.subplots(2, 1, sharex=True)
+    # A line through the medians says the settings are steps along one key; it needs two medians to join.
+    joined = len(keys) == 1 and sum(any(t.solved for t in group) for group in runs) >= 2
+    for ax, field, what in ((axes[0], "iterations", "iterations to solve"), (axes[1], "seconds", "seconds to solve")):
+        medians = []
+        for i, group in enumerate(runs):
+            won = [t for t in group if t.solved]
+            spread = np.linspace(-0.12, 0.12, len(won)) if len(won) > 1 else np.zeros(len(won))  # seeds side by side
+            first = bool(won) and all(np.isnan(medians))  # the legend names the dots once, if there are any
+            ax.scatter(i + spread, [getattr(t, field) for t in won], s=14, color="tab:blue", alpha=0.6, zorder=3,
+                       label="a solved seed" if first else None)
+            medians.append(statistics.median(getattr(t, field) for t in won) if won else np.nan)
+        if not all(np.isnan(medians)):
+            ax.plot(range(len(names)), medians, color="tab:orange", marker="_", markersize=18, markeredgewidth=2.5,
+                    linestyle="-" if joined else "none", label="median of solved runs")
+            ax.set_ylim(bottom=0)
+        else:
+            ax.text(0.5, 0.5, "no run solved", transform=ax.transAxes, ha="center", va="center", color="0.4")
+            ax.set_yticks([])
+        ax.set_xticks(range(len(names)), ticks, fontsize=8)
+        ax.set_xlim(-0.6, len(names) - 0.4)
+        ax.set_title(what)
+        ax.grid(True, axis="y", alpha=0.3)
+    shown = axes if side_by_side else axes[1:]  # stacked panels share the settings drawn under the lower one
+    for ax in shown:
+        if len(keys) == 1:
+            ax.set_xlabel(keys[0])
+        else:  # name each line of the labels under the settings at its left, as a table names its rows
+            short = [k.split(".", 1)[-1] for k in keys]
+            names_of_rows = short if len(set(short)) == len(short) else keys
+            ax.annotate("\n".join(names_of_rows), xy=(0, 0), xycoords="axes fraction", xytext=(-6, -7),
+                        textcoords="offset points", ha="right", va="top", fontsize=8, color="0.3")
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        axes[0].legend(handles, labels, fontsize=8)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import DivergedError
 from ..rnn.data import Batch, Generator, bits_to_int, get_generator
-from ..rnn.keys import LOSS, PREDICTION, at
+from ..rnn.keys import LOSS, PREDICTION, over
 from ..rnn.network import Network
 from .tasks import EVAL_BATCH, Task
 from .weights import Params
@@ -80,6 +80,7 @@ def train(
     start: int = 0,
     rng_state: tuple | None = None,
     after_step: Callable[[int, Params, Callable[[], tuple]], bool] | None = None,
+    on_step: Callable[[int, Batch, Callable[[str], np.ndarray], Params], None] | None = None,
 ) -> TrainResult:
     """Train the task's network by SGD, one update per batch, as the task file says.
 
@@ -87,7 +88,9 @@ def train(
     bar on stderr; ``after_step(iterations_done, params, rng)``, called after every update, ends training early
     when it returns True (the sweep stops at the first iteration that solves the task); its third argument is
     a function that gives the random stream's state after that iteration (checkpoints save it, see
-    :mod:`graphnet.app.checkpoint`). To resume,
+    :mod:`graphnet.app.checkpoint`). ``on_step(iteration, batch, value, params)``, called after every update
+    (before ``after_step``), gets the iteration's batch, its forward pass's values (``value(key)``) and the
+    weights after the update (:class:`graphnet.app.curve.Curve` records a learning curve so). To resume,
     give the ``params``, the iteration ``start`` and the ``rng_state`` a checkpoint saved: the run then ends
     exactly as an uninterrupted one. A NaN or inf in the loss or a gradient raises
     :class:`~graphnet.errors.DivergedError`.
@@ -121,6 +124,8 @@ def train(
             if log:
                 log(entry)
         params = sgd_step(params, grads, spec.learning_rate)
+        if on_step is not None:
+            on_step(iteration, batch, run.value, params)
         result.iterations = iteration + 1
         if after_step is not None and after_step(iteration + 1, params, problems.state):
             break
@@ -203,9 +208,13 @@ def _which(value: np.ndarray) -> str:
     return "NaN" if np.any(np.isnan(value)) else "inf"
 
 
+def predictions(value: Callable[[str], np.ndarray], steps: int) -> np.ndarray:
+    """A run's ``y_hat`` over ``steps`` steps, (T, B, outputs), from its ``value(key)``."""
+    return np.stack([value(key) for key in over(PREDICTION, steps)])
+
+
 def _log_entry(task: Task, network: Network, batch: Batch, values: Callable, iteration: int) -> LogEntry:
-    steps = batch.x.shape[0]
-    y_hat = np.stack([values(at(PREDICTION, t))[0] for t in range(steps)])  # (T, outputs), first example
+    y_hat = predictions(values, batch.x.shape[0])[:, 0]  # (T, outputs), first example
     y = batch.y[:, 0]
     predicted = np.round(y_hat)
     error = 0.0
@@ -254,6 +263,14 @@ def problems_to_check(task: Task, bits: int | None = None, samples: int = 10000,
     if problems is not None:
         return problems, True
     return task.generator.sample(np.random.RandomState(seed), samples, bits), False
+
+
+def fixed_sample(task: Task, size: int, seed: int = 0) -> Batch:
+    """A fixed sample of ``size`` of the problems an accuracy is measured on (:func:`problems_to_check`),
+    drawn with its own ``seed``, whatever the training seed: the same problems at every check of every run."""
+    problems, _ = problems_to_check(task)
+    order = np.random.RandomState(seed).permutation(problems.size)[:size]
+    return Batch(problems.x[:, order], problems.y[:, order])
 
 
 def correct_counts(network: Network, params: Params, problems: Batch, batch: int) -> np.ndarray:

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import ROOT, TASK, run_cli
+from conftest import ROOT, TASK, diverging_checkpoint, run_cli
 
 from graphnet import load_task
 from graphnet.app.checkpoint import Checkpointer, load_checkpoint, save_checkpoint
@@ -177,13 +177,7 @@ def test_divergence_keeps_the_last_good_checkpoint(task, tmp_path):
 
 def test_a_diverging_run_exits_3_in_one_line_and_keeps_the_checkpoint(tmp_path):
     """Resume from finite but enormous weights: x @ synapse_0 overflows to +inf, h @ synapse_h to -inf."""
-    path = tmp_path / "run.npz"
-    assert run_cli("train", TASK, "--set", "training.iterations=10", "--quiet", "--checkpoint", path).returncode == 0
-    with np.load(path) as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    arrays["synapse_0"] = np.full_like(arrays["synapse_0"], 1e308)
-    arrays["synapse_h"] = np.full_like(arrays["synapse_h"], -1e308)
-    np.savez(path, **arrays)
+    path = diverging_checkpoint(tmp_path / "run.npz")
     result = run_cli("train", TASK, "--set", "training.iterations=30", "--quiet", "--resume", path,
                      "--checkpoint", path, "--checkpoint-every", "1")
     assert result.returncode == 3

@@ -2,6 +2,7 @@
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from conftest import ROOT
 
 from graphnet.cli import main
 from graphnet.errors import SweepError
-from graphnet.app.sweep import Trial, parse_grid, settings, sweep, table, write_csv
+from graphnet.app.sweep import Trial, parse_grid, plot, settings, sweep, sweep_figure, table, write_csv
 
 TASK = "tasks/binary_addition.toml"
 
@@ -97,3 +98,84 @@ def test_a_table_of_two_keys_keeps_its_columns():
     lines = table(trials).splitlines()
     assert len({line.index("/") for line in lines[1:]}) == 1  # the solved column is one column
     assert lines[0].index("solved") + len("solved") == lines[1].index("/") + 2
+
+
+# -- the plot (matplotlib, the plot extra; the test extra installs it) -------------------------------------------
+def _trials(settings: dict[str, list[int]], seeds: int = 2) -> list[Trial]:
+    """Trials of ``settings`` ({setting: iterations each seed solved in, 0 for a seed that did not solve})."""
+    return [Trial(setting, seed, its > 0, its or 1000, its / 5000 if its else 0.2, 1.0 if its else 0.5)
+            for setting, solved in settings.items() for seed, its in zip(range(seeds), solved)]
+
+
+def _texts(svg: Path) -> list[str]:
+    """The SVG's texts: matplotlib writes each line of text as a comment beside its glyphs."""
+    return re.findall(r"<!-- (.*?) -->", svg.read_text())
+
+
+def _tick_labels_apart(figure) -> bool:
+    """Whether no two labels under the settings overlap, in any panel of the drawn figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    for ax in figure.axes:
+        boxes = sorted((label.get_window_extent(renderer) for label in ax.get_xticklabels() if label.get_text()),
+                       key=lambda box: box.x0)
+        if any(left.x1 > right.x0 for left, right in zip(boxes, boxes[1:])):
+            return False
+    return True
+
+
+def test_the_plot_of_one_key_has_its_values_under_the_settings_and_the_key_below(tmp_path):
+    trials = _trials({"network.hidden=2": [0, 0], "network.hidden=8": [900, 0], "network.hidden=16": [700, 500]})
+    assert plot(tmp_path / "p.svg", trials, title="binary_addition.toml")
+    texts = _texts(tmp_path / "p.svg")
+    for text in ("2", "0/2 solved", "8", "1/2 solved", "16", "2/2 solved", "network.hidden", "iterations to solve",
+                 "seconds to solve", "a solved seed", "median of solved runs", "binary_addition.toml"):
+        assert text in texts, text
+    median = sweep_figure(trials).axes[0].lines[0]
+    assert median.get_linestyle() == "-"  # two settings solved: their medians joined
+
+
+def test_the_plot_of_two_keys_puts_a_line_a_key_under_each_setting_without_overlap(tmp_path):
+    grid = [f"network.hidden={h} training.learning_rate={lr}" for h in (4, 8, 16, 32, 64) for lr in (0.1, 0.25, 1.0)]
+    trials = _trials({setting: [100 * (i + 1), 0] for i, setting in enumerate(grid)})
+    assert plot(tmp_path / "p.svg", trials)
+    texts = _texts(tmp_path / "p.svg")
+    assert {"hidden", "learning_rate", "64", "0.25", "1/2 solved"} <= set(texts)
+    figure = sweep_figure(trials)
+    assert _tick_labels_apart(figure)
+    assert figure.get_figwidth() > sweep_figure(trials[:4]).get_figwidth()  # it widens with the settings
+    assert all(ax.get_position().height > 0.2 for ax in figure.axes)  # panels not squashed by the labels
+    assert figure.axes[0].lines[0].get_linestyle() == "None"  # medians of unrelated settings are not joined
+
+
+def test_a_plot_where_one_setting_solved_draws_its_median_as_a_mark_and_says_the_rest_did_not(tmp_path):
+    trials = _trials({"network.hidden=2": [0, 0], "network.hidden=16": [0, 600]})
+    assert plot(tmp_path / "p.svg", trials)
+    texts = _texts(tmp_path / "p.svg")
+    assert "0/2 solved" in texts and "1/2 solved" in texts and "median of solved runs" in texts
+    assert sweep_figure(trials).axes[0].lines[0].get_linestyle() == "None"  # a mark, no line to a second one
+    nothing = _trials({"network.hidden=2": [0, 0], "network.hidden=4": [0, 0]})
+    assert plot(tmp_path / "none.svg", nothing)
+    texts = _texts(tmp_path / "none.svg")
+    assert texts.count("no run solved") == 2 and "median of solved runs" not in texts and "a solved seed" not in texts
+
+
+def test_a_tiny_sweep_draws_its_plot_with_an_unsolved_setting(tmp_path, capsys):
+    svg = tmp_path / "s.svg"
+    assert main(["sweep", "tasks/binary_addition_fast.toml", "--set", "network.hidden=2,16", "--seeds", "2",
+                 "--check-every", "50", "--workers", "1", "--quiet", "--csv", str(tmp_path / "s.csv"),
+                 "--plot", str(svg)]) == 0
+    assert f"plot written to {svg}" in capsys.readouterr().out
+    texts = _texts(svg)
+    assert "0/2 solved" in texts and "network.hidden" in texts and "binary_addition_fast.toml" in texts
+
+
+def test_a_plot_without_matplotlib_is_refused_before_the_sweep(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    monkeypatch.setattr("graphnet.app.sweep.sweep", lambda *args, **kwargs: pytest.fail("swept before refusing"))
+    assert main(["sweep", TASK, "--set", "network.hidden=2", "--csv", str(tmp_path / "s.csv"),
+                 "--plot", str(tmp_path / "s.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--plot" in err and "pip install -e '.[plot]'" in err
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,58 @@
+"""Figures drawn with matplotlib, the ``plot`` extra: a learning curve (:mod:`graphnet.app.curve`) and a sweep's
+plot (:mod:`graphnet.app.sweep`).
+
+matplotlib is optional: a command asked for a figure without it says so, and how to install it, before any
+work (:func:`check_figure_path`); CSV needs nothing. Figures are made with matplotlib's object interface, not
+pyplot, so drawing one leaves no backend chosen and no figure open in a user's session (a notebook keeps its
+own), and they are written atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import UsageError
+from .files import atomic_write
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+INSTALL = "in graphnet's checkout: pip install -e '.[plot]'"
+FORMATS = (".svg", ".png")  # what a figure is written as, by the file's extension
+
+
+def check_figure_path(path: str | Path, option: str, *, other: tuple[str, ...] = (), instead: str) -> None:
+    """Refuse, before any work, a file ``option`` names whose extension is neither a figure's nor one of
+    ``other``, or a figure when matplotlib is not installed (``instead`` says what to do without it)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (*other, *FORMATS):
+        raise UsageError(f"{option} {path}: unknown format {suffix or '(none)'!r}; expected one of "
+                         f"{', '.join((*other, *FORMATS))}")
+    if suffix in FORMATS and not have_matplotlib():
+        raise UsageError(f"{option} {path}: drawing needs matplotlib, which is not installed; install the plot "
+                         f"extra ({INSTALL}), or {instead}")
+
+
+def have_matplotlib() -> bool:
+    """Whether matplotlib can be imported (``sys.modules['matplotlib'] = None`` counts as absent, for tests)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """An empty figure of ``width`` x ``height`` inches, owned by nobody but the caller."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height))
+
+
+def save_figure(figure: Figure, path: str | Path) -> Path:
+    """Write ``figure`` to ``path`` atomically, in the format its extension names (``.svg``, ``.png``)."""
+    form = Path(path).suffix[1:].lower() or "svg"
+    # No date in an SVG: the same numbers make the same file, and a regenerated picture shows no change.
+    metadata = {"Date": None} if form == "svg" else None
+    return atomic_write(path, lambda f: figure.savefig(f, format=form, metadata=metadata))
