@@ -1,11 +1,17 @@
 """Drawing an unrolled graph with graphviz. The only module that imports graphviz; it only reads the graph.
 
-Time flows left to right, one cluster per time step; every shared node (the weights ``synapse_0``,
-``synapse_h``, ``synapse_1``, the initial state, the total loss) is drawn once, outside the clusters, and each
-weight has its own colour on the node and on its edge to every step that uses it, so weight sharing shows at a
-glance. The recurrent edge from one step's hidden state to the next stands out. Given the values of a run,
-every vector is a strip of cells coloured by its value (the first example of the batch); given gradients,
-by its gradient.
+Time flows left to right, one cluster per time step, and within a step from the input at the bottom to the
+loss at the top, as the post draws it. Every shared node (the weights ``synapse_0``, ``synapse_h``,
+``synapse_1``, the initial state, the total loss) is drawn once, outside the steps; each weight has a colour
+of its own, on its node and on its edge to every step that reads it, so weight sharing shows at a glance, and
+the state carried from one step to the next is a thick purple edge.
+
+Given the values of a run, every vector is a strip of cells coloured by its value (the first example of the
+batch; hover over a cell in the SVG for its number), short vectors and every loss print their numbers, and
+each weight is a small heat map of its matrix. Given gradients too, the cells and the heat maps show the
+gradient of the loss instead (a weight's: summed over the steps, what SGD applies). One colour scale serves
+the whole picture, linear or, when the numbers shown span orders of magnitude (gradients fading back through
+time), logarithmic; the legend says which.
 
 Examples
 --------
@@ -18,13 +24,16 @@ Examples
 
 from __future__ import annotations
 
+import colorsys
 import html
 import json
+import math
 import os
 import shutil
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Iterable, Iterator, Mapping
 
 import graphviz
 import networkx as nx
@@ -32,25 +41,35 @@ import numpy as np
 
 from .app.files import write_bytes
 from .engine.graph import Graph
-from .errors import GraphnetError, RenderError
+from .errors import RenderError
 from .rnn.keys import INPUT, PREDICTION, TARGET, at
 
 FORMATS = (".dot", ".svg", ".png", ".pdf", ".json")
 MAX_STEPS = 256  # past this, dot takes minutes and the picture is a grey smear
 MAX_CELLS = 64  # vectors wider than this are drawn as their shape only
+MAX_HEAT = 32  # weights with more rows or columns than this are drawn as their shape only
+NUMBERED = 4  # vectors this short print their numbers in their cells
+ORTHO_STEPS = 24  # pictures of up to this many steps route their edges around the nodes; longer ones, straight
+MAX_DECADES = 6  # a logarithmic scale reaches at most this many factors of 10 below its largest number
 
-WEIGHT_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+# One colour per weight, never red or blue (a number's sign), purple (the state carried to the next step) or
+# grey (numbers in [0, 1]); past 16 weights more are made by stepping round the hue circle.
+WEIGHT_COLOURS = [
+    "#e66101", "#1b9e77", "#8c510a", "#d01c8b", "#66a61e", "#e6ab02", "#0e8f9e", "#f1b6da",
+    "#7a6a00", "#1a1a1a", "#a6d96a", "#f4a442", "#5ec2d1", "#bf812d", "#35978f", "#4d9221",
+]
 RECURRENT_COLOUR = "#6a3d9a"
 KIND_STYLE = {
-    "input": dict(shape="box", style="rounded,filled", fillcolor="#dbe9f6", color="#4a78a8"),
-    "target": dict(shape="box", style="rounded,filled,dashed", fillcolor="#f2f2f2", color="#777777"),
-    "state": dict(shape="box", style="rounded,filled", fillcolor="#efe6f5", color=RECURRENT_COLOUR),
-    "constant": dict(shape="box", style="filled", fillcolor="#f2f2f2", color="#777777"),
+    "input": dict(shape="box", style="rounded,filled", fillcolor="#eef3f8", color="#6b7f99"),
+    "target": dict(shape="box", style="rounded,filled,dashed", fillcolor="#f5f5f5", color="#777777"),
+    "state": dict(shape="box", style="rounded,filled", fillcolor="#f1ebf6", color=RECURRENT_COLOUR),
+    "constant": dict(shape="box", style="filled", fillcolor="#f5f5f5", color="#777777"),
     "parameter": dict(shape="box3d", style="filled", penwidth="2"),
     "op": dict(shape="ellipse", style="filled", fillcolor="#ffffff", color="#999999", fontsize="10"),
-    "hidden": dict(shape="box", style="rounded,filled,bold", fillcolor="#e5f5e0", color="#31a354"),
-    "output": dict(shape="box", style="rounded,filled", fillcolor="#fdebd0", color="#e6550d"),
-    "loss": dict(shape="octagon", style="filled", fillcolor="#fde0dd", color="#c51b8a"),
+    "gate": dict(shape="ellipse", style="filled", fillcolor="#ffffff", color="#999999", fontsize="10"),
+    "hidden": dict(shape="box", style="rounded,filled,bold", fillcolor="#f7f7f7", color="#333333"),
+    "output": dict(shape="box", style="rounded,filled", fillcolor="#fbf3e6", color="#8a6d3b"),
+    "loss": dict(shape="octagon", style="filled", fillcolor="#f7f7f7", color="#555555"),
 }
 
 
@@ -60,23 +79,114 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], f: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * f):02x}" for x, y in zip(a, b))
 
 
-WHITE, GREEN, BLUE, RED = (255, 255, 255), (0, 109, 44), (33, 102, 172), (178, 24, 43)
+WHITE, DARK, BLUE, RED = (255, 255, 255), (37, 37, 37), (33, 102, 172), (178, 24, 43)
 
 
 def unit_colour(v: float) -> str:
-    """A value in [0, 1] (a sigmoid's output, a bit): white at 0 to dark green at 1."""
-    return _mix(WHITE, GREEN, v)
+    """A value in [0, 1] (a sigmoid's output, a bit): white at 0 to near black at 1."""
+    return _mix(WHITE, DARK, v)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Numbers of any sign as colours: blue below 0, white at 0, red above, full colour at ``±limit``.
+
+    With ``decades`` 0 the colour grows in proportion to the number. Otherwise it grows with the number's
+    logarithm, from faint at ``limit / 10**decades`` to full at ``limit`` (below that, white): a gradient a
+    thousand times smaller than the largest still shows.
+
+    Examples
+    --------
+    >>> Scale(2.0).colour(2.0), Scale(2.0).colour(-2.0), Scale(2.0).colour(0.0)
+    ('#b2182b', '#2166ac', '#ffffff')
+    >>> Scale.fit([1.0, 0.5]).decades, Scale.fit([1.0, 1e-3]).decades
+    (0, 4)
+    """
+
+    limit: float
+    decades: int = 0
+
+    @classmethod
+    def fit(cls, magnitudes: Iterable[float]) -> Scale:
+        """The scale for vectors whose largest magnitudes are ``magnitudes``.
+
+        Linear, unless one of them would be all but white on it (under a twentieth of the largest): then
+        logarithmic, reaching one decade below the smallest.
+        """
+        shown = [m for m in magnitudes if m > 0 and math.isfinite(m)]
+        if not shown:
+            return cls(0.0)
+        limit, smallest = max(shown), min(shown)
+        if smallest * 20 >= limit:
+            return cls(limit)
+        return cls(limit, min(MAX_DECADES, math.ceil(math.log10(limit / smallest)) + 1))
+
+    def fraction(self, v: float) -> float:
+        """How strong ``v``'s colour is, from 0 (white) to 1."""
+        size = abs(v)
+        if self.limit <= 0 or size == 0 or not math.isfinite(size):
+            return 0.0 if size == 0 or self.limit <= 0 else 1.0
+        if not self.decades:
+            return min(size / self.limit, 1.0)
+        floor = self.limit * 10.0**-self.decades
+        if size < floor:
+            return 0.0
+        return min(0.15 + 0.85 * math.log10(size / floor) / self.decades, 1.0)
+
+    def colour(self, v: float) -> str:
+        """The colour of ``v``."""
+        return _mix(WHITE, RED if v >= 0 else BLUE, self.fraction(v))
+
+    def ticks(self) -> list[float]:
+        """The numbers the legend shows, from ``-limit`` to ``limit``."""
+        if not self.decades:
+            return [self.limit * f for f in np.linspace(-1, 1, 9)]
+        right = [self.limit * 10.0**-k for k in range(self.decades, -1, -1)]
+        return [-v for v in reversed(right)] + [0.0] + right
 
 
 def signed_colour(v: float, scale: float) -> str:
-    """A value of any sign: blue below 0, white at 0, red above, full colour at ``±scale``."""
-    if scale <= 0:
-        return "#ffffff"
-    return _mix(WHITE, RED, v / scale) if v >= 0 else _mix(WHITE, BLUE, -v / scale)
+    """A value of any sign on a linear scale: blue below 0, white at 0, red above, full colour at ``±scale``."""
+    return Scale(scale).colour(v)
+
+
+def weight_colours(keys: list[str]) -> dict[str, str]:
+    """A distinct colour for each weight, in order: the 16 of ``WEIGHT_COLOURS``, then hues stepped round."""
+    colours = dict(zip(keys, WEIGHT_COLOURS))
+    for i, key in enumerate(keys[len(WEIGHT_COLOURS):]):
+        hue = (0.11 + i * 0.381966) % 1.0  # the golden angle: each new hue far from the ones before
+        if 0.55 < hue < 0.85 or hue < 0.03 or hue > 0.95:  # not blue, purple or red
+            hue = (hue + 0.3) % 1.0
+        r, g, b = colorsys.hls_to_rgb(hue, 0.4 + 0.15 * (i % 2), 0.75)
+        colours[key] = "#%02x%02x%02x" % (round(r * 255), round(g * 255), round(b * 255))
+    return colours
+
+
+def _ink(background: str) -> str:
+    """Black or white text, whichever reads on ``background``."""
+    r, g, b = _rgb(background)
+    return "#000000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#ffffff"
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
 
 
 def _is_unit(values: np.ndarray) -> bool:
     return bool(values.size) and float(values.min()) >= 0.0 and float(values.max()) <= 1.0
+
+
+def _number(v: float) -> str:
+    """``v`` to 4 significant digits: what a tooltip or a loss shows."""
+    return f"{v:.4g}" if abs(v) >= 1e-4 or v == 0 else f"{v:.3e}"
+
+
+def _short(v: float) -> str:
+    """``v`` to 2 significant digits, short enough for a cell: ``0.93``, ``-2.3``, ``-4.1e-3``."""
+    if v == 0 or 0.01 <= abs(v) < 1000:
+        return f"{v:.2g}" if abs(v) < 10 else f"{v:.0f}"
+    mantissa, exponent = f"{v:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 # -- labels -----------------------------------------------------------------------------------------------------
@@ -85,14 +195,43 @@ def shape_text(shape: tuple) -> str:
     return "×".join("B" if d is None else str(d) for d in shape) or "scalar"
 
 
+def _cell(colour: str, tooltip: str, text: str = "", width: int = 7, height: int = 12) -> str:
+    # HREF: Graphviz writes a cell's tooltip into the SVG (shown on hover) only for a cell that links.
+    # FIXEDSIZE: an empty cell keeps its size however wide the caption above it is; one with a number grows to it.
+    inner = f'<FONT POINT-SIZE="8" COLOR="{_ink(colour)}">{text}</FONT>' if text else ""
+    fixed = "" if text else ' FIXEDSIZE="TRUE"'
+    return (f'<TD WIDTH="{width}" HEIGHT="{height}"{fixed} BGCOLOR="{colour}" HREF="#" '
+            f'TOOLTIP="{html.escape(tooltip)}">{inner}</TD>')
+
+
 def _strip(key: str, vector: np.ndarray, colour, caption: str) -> str:
+    """A vector as a row of cells under its caption; a short one prints its numbers in them."""
+    numbered = vector.size <= NUMBERED
     cells = "".join(
-        f'<TD WIDTH="12" HEIGHT="14" BGCOLOR="{colour(float(v))}" TOOLTIP="{v:.4g}"></TD>' for v in vector
+        _cell(colour(float(v)), f"{key}[{i}] = {_number(float(v))}", text=_short(float(v)) if numbered else "",
+              width=26 if numbered else 7, height=14 if numbered else 12)
+        for i, v in enumerate(vector)
     )
     return (
         f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="0">'
-        f'<TR><TD COLSPAN="{len(vector)}" BORDER="0"><FONT POINT-SIZE="10">{html.escape(caption)}</FONT></TD></TR>'
+        f'<TR><TD COLSPAN="{vector.size}" BORDER="0"><FONT POINT-SIZE="10">{html.escape(caption)}</FONT></TD></TR>'
         f"<TR>{cells}</TR></TABLE>>"
+    )
+
+
+def _heat_map(key: str, matrix: np.ndarray, colour, caption: str) -> str:
+    """A weight matrix as a grid of small cells, row i of the grid row i of the matrix."""
+    size = 5 if max(matrix.shape) > 16 else 6
+    rows = "".join(
+        "<TR>" + "".join(_cell(colour(float(v)), f"{key}[{i}, {j}] = {_number(float(v))}", width=size,
+                               height=size) for j, v in enumerate(row)) + "</TR>"
+        for i, row in enumerate(matrix)
+    )
+    # The grid in a table of its own, so that a wide caption does not stretch a narrow matrix's cells.
+    return (
+        f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="0">'
+        f'<TR><TD><FONT POINT-SIZE="10">{html.escape(caption)}</FONT></TD></TR>'
+        f'<TR><TD><TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">{rows}</TABLE></TD></TR></TABLE>>'
     )
 
 
@@ -173,104 +312,152 @@ def fold_steps(graph: Graph, cell: str = "cell") -> Graph:
 
 
 # -- the picture ------------------------------------------------------------------------------------------------
+class Picture(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that lays itself out with Graphviz's ``dot`` program or, without it, pygraphviz.
+
+    In Jupyter it shows itself as SVG either way; :func:`write` writes it to a file either way.
+    """
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict[str, str]:
+        return {"image/svg+xml": layout(self, "svg").decode()}
+
+
 def to_digraph(
     graph: Graph,
     *,
     values: Mapping[str, np.ndarray] | None = None,
     grads: Mapping[str, np.ndarray] | None = None,
     title: str | None = None,
-) -> graphviz.Digraph:
-    """Draw ``graph`` as a ``graphviz.Digraph`` (in Jupyter it shows itself).
+) -> Picture:
+    """Draw ``graph`` as a :class:`Picture`, a ``graphviz.Digraph`` (in Jupyter it shows itself).
 
     Parameters
     ----------
     graph : the graph to draw; only read.
-    values : node values of a run (``Run.values``): vectors become coloured strips of cells.
-    grads : gradients of the loss (``Run.backward(every_node=True)``): strips are coloured by these instead.
+    values : node values of a run (``Run.values``): vectors become coloured strips of cells, weights heat
+        maps, and the losses print their numbers.
+    grads : gradients of the loss (``Run.backward(every_node=True)``): strips and heat maps show these instead.
     title : a line drawn above the picture.
     """
     steps = sorted({a["t"] for _, a in graph.nx.nodes(data=True) if a["t"] is not None})
-    title = title or graph.name
-    dot = graphviz.Digraph(
+    dot = Picture(
         name="graphnet",
         # Bottom to top within a step (input, hidden, output, loss, as the post draws it); steps side by side.
-        graph_attr=dict(rankdir="BT", label=title, labelloc="t", fontsize="16", fontname="Helvetica",
-                        # mclimit: keep the steps in time order; splines=line: the recurrent edges cross
-                        # straight into the next step instead of looping around every cluster.
-                        newrank="true", nodesep="0.2", ranksep="0.3", mclimit="0.01", splines="line"),
+        graph_attr=dict(rankdir="BT", label=title or graph.name, labelloc="t", fontsize="16", fontname="Helvetica",
+                        # mclimit: keep the steps in time order. splines=ortho: edges run in straight segments
+                        # between the nodes, never through a label, and the state steps sideways into the next
+                        # step; its routing grows slow with size (32 steps: 5 s, 64: 30 s), so longer pictures,
+                        # overviews, get straight lines.
+                        # nodesep: a gated cell's many weights each run an edge to every step, and each edge
+                        # takes nodesep of room beside the nodes it passes: a narrow one keeps such pictures narrow.
+                        newrank="true", nodesep="0.15" if len(graph.parameters) <= 4 else "0.03", ranksep="0.3",
+                        mclimit="0.01", splines="ortho" if len(steps) <= ORTHO_STEPS else "line"),
         node_attr=dict(fontname="Helvetica", fontsize="11"),
         edge_attr=dict(fontname="Helvetica", fontsize="9", color="#888888", arrowsize="0.6"),
     )
     shown = grads if grads is not None else values
-    scale = _signed_scale(graph, shown, unit_ok=grads is None)
-    weight_colour = {k: WEIGHT_COLOURS[i % len(WEIGHT_COLOURS)] for i, k in enumerate(graph.parameters)}
+    scale = Scale.fit(_magnitudes(graph, shown, unit_ok=grads is None))
+    colours = weight_colours(graph.parameters)
 
     def add_node(target: graphviz.Digraph, key: str) -> None:
         attrs = graph.node(key)
         style = dict(KIND_STYLE.get(attrs["kind"], KIND_STYLE["op"]))
-        caption = f"{key}  {attrs['op']}" if attrs["kind"] == "op" else key
-        label = f"{caption}\n{shape_text(attrs['shape'])}" if attrs["kind"] == "parameter" else caption
-        if key in weight_colour:
-            style.update(color=weight_colour[key], fillcolor=_mix(WHITE, _rgb(weight_colour[key]), 0.18))
+        shape = shape_text(attrs["shape"])
+        operation = attrs["kind"] in ("op", "gate")
+        caption = f"{key}  {attrs['op']}" if operation else key  # above a strip of cells
+        label = f"{key}\n{attrs['op']}  {shape}" if operation else f"{key}\n{shape}"  # without numbers
+        if attrs["kind"] == "loss":
+            label = _loss_label(key, attrs, values)
+        if key in colours:
+            style.update(color=colours[key], fillcolor=_mix(WHITE, _rgb(colours[key]), 0.12))
+            matrix = _matrix(shown, key, attrs["shape"])
+            if matrix is not None:
+                label = _heat_map(key, matrix, scale.colour, f"{key}  {shape}")
+                style.update(margin="0.08")
         vector = _first_vector(shown, attrs.get("shows", key), attrs["shape"])
+        colour = scale.colour
+        if vector is None and grads is not None and attrs["kind"] in ("input", "target"):
+            vector = _first_vector(values, key, attrs["shape"])  # no gradient: its bits instead
+            colour = unit_colour
         if vector is not None:
             if grads is None and _is_unit(vector):
                 colour = unit_colour
-            else:
-                colour = lambda v: signed_colour(v, scale)  # noqa: E731
-            label = _strip(key, vector, colour, caption)
-            style.update(shape="plain" if attrs["kind"] == "op" else "box", margin="0.05")
-        target.node(key, label=label, tooltip=f"{key}: {attrs['op']} {shape_text(attrs['shape'])}", **style)
+            label = _strip(attrs.get("shows", key), vector, colour, caption)
+            style.update(shape="plain" if operation else "box", margin="0.05")
+        target.node(key, label=label, tooltip=f"{key}: {attrs['op']} {shape}", **style)
 
     initial = _initial_state(graph)
     shared = [k for k in graph.keys() if graph.node(k)["t"] is None and k not in initial]
     # The weights in a box of their own, so that no step's cluster is drawn over them.
     with dot.subgraph(name="cluster_weights") as box:
-        box.attr(label="shared by every step", style="rounded,dashed", color="#bbbbbb", fontsize="12",
+        summed = ": their gradients, summed over the steps" if grads is not None else ""
+        box.attr(label=f"shared by every step{summed}", style="rounded,dashed", color="#bbbbbb", fontsize="12",
                  labeljust="l")
-        for key in shared:
-            if key in weight_colour:
-                add_node(box, key)
+        weights = [key for key in shared if key in colours]
+        for key in weights:
+            add_node(box, key)
+        _grid(box, weights)
     for key in shared:
-        if key not in weight_colour:
+        if key not in colours:
             add_node(dot, key)
     for t in steps:
         with dot.subgraph(name=f"cluster_t{t}") as cluster:
             cluster.attr(label=_step_label(t, values), style="rounded", color="#bbbbbb", fontsize="12",
-                         labeljust="l")
+                         labeljust="l", labelloc="b")  # "b": the top, as the graph runs bottom to top
             # The initial state is drawn in the first step, where it is read.
             for key in (initial if t == steps[0] else []) + graph.keys():
                 if graph.node(key)["t"] == t or (key in initial and t == steps[0]):
                     add_node(cluster, key)
 
     for source, target, data in graph.nx.edges(data=True):
-        attrs = dict(label=shape_text(graph.node(source)["shape"]))
-        if "label" in data:  # a folded cell's edge: the nodes it stands for
-            attrs["label"] = f"{data['label']}: {attrs['label']}"
-        if len(data.get("args", ())) > 1:
-            attrs["label"] += f" (args {', '.join(map(str, data['args']))})"
-        if source in weight_colour:
-            # The weight's node shows its shape; a label on each of its T edges would only crowd the picture.
-            attrs = dict(color=weight_colour[source], penwidth="1.4", tooltip=f"{source} {attrs['label']}")
+        attrs = dict(tooltip=f"{source} → {target}: {shape_text(graph.node(source)['shape'])}")
+        if source in colours:
+            attrs.update(color=colours[source], penwidth="1.4")
         elif _is_recurrent(graph, source, target):
-            # constraint=false: the state crosses sideways into the next step instead of lifting it a rank
-            # (xlabel, because a plain label on such an edge drags it to the far side of the picture).
-            attrs = dict(xlabel=attrs["label"], color=RECURRENT_COLOUR, penwidth="3", fontcolor=RECURRENT_COLOUR,
-                         constraint="false")
+            # constraint=false: the state crosses sideways into the next step instead of lifting it a rank.
+            attrs.update(color=RECURRENT_COLOUR, penwidth="3", constraint="false")
+            if "label" in data:  # a folded cell's edge: the states it carries (xlabel: beside the edge)
+                attrs.update(xlabel=data["label"], fontcolor=RECURRENT_COLOUR)
         dot.edge(source, target, **attrs)
     _order_steps(dot, graph, steps)
-    if shown is not None:
-        _legend(dot, grads is not None, scale)
+    # The weights and the legend below the steps: edges reach each step from beneath, not through the others.
+    for key in [*(k for k in shared if k in colours), "legend"]:
+        for above in [_first_nodes(graph, steps)[0], *initial]:
+            dot.edge(key, above, style="invis")
+    _legend(dot, scale if shown is not None else None, gradients=grads is not None,
+            unit=grads is None and shown is not None, weights=bool(colours))
     return dot
+
+
+def _loss_label(key: str, attrs: dict, values: Mapping[str, np.ndarray] | None) -> str:
+    """A loss with its number when there is a run: each step's, and their sum."""
+    if not values or key not in values or np.size(values[key]) != 1:
+        return f"{key}\n{attrs['op']}"
+    number = _number(float(np.ravel(values[key])[0]))
+    return f"{key} = {number}" if attrs["t"] is not None else f"{key} = {number}\nthe sum over the steps"
 
 
 def _initial_state(graph: Graph) -> list[str]:
     return [k for k in graph.keys() if graph.node(k)["kind"] == "state" and graph.node(k)["t"] is None]
 
 
+def _grid(box: graphviz.Digraph, weights: list[str]) -> None:
+    """Many weights in rows of three (a gated cell's three weights per gate side by side), not one long row."""
+    if len(weights) <= 4:
+        return
+    rows = [weights[i : i + 3] for i in range(0, len(weights), 3)]
+    for row in rows:
+        with box.subgraph() as same:
+            same.attr(rank="same")
+            for key in row:
+                same.node(key)
+    for upper, lower in zip(rows, rows[1:]):  # each row under the one before (the graph runs bottom to top)
+        box.edge(lower[0], upper[0], style="invis")
+
+
 def _order_steps(dot: graphviz.Digraph, graph: Graph, steps: list[int]) -> None:
     """Keep the steps in time order, left to right: their first nodes share a rank, chained invisibly."""
-    row = [next(k for k in graph.keys() if graph.node(k)["t"] == t) for t in steps]
+    row = _first_nodes(graph, steps)
     with dot.subgraph() as same:
         same.attr(rank="same")
         for key in row:
@@ -279,8 +466,8 @@ def _order_steps(dot: graphviz.Digraph, graph: Graph, steps: list[int]) -> None:
         dot.edge(left, right, style="invis", weight="10")
 
 
-def _rgb(colour: str) -> tuple[int, int, int]:
-    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+def _first_nodes(graph: Graph, steps: list[int]) -> list[str]:
+    return [next(k for k in graph.keys() if graph.node(k)["t"] == t) for t in steps]
 
 
 def _first_vector(shown: Mapping[str, np.ndarray] | None, key: str, shape: tuple) -> np.ndarray | None:
@@ -291,34 +478,62 @@ def _first_vector(shown: Mapping[str, np.ndarray] | None, key: str, shape: tuple
     return vector if vector.size <= MAX_CELLS else None
 
 
-def _signed_scale(graph: Graph, shown: Mapping[str, np.ndarray] | None, unit_ok: bool) -> float:
-    """The largest magnitude among the drawn vectors that are not in [0, 1]: the ends of the signed scale."""
+def _matrix(shown: Mapping[str, np.ndarray] | None, key: str, shape: tuple) -> np.ndarray | None:
+    """A weight's matrix (a vector as one row), when it is small enough to draw as a heat map."""
+    if shown is None or key not in shown or None in shape or len(shape) not in (1, 2):
+        return None
+    matrix = np.atleast_2d(np.asarray(shown[key], dtype=float))
+    return matrix if max(matrix.shape) <= MAX_HEAT else None
+
+
+def _magnitudes(graph: Graph, shown: Mapping[str, np.ndarray] | None, unit_ok: bool) -> Iterator[float]:
+    """The largest magnitude of each drawn vector and heat map that is not in [0, 1]: what the scale must show."""
     if shown is None:
-        return 0.0
-    scale = 0.0
+        return
     for key in graph.keys():
-        vector = _first_vector(shown, graph.node(key).get("shows", key), graph.node(key)["shape"])
-        if vector is not None and not (unit_ok and _is_unit(vector)):
-            scale = max(scale, float(np.max(np.abs(vector))))
-    return scale
+        attrs = graph.node(key)
+        drawn = _first_vector(shown, attrs.get("shows", key), attrs["shape"])
+        if drawn is None and attrs["kind"] == "parameter":
+            drawn = _matrix(shown, key, attrs["shape"])
+        if drawn is not None and drawn.size and not (unit_ok and _is_unit(drawn)):
+            yield float(np.max(np.abs(drawn)))
 
 
-def _legend(dot: graphviz.Digraph, gradients: bool, scale: float) -> None:
-    ticks = np.linspace(-1, 1, 9)
-    signed = "".join(f'<TD WIDTH="18" HEIGHT="14" BGCOLOR="{signed_colour(v * scale, scale)}"></TD>' for v in ticks)
-    rows = [
-        f'<TR><TD COLSPAN="9"><B>{"gradient of the loss" if gradients else "value"}</B></TD></TR>',
-        f"<TR>{signed}</TR>",
-        f'<TR><TD COLSPAN="3" ALIGN="LEFT">{-scale:.3g}</TD><TD COLSPAN="3">0</TD>'
-        f'<TD COLSPAN="3" ALIGN="RIGHT">{scale:.3g}</TD></TR>',
-    ]
-    if not gradients:
-        unit = "".join(f'<TD WIDTH="18" HEIGHT="14" BGCOLOR="{unit_colour(v)}"></TD>' for v in np.linspace(0, 1, 9))
+def _legend(dot: graphviz.Digraph, scale: Scale | None, *, gradients: bool, unit: bool, weights: bool) -> None:
+    """What the colours mean: the number scales of a run, and the two kinds of coloured edge."""
+    rows = []
+    if scale is not None:
+        ticks = scale.ticks()
+        n = len(ticks)
+        kind = "logarithmic: each cell a factor of 10" if scale.decades else "linear"
         rows += [
-            '<TR><TD COLSPAN="9"><B>values in [0, 1] (sigmoid outputs, bits)</B></TD></TR>',
-            f"<TR>{unit}</TR>",
-            '<TR><TD COLSPAN="4" ALIGN="LEFT">0</TD><TD COLSPAN="5" ALIGN="RIGHT">1</TD></TR>',
+            f'<TR><TD COLSPAN="{n}"><B>{"gradient of the loss" if gradients else "value"}</B> ({kind})</TD></TR>',
+            "<TR>" + "".join(f'<TD WIDTH="22" HEIGHT="12" BGCOLOR="{scale.colour(v)}"></TD>' for v in ticks) + "</TR>",
         ]
+        if scale.decades:
+            rows.append("<TR>" + "".join(f'<TD><FONT POINT-SIZE="7">{v:.3g}</FONT></TD>' for v in ticks) + "</TR>")
+        else:
+            third = n // 3
+            rows.append(f'<TR><TD COLSPAN="{third}" ALIGN="LEFT">{-scale.limit:.3g}</TD>'
+                        f'<TD COLSPAN="{n - 2 * third}">0</TD>'
+                        f'<TD COLSPAN="{third}" ALIGN="RIGHT">{scale.limit:.3g}</TD></TR>')
+        if unit:
+            grey = "".join(f'<TD WIDTH="22" HEIGHT="12" BGCOLOR="{unit_colour(v)}"></TD>'
+                           for v in np.linspace(0, 1, n))
+            rows += [
+                f'<TR><TD COLSPAN="{n}"><B>values in [0, 1]</B> (sigmoid outputs, bits)</TD></TR>',
+                f"<TR>{grey}</TR>",
+                f'<TR><TD COLSPAN="{n // 2}" ALIGN="LEFT">0</TD><TD COLSPAN="{n - n // 2}" ALIGN="RIGHT">1</TD></TR>',
+            ]
+        width = n
+    else:
+        width = 2
+    key = [(RECURRENT_COLOUR, "3", "the state, carried into the next step")]
+    if weights:
+        key.append((WEIGHT_COLOURS[0], "1", "a weight (one colour each), read at every step"))
+    for colour, pen, meaning in key:
+        bar = f'<TABLE BORDER="0" CELLPADDING="0" CELLSPACING="0"><TR><TD HEIGHT="{pen}" WIDTH="24" BGCOLOR="{colour}"></TD></TR></TABLE>'
+        rows.append(f'<TR><TD>{bar}</TD><TD COLSPAN="{max(width - 1, 1)}" ALIGN="LEFT">{meaning}</TD></TR>')
     table = f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="1" CELLPADDING="1">{"".join(rows)}</TABLE>>'
     dot.node("legend", label=table, shape="plain", fontsize="9")
 
@@ -332,9 +547,8 @@ def node_link_json(graph: Graph) -> str:
 def write(dot: graphviz.Digraph, graph: Graph, path: str | Path) -> Path:
     """Write the picture to ``path`` in the format its extension names; return the path written.
 
-    ``.dot`` and ``.json`` need no Graphviz program. ``.svg``, ``.png`` and ``.pdf`` are laid out by the ``dot``
-    program, or by pygraphviz (the ``render`` extra, ``pip install -e '.[render]'``, which carries Graphviz) when
-    ``dot`` is absent. Without either, the ``.dot`` is written beside ``path`` and a :class:`RenderError` says how to get Graphviz.
+    ``.dot`` and ``.json`` need no Graphviz program. ``.svg``, ``.png`` and ``.pdf`` are laid out by pygraphviz (the
+    ``render`` extra, ``pip install -e '.[render]'``, which carries Graphviz) or, without it, the ``dot`` program. Without either, the ``.dot`` is written beside ``path`` and a :class:`RenderError` says how to get Graphviz.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -350,9 +564,11 @@ def write(dot: graphviz.Digraph, graph: Graph, path: str | Path) -> Path:
 
 
 def layout(dot: graphviz.Digraph, fmt: str, path: Path | None = None) -> bytes:
-    """Lay out and render ``dot`` as ``fmt`` bytes, with the dot program or else pygraphviz."""
-    if shutil.which("dot"):
-        return dot.pipe(format=fmt)
+    """Lay out and render ``dot`` as ``fmt`` bytes, with pygraphviz if it is installed, else the dot program.
+
+    pygraphviz first: its wheel carries its own Graphviz, the same on every machine for one version of it, so a
+    picture comes out the same wherever it is drawn (a system's ``dot`` may be years older or newer).
+    """
     try:
         import pygraphviz
     except ImportError:
@@ -360,6 +576,8 @@ def layout(dot: graphviz.Digraph, fmt: str, path: Path | None = None) -> bytes:
     if pygraphviz is not None:
         with _quiet_stderr():  # its bundled fontconfig warns about the system's config on every call
             return pygraphviz.AGraph(string=dot.source).draw(format=fmt, prog="dot")
+    if shutil.which("dot"):
+        return dot.pipe(format=fmt)
     hint = ""
     if path is not None:
         fallback = path.with_suffix(".dot")

@@ -12,7 +12,7 @@ import pytest
 
 from graphnet import load_task, render
 from graphnet import get_generator
-from graphnet.render import fold_steps, signed_colour, to_digraph, unit_colour
+from graphnet.render import Scale, fold_steps, signed_colour, to_digraph, unit_colour
 from conftest import ROOT, TASK, run_cli
 
 HAS_DOT = shutil.which("dot") is not None
@@ -23,7 +23,8 @@ def post_graph(steps):
 
 
 def edges_from(source: str, dot_source: str) -> list[str]:
-    return re.findall(rf'^\s*"?{re.escape(source)}"? -> "?([^"\s]+)"?', dot_source, re.M)
+    """The nodes ``source`` has a drawn edge to (the invisible ones only place the weights under the steps)."""
+    return re.findall(rf'^\s*"?{re.escape(source)}"? -> "?([^"\s]+)"?(?!.*style=invis)', dot_source, re.M)
 
 
 @pytest.mark.parametrize("steps", [1, 4, 8])
@@ -56,10 +57,13 @@ def test_weights_have_their_own_colours_and_the_recurrent_edges_stand_out():
     assert sorted(recurrent) == [("-1", "0"), ("0", "1"), ("1", "2")]
 
 
-def test_edge_labels_carry_shapes():
+def test_shapes_are_on_the_nodes_not_on_the_edges():
     source = to_digraph(post_graph(2)).source
-    assert re.search(r'"h\[0\]" -> "h_synapse_1\[0\]" \[label="B×16"', source)
+    assert re.search(r'"h_in\[0\]" \[label="h_in\[0\]\nadd  B×16"', source)
     assert re.search(r'synapse_0 \[label="synapse_0\n2×16"', source)  # a weight shows its shape on its node
+    edges = [line for line in source.splitlines() if " -> " in line]
+    assert edges and not any(re.search(r"\blabel=", line) for line in edges)  # labels sit beside nothing
+    assert '"h[0]" -> "h_synapse_1[0]" [tooltip="h[0] → h_synapse_1[0]: B×16"]' in source  # the shape on hover
 
 
 def trained_run(post_run, a=5, b=6, steps=4):
@@ -83,23 +87,39 @@ def test_hidden_layers_are_cells_coloured_by_their_values(post_run):
     assert "t = 0   in: 1 0   out: 1   true: 1" in source  # 5 + 6: bits 1,0 in; 11 = 1011
 
 
-def test_with_gradients_the_cells_follow_the_gradients(post_run):
+def visible(colour: str) -> bool:
+    """A cell a reader sees as coloured: some channel at least 24 steps away from white."""
+    return min(int(colour[i:i + 2], 16) for i in (1, 3, 5)) <= 255 - 24
+
+
+def test_with_gradients_the_cells_follow_the_gradients_and_reach_back_to_the_first_step(post_run):
     graph, run = trained_run(post_run)
     grads = run.backward(every_node=True)
     source = to_digraph(graph, values=run.values, grads=grads).source
-    scale = float(re.search(r"<TD COLSPAN=\"3\" ALIGN=\"RIGHT\">([\d.e+-]+)</TD>", source).group(1))
-    for t in range(4):
-        expected = [signed_colour(g, scale) for g in grads[f"h[{t}]"][0]]
-        got = cell_colours(source, f"h[{t}]")
-        # the legend prints the scale to 3 digits, so allow one step of rounding in a channel
-        assert all(abs(int(a[i:i + 2], 16) - int(b[i:i + 2], 16)) <= 1 for a, b in zip(got, expected) for i in (1, 3, 5))
+    assert "logarithmic" in source  # gradients fade by orders of magnitude back through time: the legend says so
+    for key in ["h[0]", "h_in[0]", "x_synapse_0[0]", "h[3]"]:
+        colours, g = cell_colours(source, key), grads[key][0]
+        assert len(colours) == g.size
+        for colour, value in zip(colours, g):  # red for positive, blue for negative
+            r, _, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+            assert (r > b) if value > 0 else (b > r) if value < 0 else colour == "#ffffff"
+        for sign in (1, -1):  # a larger gradient is never paler than a smaller one of its sign
+            order = [i for i in np.argsort(np.abs(g)) if np.sign(g[i]) == sign]
+            strength = [255 - min(int(colours[i][j:j + 2], 16) for j in (1, 3, 5)) for i in order]
+            assert strength == sorted(strength), key
+    # what the issue measured: 0 of 16 cells of h_in[0] visibly coloured on one linear scale
+    assert sum(map(visible, cell_colours(source, "h_in[0]"))) >= 12
     assert cell_colours(source, "h[0]") != cell_colours(to_digraph(graph, values=run.values).source, "h[0]")
 
 
 def test_colour_scales():
-    assert unit_colour(0.0) == "#ffffff" and unit_colour(1.0) == "#006d2c"
+    assert unit_colour(0.0) == "#ffffff" and unit_colour(1.0) == "#252525"
     assert signed_colour(0.0, 2.0) == "#ffffff"
     assert signed_colour(2.0, 2.0) == "#b2182b" and signed_colour(-2.0, 2.0) == "#2166ac"
+    log = Scale.fit([1.0, 1e-3])  # a thousandth of the largest: logarithmic, one decade below it
+    assert log.decades == 4 and log.ticks()[0] == -1.0 and log.ticks()[-1] == 1.0 and len(log.ticks()) == 11
+    assert log.colour(1.0) == "#b2182b" and visible(log.colour(1e-3)) and log.colour(1e-5) == "#ffffff"
+    assert Scale.fit([1.0, 0.1]).decades == 0 and Scale.fit([]).colour(3.0) == "#ffffff"
 
 
 def test_json_loads_back_with_networkx(tmp_path):
@@ -160,7 +180,7 @@ def test_folding_draws_each_steps_cell_as_one_node_and_keeps_every_shared_weight
         assert len(re.findall(rf'^\s*{weight} \[', source, re.M)) == 1
         assert sorted(edges_from(weight, source)) == ["lstm[0]", "lstm[1]", "lstm[2]"]
     # The state crosses from one cell to the next as the recurrent edge, saying what it carries.
-    assert re.search(r'"lstm\[0\]" -> "lstm\[1\]" \[[^\]]*xlabel="c\[0\], h\[0\]: B×8"', source)
+    assert re.search(r'"lstm\[0\]" -> "lstm\[1\]" \[.*xlabel="c\[0\], h\[0\]"', source)
     assert {"h[-1]", "c[-1]"} <= set(folded.nx.predecessors("lstm[0]"))
     # Folding never changes the graph that runs.
     assert len(graph.nx) == 3 * 30 + 13 + 3 and "i_sum[0]" in graph.nx
@@ -186,6 +206,8 @@ def test_fold_through_the_cli_and_json_stays_the_whole_graph(tmp_path):
 
 @pytest.mark.skipif(not HAS_DOT, reason="needs Graphviz's dot program (CI installs it)")
 def test_sixty_four_steps_render(tmp_path):
+    assert "splines=ortho" in to_digraph(post_graph(24)).source  # edges around the nodes, up to 24 steps
+    assert "splines=line" in to_digraph(post_graph(64)).source  # past that, straight: ortho would take 30 s
     result = run_cli("render", TASK, "--steps", "64", "-o", tmp_path / "g.svg")
     assert result.returncode == 0, result.stderr
     assert ET.parse(tmp_path / "g.svg").getroot().tag.endswith("svg")
@@ -245,3 +267,95 @@ def test_the_engine_never_imports_graphviz():
 
     code = "import sys, graphnet, graphnet.cli, graphnet.app.training; print('graphviz' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+# -- numbers where people look ----------------------------------------------------------------------------------
+def svg_titles(svg: str) -> dict[str, str]:
+    """What the SVG shows on hover: ``key[i]`` (or ``key[i, j]``) to its number."""
+    import html
+
+    return {key: html.unescape(number) for key, number in re.findall(r'xlink:title="([\w\[\], -]+\]) = ([^"]+)"', svg)}
+
+
+def test_a_values_picture_shows_every_hidden_cell_each_loss_and_the_weights(post_run, tmp_path):
+    graph, run = trained_run(post_run)
+    svg = render.write(to_digraph(graph, values=run.values), graph, tmp_path / "values.svg").read_text()
+    titles = svg_titles(svg)
+    for t in range(4):
+        for i, v in enumerate(run.values[f"h[{t}]"][0]):  # every hidden cell's number, on hover
+            assert float(titles[f"h[{t}][{i}]"]) == pytest.approx(v, rel=1e-3)
+        loss = float(np.ravel(run.values[f"loss[{t}]"])[0])
+        assert f"loss[{t}] = {loss:.4g}" in svg  # each step's loss, printed
+    assert f"loss = {float(run.values['loss']):.4g}" in svg  # and their sum
+    y_hat = float(run.values["y_hat[2]"][0, 0])
+    assert f">{y_hat:.2g}<" in svg  # a one-cell vector prints its number: the prediction
+    w = post_run.params["synapse_h"]  # each weight a heat map of its matrix, every entry on hover
+    assert all(float(titles[f"synapse_h[{i}, {j}]"]) == pytest.approx(w[i, j], rel=1e-3, abs=1e-6)
+               for i in range(16) for j in range(16))
+    text = re.sub(r"(&#160;| )+", " ", svg)
+    assert ">t = 0 in: 1 0 out: 1 true: 1<" in text  # the bits fed in, predicted and true
+
+
+def test_a_grads_picture_shows_the_weights_gradients_summed_over_the_steps(post_run, tmp_path):
+    graph, run = trained_run(post_run)
+    grads = run.backward(every_node=True)
+    svg = render.write(to_digraph(graph, values=run.values, grads=grads), graph, tmp_path / "grads.svg").read_text()
+    titles = svg_titles(svg)
+    summed = sum(run.values["h[-1]" if t == 0 else f"h[{t - 1}]"][0][:, None] * grads[f"h_synapse_h[{t}]"][0][None]
+                 for t in range(4))  # d loss / d synapse_h: one term per step, as BPTT sums them
+    np.testing.assert_allclose(grads["synapse_h"], summed, atol=1e-12)
+    assert all(float(titles[f"synapse_h[{i}, {j}]"]) == pytest.approx(summed[i, j], rel=1e-3, abs=1e-9)
+               for i in range(16) for j in range(16))
+    assert "their gradients, summed over the steps" in svg
+    assert float(titles["h_in[0][3]"]) == pytest.approx(grads["h_in[0]"][0, 3], rel=1e-3, abs=1e-12)
+    assert f"{int(run.values['x[0]'][0, 0])}</text>" in svg  # inputs, with no gradient, still show their bits
+
+
+def test_every_weight_has_a_colour_of_its_own_never_a_scale_s():
+    graph = load_task(ROOT / "tasks" / "binary_addition_lstm.toml").build_network().graph(2)
+    source = to_digraph(fold_steps(graph, "lstm")).source
+    colours = {w: set(re.findall(rf'^\s*{w} -> .*?color="(#\w+)"', source, re.M)) for w in graph.parameters}
+    assert len(colours) == 13 and all(len(c) == 1 for c in colours.values())
+    assert len(set.union(*colours.values())) == 13  # the LSTM's 13 weights: 13 colours
+    many = render.weight_colours([f"w{i}" for i in range(40)])
+    scale = {Scale(1.0).colour(v) for v in (-1.0, 1.0)} | {unit_colour(1.0), render.RECURRENT_COLOUR, "#888888"}
+    assert len(set(many.values())) == 40 and not scale & set(many.values())
+
+
+def test_readme_pictures_read_on_a_web_page():
+    readme = (ROOT / "README.md").read_text()
+    pictures = re.findall(r"!\[[^\]]*\]\((docs/[^)]+\.svg)\)", readme)
+    assert len(pictures) >= 5
+    for picture in pictures:
+        width = float(re.search(r'<svg[^>]*?\swidth="([\d.]+)pt"', (ROOT / picture).read_text()).group(1))
+        assert width <= 1200, picture
+        # and each is made by a command the README shows
+        assert any(picture in block for block in re.findall(r"```(?:sh|console)?\n(.*?)```", readme, re.S)), picture
+
+
+def test_in_jupyter_a_picture_shows_itself_without_the_dot_program(tmp_path):
+    """What Jupyter calls to display a picture, with no dot program on PATH: pygraphviz draws it."""
+    import os
+    import subprocess
+
+    pytest.importorskip("pygraphviz")
+    code = ("import shutil; assert shutil.which('dot') is None\n"
+            "from graphnet import load_task\nfrom graphnet.render import to_digraph\n"
+            "bundle = to_digraph(load_task('tasks/binary_addition.toml').build_network().graph(3))._repr_mimebundle_()\n"
+            "print(sorted(bundle), bundle['image/svg+xml'].count('class=\"cluster\"'))")
+    env = dict(os.environ, PATH=str(tmp_path / "empty-bin"))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=str(ROOT))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["['image/svg+xml']", "4"]  # 3 steps and the weights' box
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="needs Graphviz's dot program (CI installs it)")
+def test_without_pygraphviz_the_dot_program_draws(tmp_path):
+    import subprocess
+
+    code = ("import sys; sys.modules['pygraphviz'] = None; from graphnet.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    result = subprocess.run([sys.executable, "-c", code, "render", str(TASK), "--steps", "3", "-o",
+                             str(tmp_path / "g.svg")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "Generated by graphviz" in (tmp_path / "g.svg").read_text()
