@@ -1,5 +1,5 @@
-"""Figures drawn with matplotlib, the ``plot`` extra: a learning curve (:mod:`graphnet.app.curve`) and a sweep's
-plot (:mod:`graphnet.app.sweep`).
+"""Figures drawn with matplotlib, the ``plot`` extra: a learning curve (:mod:`graphnet.app.curve`), a sweep's
+plot (:mod:`graphnet.app.sweep`) and a probe's picture of the hidden states (:mod:`graphnet.app.probe`).
 
 matplotlib is optional: a command asked for a figure without it says so, and how to install it, before any
 work (:func:`check_figure_path`); CSV needs nothing. Figures are made with matplotlib's object interface, not
@@ -52,7 +52,11 @@ def new_figure(width: float, height: float) -> Figure:
 
 def save_figure(figure: Figure, path: str | Path) -> Path:
     """Write ``figure`` to ``path`` atomically, in the format its extension names (``.svg``, ``.png``)."""
+    from matplotlib import rc_context
+
     form = Path(path).suffix[1:].lower() or "svg"
-    # No date in an SVG: the same numbers make the same file, and a regenerated picture shows no change.
+    # No date in an SVG and no random salt in its ids: the same numbers make the same file, and a regenerated
+    # picture shows no change.
     metadata = {"Date": None} if form == "svg" else None
-    return atomic_write(path, lambda f: figure.savefig(f, format=form, metadata=metadata))
+    with rc_context({"svg.hashsalt": "graphnet"}):
+        return atomic_write(path, lambda f: figure.savefig(f, format=form, metadata=metadata))

@@ -1,7 +1,9 @@
 """Data generators: the sequence problems a task trains on, chosen by name in the task file.
 
 A generator turns random draws into time-major arrays, least significant bit first: ``x`` (T, B, inputs) and
-``y`` (T, B, outputs), and describes a problem and a prediction in one line for the training log.
+``y`` (T, B, outputs), and describes a problem and a prediction in one line for the training log. It may also
+name the hidden fact of its problems, what a network's state must remember from one step to the next (the
+carry of an addition), and say its value at every step (``graphnet probe`` looks for it in the hidden layer).
 
 Examples
 --------
@@ -12,6 +14,8 @@ Examples
 array([1., 0., 0., 1., 0., 0., 0., 0.])
 >>> addition.describe(batch, 0, batch.y[:, 0])
 '9 + 60 = 69'
+>>> addition.fact, addition.fact_values(batch)[:, 0]  # 1001 + 111100: a carry out of bits 3, 4 and 5
+('carry', array([0, 0, 0, 1, 1, 1, 0, 0]))
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import functools
 import operator
 from dataclasses import dataclass
-from typing import ClassVar, Sequence
+from typing import Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -131,6 +135,18 @@ class Generator:
         needs); ValueError saying what was expected if ``text`` is not one or needs more steps."""
         raise ValueError(f"the {self.name or type(self).__name__} generator takes no examples")
 
+    #: The hidden fact of the problems, in a word or two (``carry``): what the network's state must hold after
+    #: a step for the steps after it to be right. Empty: none is declared (``graphnet probe`` refuses the
+    #: task). A generator that names one gives its values in :meth:`fact_values`; a configured generator may
+    #: name its own (``delayed_echo`` does).
+    fact: str = ""
+
+    def fact_values(self, batch: Batch) -> np.ndarray:
+        """The hidden fact after every step of every problem of ``batch``: (T, B) integers from 0 (classes:
+        0 or 1 for a bit, 0, 1 or 2 for a carry that can be 2). Entry ``[t, i]`` is what the state must hold once
+        it has read ``x[t]``, the value step ``t + 1`` needs: for addition, the carry out of bit ``t``."""
+        raise NotImplementedError(f"the {self.name or type(self).__name__} generator declares no hidden fact")
+
 
 def _steps(needed: int, bits: int | None) -> int:
     if bits is not None and bits < needed:
@@ -212,16 +228,34 @@ class BinaryAddition(Generator):
         a, b = _two_operands(text, "+", self.example_form)
         return self.encode([a], [b], _steps(max(a.bit_length(), b.bit_length()) + 1, bits))
 
+    fact = "carry"
+
+    def fact_values(self, batch):
+        """The carry out of each bit: 1 where a[t] + b[t] + the carry into bit t is 2 or more."""
+        return _carried(batch.x, _carry_out)
+
+
+def _carry_out(a: np.ndarray, b: np.ndarray, carry: np.ndarray) -> np.ndarray:
+    return a + b + carry >= 2
+
+
+def _borrow_out(a: np.ndarray, b: np.ndarray, borrow: np.ndarray) -> np.ndarray:
+    return a - b - borrow < 0
+
+
+def _carried(x: np.ndarray, out_of: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """(T, B) ints: what each step of operand bits x (T, B, 2) passes to the next, ``out_of(a, b, carried in)``
+    (0 into the first step): the carry of an addition, the borrow of a subtraction."""
+    carried = np.zeros(x.shape[:2], dtype=np.int64)
+    for t in range(x.shape[0]):
+        carried[t] = out_of(x[t, :, 0], x[t, :, 1], carried[t - 1] if t else 0)
+    return carried
+
 
 def _add_bits(x: np.ndarray) -> np.ndarray:
     """The sum bits of operand bits x (T, B, 2), by carrying the one: for operands too wide for int64."""
-    out = np.empty(x.shape[:2] + (1,))
-    carry = np.zeros(x.shape[1])
-    for t in range(x.shape[0]):
-        s = x[t, :, 0] + x[t, :, 1] + carry
-        out[t, :, 0] = s % 2
-        carry = (s >= 2).astype(np.float64)
-    return out
+    carried_in = np.concatenate([np.zeros((1, x.shape[1])), _carried(x, _carry_out)[:-1]])
+    return ((x[:, :, 0] + x[:, :, 1] + carried_in) % 2)[:, :, None]
 
 
 @register_generator("binary_subtraction")
@@ -267,6 +301,12 @@ class BinarySubtraction(Generator):
             raise ValueError(f"expected {self.example_form}")
         return self.encode([a], [b], _steps(max(a.bit_length(), 1), bits))
 
+    fact = "borrow"
+
+    def fact_values(self, batch):
+        """The borrow out of each bit: 1 where a[t] - b[t] - the borrow into bit t is below 0."""
+        return _carried(batch.x, _borrow_out)
+
 
 def _random_int(rng: np.random.RandomState, bits: int) -> int:
     return bits_to_int(rng.randint(2, size=bits))
@@ -309,19 +349,37 @@ class RunningParity(_BitStream):
     def target(self, x):
         return np.cumsum(x, axis=0) % 2
 
+    fact = "parity"
+
+    def fact_values(self, batch):
+        """The parity of the bits so far, step t's own included: the target itself, which no input shows."""
+        return self.target(batch.x)[:, :, 0].astype(np.int64)
+
 
 @register_generator("delayed_echo")
 class DelayedEcho(_BitStream):
     """At every step, the input bit from ``delay`` steps earlier (0 before there was one)."""
 
     delay = 1
+    # After step t the state must hold the last ``delay`` inputs; the oldest of them, x[t - delay + 1], is the
+    # one the next step echoes and the one furthest from any input: the hidden fact (x[t] for a delay of 1,
+    # which the step's own input shows).
+    fact = "x[t]"
 
     def configured(self, task_section):
         echo = DelayedEcho()
         echo.delay = task_section.delay
+        echo.fact = f"x[t-{echo.delay - 1}]" if echo.delay > 1 else "x[t]"
         return echo
 
     def target(self, x):
         y = np.zeros_like(x)
         y[self.delay :] = x[: len(x) - self.delay]
         return y
+
+    def fact_values(self, batch):
+        """The input bit ``delay - 1`` steps back (0 before the first): what step t + 1 echoes."""
+        held = np.zeros(batch.x.shape[:2], dtype=np.int64)
+        back = self.delay - 1
+        held[back:] = batch.x[: len(batch.x) - back, :, 0]
+        return held

@@ -12,7 +12,8 @@ Examples
 
 from __future__ import annotations
 
-from typing import Mapping
+import functools
+from typing import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -104,27 +105,67 @@ class Network:
 
     def predict_program(self, steps: int) -> Program:
         """The schedule that computes every ``y_hat[t]`` and the last state, without targets or loss."""
-        outputs = [*over(PREDICTION, steps), *(at(s, steps - 1) for s in self.cell.states)]
-        return self.graph(steps).compile(outputs, wrt=())
+        return self._chunk_program(steps, over(PREDICTION, steps))
 
-    def predict(self, params: dict[str, np.ndarray], x: np.ndarray, *, chunk: int = 256) -> np.ndarray:
-        """Predictions ``y_hat`` (T, ..., B, outputs) for inputs ``x`` (T, ..., B, inputs), any T.
+    def _chunk_program(self, steps: int, outputs: Sequence[str]) -> Program:
+        """The schedule that computes ``outputs`` and the last state (what the next chunk starts from)."""
+        last = [at(s, steps - 1) for s in self.cell.states]
+        return self.graph(steps).compile(list(dict.fromkeys([*outputs, *last])), wrt=())
 
-        Long sequences run ``chunk`` steps at a time, the last state of a chunk fed as the first state of
-        the next, so memory and graph size stay bounded however many bits there are. Axes between T and B (a
-        member axis: networks side by side, their weights stacked) are carried through.
+    def forward_in_chunks(
+        self, params: Mapping[str, np.ndarray], x: np.ndarray, outputs: Callable[[int], Sequence[str]], *,
+        chunk: int = 256,
+    ) -> Iterator[tuple[int, int, Callable[[str], np.ndarray]]]:
+        """Run inputs ``x`` (T, ..., B, inputs) forward ``chunk`` steps at a time, the last state of a chunk fed
+        as the first state of the next, so memory and graph size stay bounded however many steps there are.
+
+        Yields, chunk by chunk, its first step, its length and its run's ``value(key)``, which knows the keys
+        ``outputs(length)`` names, counted from the chunk's first step (``h[0]`` is step ``start``).
         """
         steps = x.shape[0]
-        out = np.empty(x.shape[:-1] + (self.outputs,))
         state: dict[str, np.ndarray] = {}
         for start in range(0, steps, chunk):
             length = min(chunk, steps - start)
             feeds = self.feeds(x[start : start + length])
             feeds.update({at(s, -1): v for s, v in state.items()})
-            value = self.predict_program(length).forward(feeds, params).value
+            value = self._chunk_program(length, outputs(length)).forward(feeds, params).value
+            yield start, length, value
+            state = {s: value(at(s, length - 1)) for s in self.cell.states}
+
+    def predict(self, params: Mapping[str, np.ndarray], x: np.ndarray, *, chunk: int = 256) -> np.ndarray:
+        """Predictions ``y_hat`` (T, ..., B, outputs) for inputs ``x`` (T, ..., B, inputs), any T.
+
+        Long sequences run ``chunk`` steps at a time (:meth:`forward_in_chunks`). Axes between T and B (a
+        member axis: networks side by side, their weights stacked) are carried through.
+        """
+        out = np.empty(x.shape[:-1] + (self.outputs,))
+        for start, length, value in self.forward_in_chunks(params, x, functools.partial(over, PREDICTION),
+                                                           chunk=chunk):
             for t in range(length):
                 out[start + t] = value(at(PREDICTION, t))
-            state = {s: value(at(s, length - 1)) for s in self.cell.states}
+        return out
+
+    def states(self, params: Mapping[str, np.ndarray], x: np.ndarray, *, chunk: int = 256) -> np.ndarray:
+        """The state every step passes on, for inputs ``x`` (T, ..., B, inputs): (T, ..., B, width), the cell's
+        states side by side in :attr:`Cell.states <graphnet.rnn.cells.Cell.states>` order (``h[t]``; ``h[t]``
+        then ``c[t]`` for an LSTM), ``hidden`` numbers each. Run as :meth:`predict` runs.
+
+        Examples
+        --------
+        >>> net = Network(get_cell("lstm"), inputs=2, hidden=3, outputs=1)
+        >>> params = net.init_parameters(np.random.RandomState(0))
+        >>> net.states(params, np.zeros((5, 4, 2))).shape     # 5 steps, 4 problems: h and c, 3 numbers each
+        (5, 4, 6)
+        """
+        names = self.cell.states
+        out = np.empty(x.shape[:-1] + (self.hidden * len(names),))
+
+        def every_state(length: int) -> list[str]:
+            return [at(s, t) for t in range(length) for s in names]
+
+        for start, length, value in self.forward_in_chunks(params, x, every_state, chunk=chunk):
+            for t in range(length):
+                out[start + t] = np.concatenate([value(at(s, t)) for s in names], axis=-1)
         return out
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from graphnet.rnn.data import EXHAUSTIVE_LIMIT, bits_to_int, get_generator, int_to_bits
+from graphnet.rnn.data import EXHAUSTIVE_LIMIT, Batch, bits_to_int, get_generator, int_to_bits
 
 
 def test_bits_round_trip_for_small_and_huge_integers():
@@ -115,3 +115,63 @@ def test_sampling_through_the_bit_table_gives_the_shifted_bits_and_the_same_rand
             assert np.array_equal(with_table.x, shifted.x) and np.array_equal(with_table.y, shifted.y)
             assert with_table.x.shape == shifted.x.shape and with_table.y.shape == shifted.y.shape
             assert str(table_rng.get_state()) == str(shift_rng.get_state())
+
+
+# -- the hidden fact: what the state must hold after each step (graphnet probe reads it) -------------------------
+def test_the_carry_of_3_plus_1_by_hand():
+    # 011 + 001: bit 0 is 1 + 1 = 10, carry 1; bit 1 is 1 + 0 + 1 = 10, carry 1; bit 2 is 0 + 0 + 1, no carry.
+    addition = get_generator("binary_addition")
+    batch = addition.encode([3], [1], 4)
+    assert addition.fact == "carry"
+    assert addition.fact_values(batch)[:, 0].tolist() == [1, 1, 0, 0]
+    assert bits_to_int(batch.y[:, 0, 0]) == 4
+
+
+def test_the_borrow_of_4_minus_1_by_hand():
+    # 100 - 001: bit 0 is 0 - 1, borrow 1; bit 1 is 0 - 0 - 1, borrow 1; bit 2 is 1 - 0 - 1 = 0, no borrow.
+    subtraction = get_generator("binary_subtraction")
+    batch = subtraction.encode([4], [1], 3)
+    assert subtraction.fact == "borrow"
+    assert subtraction.fact_values(batch)[:, 0].tolist() == [1, 1, 0]
+
+
+@pytest.mark.parametrize("name, bits", [("binary_addition", 8), ("binary_subtraction", 8), ("binary_addition", 200)])
+def test_every_answer_bit_is_the_operand_bits_with_the_fact_carried_in(name, bits):
+    # sum bit = a xor b xor carry in; difference bit = a xor b xor borrow in; nothing is carried out of the last
+    # bit (the sum fits, a >= b). 200 bits: the sums are made from the carries too, so they must still add up.
+    generator = get_generator(name)
+    batch = generator.all_problems(bits) if bits <= 8 else generator.sample(np.random.RandomState(0), 20, bits)
+    facts = generator.fact_values(batch)
+    carried_in = np.concatenate([np.zeros((1, batch.size), dtype=np.int64), facts[:-1]])
+    a, b = batch.x[:, :, 0].astype(int), batch.x[:, :, 1].astype(int)
+    assert np.array_equal(batch.y[:, :, 0], a ^ b ^ carried_in)
+    assert facts.shape == (bits, batch.size) and not facts[-1].any() and set(np.unique(facts)) == {0, 1}
+    if bits > 8:
+        for i in range(batch.size):
+            assert bits_to_int(batch.y[:, i, 0]) == bits_to_int(batch.x[:, i, 0]) + bits_to_int(batch.x[:, i, 1])
+
+
+def test_the_parity_so_far_is_the_previous_one_flipped_by_each_one_bit():
+    parity = get_generator("running_parity")
+    batch = parity.example("1011")  # steps 1, 1, 0, 1
+    assert parity.fact == "parity" and parity.fact_values(batch)[:, 0].tolist() == [1, 0, 0, 1]
+
+
+@pytest.mark.parametrize("delay, name", [(1, "x[t]"), (3, "x[t-2]")])
+def test_the_echo_holds_the_bit_the_next_step_echoes(delay, name):
+    echo = get_generator("delayed_echo").configured(type("Section", (), {"delay": delay})())
+    x = np.array([1, 0, 1, 1, 0, 1], dtype=float)[:, None, None]
+    batch = Batch(x, echo.target(x))
+    facts = echo.fact_values(batch)
+    assert echo.fact == name
+    assert np.array_equal(facts[:-1], batch.y[1:, :, 0])  # what step t + 1 outputs
+    assert facts[:, 0].tolist() == ([1, 0, 1, 1, 0, 1] if delay == 1 else [0, 0, 1, 0, 1, 1])
+    assert get_generator("delayed_echo").fact == "x[t]"  # configuring made a new generator
+
+
+def test_a_generator_names_no_fact_unless_it_declares_one():
+    from graphnet import Generator
+
+    assert Generator.fact == ""
+    with pytest.raises(NotImplementedError, match="declares no hidden fact"):
+        Generator().fact_values(Batch(np.zeros((2, 1, 1)), np.zeros((2, 1, 1))))
