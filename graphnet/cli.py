@@ -20,6 +20,7 @@ from .app.checkpoint import Checkpointer, load_checkpoint, save_checkpoint
 from .app.curve import EVERY as CURVE_EVERY
 from .app.curve import Curve, check_curve_path, write_curve
 from .app.plugins import load_entry_points, load_plugins
+from .app.probe import PROBLEMS as PROBE_PROBLEMS
 from .app.tasks import Task, check_memory, evaluation_bytes, load_task
 from .app.training import LogEntry, add_integers, evaluate, train
 from .app.files import check_writable
@@ -64,6 +65,11 @@ until then written), 130 interrupted by Ctrl-C (the checkpoint and the curve are
   graphnet render tasks/binary_addition.toml -o grads.svg --weights weights.npz --example 9+60 --show grads
   graphnet render tasks/running_parity.toml -o parity.svg --weights parity.npz --example 1011
   graphnet render tasks/binary_addition_lstm.toml --steps 4 --fold -o lstm.svg    # one node per step's cell""",
+    "animate": """examples:
+  graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 -o bptt.gif
+  graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 -o bptt.html   # play, hover
+  graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 --show memory -o memory.gif
+  graphnet animate tasks/binary_addition.toml --weights weights.npz --example 5+6 --steps 4 --show grads -o back.gif""",
     "nodes": """examples:
   graphnet nodes
   graphnet nodes --plugin my_nodes        # with your own node types""",
@@ -73,6 +79,15 @@ until then written), 130 interrupted by Ctrl-C (the checkpoint and the curve are
   graphnet gradcheck softplus --plugin my_nodes
   graphnet gradcheck --task tasks/binary_addition_lstm.toml    # the whole unrolled LSTM, every weight (BPTT)
   graphnet gradcheck --task tasks/binary_addition.toml --weights weights.npz --steps 12""",
+    "probe": """examples:
+  graphnet probe tasks/binary_addition.toml --weights weights.npz       # is the carry in h[t]?
+  graphnet probe tasks/binary_addition.toml --weights weights.npz --plot probe.svg --problems 1000 --seed 3
+  graphnet probe tasks/running_parity.toml --weights parity.npz         # the parity so far
+
+The task's generator names the fact (carry, borrow, parity, ...) and its value after every step. Linear
+readouts of it are fitted on 75% of the random problems, every step pooled: one from the state each step passes
+on (h[t]; h[t] and c[t] for an LSTM), one from that step's inputs x[t] alone; both are measured on the steps of
+the other 25%.""",
     "add": """examples:
   graphnet add 9 60 --weights weights.npz
   graphnet add 123456789123456789 987654321987654321 --weights weights.npz""",
@@ -115,6 +130,10 @@ def _task_args(parser: argparse.ArgumentParser) -> None:
         metavar="SECTION.KEY=VALUE",
         help="override a key of the task file (repeatable), e.g. --set network.hidden=8",
     )
+
+
+# graphnet.animate's, here so that parsing the command line does not import Graphviz (tests hold them equal)
+ANIMATE_SHOWS, ANIMATE_MAX_STEPS = ("both", "values", "grads", "memory"), 16
 
 
 def build_parser() -> Parser:
@@ -189,6 +208,21 @@ def build_parser() -> Parser:
                    help="draw each step's cell as one node (for gated cells such as lstm and gru, far fewer nodes)")
     p.add_argument("--show", choices=("values", "grads"), default="values",
                    help="colour the cells by the values of the run or by the gradients of its loss (default: values)")
+    p = command("animate", "Animate a run: the forward and reverse pass step by step, or the hidden layer's memory.",
+                cmd_animate)
+    _task_args(p)
+    p.add_argument("--weights", required=True, metavar="W.npz", help="trained weights (graphnet train --save)")
+    p.add_argument("--example", required=True, metavar="A+B", help="the problem to run, written as the task's "
+                   "log writes it: 9+60 (addition), 60-9 (subtraction), 1011 (bit streams, last step first)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="the animation: .gif (needs the 'animate' extra) or .html (a page with play/pause, a "
+                   "slider and every number on hover)")
+    p.add_argument("--show", choices=ANIMATE_SHOWS, default="both",
+                   help="both: the forward pass, then the reverse pass (default); values: the forward pass; grads: "
+                   "the reverse pass; memory: each hidden cell coloured by the input steps it depends on")
+    p.add_argument("--steps", type=int, metavar="T",
+                   help=f"time steps to run (default: the task's bits; at most {ANIMATE_MAX_STEPS})")
+    p.add_argument("--fold", action="store_true", help="draw each step's cell as one node, as render --fold does")
     p = command("nodes", "List the registered node types, cells and data generators.", cmd_nodes)
 
     p = command("gradcheck", "Check node types' backward against central differences in float64.", cmd_gradcheck)
@@ -201,6 +235,17 @@ def build_parser() -> Parser:
     p.add_argument("--steps", type=int, metavar="T", help="with --task: steps to unroll (default: the task's bits)")
     p.add_argument("--batch", type=int, default=3, metavar="B", help="with --task: problems at once (default: 3)")
     p.add_argument("--weights", metavar="W.npz", help="with --task: check at these weights (default: random ones)")
+
+    # -- probe (graphnet.app.probe): is the task's hidden fact (the carry) linearly in the trained state?
+    p = command("probe", "Read the task's hidden fact (the carry) from the trained hidden state, linearly.", cmd_probe)
+    _task_args(p)
+    p.add_argument("--weights", required=True, metavar="W.npz", help="trained weights (.npz)")
+    p.add_argument("--plot", metavar="FILE.svg",
+                   help="also draw the held-out states by their principal components, coloured by the fact "
+                   "(.svg/.png; needs the 'plot' extra)")
+    p.add_argument("--problems", type=int, default=PROBE_PROBLEMS, metavar="N",
+                   help=f"random problems to draw, a quarter held out (default: {PROBE_PROBLEMS})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default: 0)")
 
     # -- sweep (graphnet.app.sweep): settings x seeds on a process pool, CSV, table, optional plot
     p = command("sweep", "Train under several settings and seeds (all cores); iterations and seconds to solve.",
@@ -385,6 +430,26 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_animate(args: argparse.Namespace) -> int:
+    from . import animate
+
+    task = load_task(args.task, args.overrides)
+    animate.check_output(args.output)
+    check_writable(args.output, "-o", reading=[args.task, args.weights])
+    steps = task.problem.bits if args.steps is None else args.steps
+    _positive("--steps", steps)
+    steps = max(steps, len(_example(task, args.example, args.steps).x))
+    if steps > animate.MAX_STEPS:
+        raise UsageError(f"--steps {steps}: more than {animate.MAX_STEPS} steps make too many frames to follow; "
+                         f"animate fewer, e.g. --steps 8")
+    params = load_weights(args.weights, task.build_network())
+    frames = animate.frames(task, params, args.example, args.show, steps, fold=args.fold)
+    animate.write(frames, args.output)
+    print(f"wrote {args.output} ({len(frames)} frames, {steps} steps, "
+          f"{sum(f.seconds for f in frames):.0f} s a loop)")
+    return 0
+
+
 def _example(task: Task, text: str, steps: int | None) -> Batch:
     """The task's problem written ``text`` (``render --example``), over ``steps`` or as few as it needs."""
     try:
@@ -470,6 +535,24 @@ CHECK_COLUMNS = f"{'score':>8}{'largest |a - n|':>18}{'relative error':>17}"
 def _check_line(check: GradientCheck) -> str:
     """One verdict's columns: the score (at most 1 passes), the largest difference, the relative error."""
     return f"{check.score:>8.2f}{check.difference:>18.1e}{check.relative:>17.1e}  {check}"
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from .app.probe import check_plot_path, check_probe, probe, write_probe_plot
+
+    task = load_task(args.task, args.overrides)
+    _positive("--seed", args.seed, minimum=0, maximum=2**32 - 1)
+    check_probe(task, args.problems, option="--problems")  # a fact to look for, and a size that fits
+    if args.plot:  # a picture that cannot be drawn is refused here, not after the probe
+        check_plot_path(args.plot)
+        check_writable(args.plot, "--plot", reading=[args.task, args.weights])
+    params = load_weights(args.weights, task.build_network())
+    result = probe(task, params, problems=args.problems, seed=args.seed)
+    say("\n".join(result.lines()))
+    if args.plot:
+        write_probe_plot(args.plot, result, title=Path(args.task).name)
+        say(f"plot written to {args.plot}")
+    return 0
 
 
 # -- argument checks --------------------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ WEIGHT_COLOURS = [
     "#7a6a00", "#1a1a1a", "#a6d96a", "#f4a442", "#5ec2d1", "#bf812d", "#35978f", "#4d9221",
 ]
 RECURRENT_COLOUR = "#6a3d9a"
+PENDING = "#e9e4d4"  # a number not computed yet (in an animation): greige, a colour no scale has
 KIND_STYLE = {
     "input": dict(shape="box", style="rounded,filled", fillcolor="#eef3f8", color="#6b7f99"),
     "target": dict(shape="box", style="rounded,filled,dashed", fillcolor="#f5f5f5", color="#777777"),
@@ -119,6 +120,9 @@ class Scale:
         limit, smallest = max(shown), min(shown)
         if smallest * 20 >= limit:
             return cls(limit)
+        # Logarithmic from a round number (1, 2 or 5 times a power of 10), so the legend's ticks read as such.
+        power = 10.0 ** math.floor(math.log10(limit))
+        limit = next(m * power for m in (1, 2, 5, 10) if m * power >= limit * (1 - 1e-12))
         return cls(limit, min(MAX_DECADES, math.ceil(math.log10(limit / smallest)) + 1))
 
     def fraction(self, v: float) -> float:
@@ -197,19 +201,25 @@ def shape_text(shape: tuple) -> str:
 
 def _cell(colour: str, tooltip: str, text: str = "", width: int = 7, height: int = 12) -> str:
     # HREF: Graphviz writes a cell's tooltip into the SVG (shown on hover) only for a cell that links.
-    # FIXEDSIZE: an empty cell keeps its size however wide the caption above it is; one with a number grows to it.
+    # FIXEDSIZE: a cell keeps its size, however wide the caption above it or the number in it, so that the
+    # frames of an animation, whose numbers differ, are laid out alike.
     inner = f'<FONT POINT-SIZE="8" COLOR="{_ink(colour)}">{text}</FONT>' if text else ""
-    fixed = "" if text else ' FIXEDSIZE="TRUE"'
-    return (f'<TD WIDTH="{width}" HEIGHT="{height}"{fixed} BGCOLOR="{colour}" HREF="#" '
+    return (f'<TD WIDTH="{width}" HEIGHT="{height}" FIXEDSIZE="TRUE" BGCOLOR="{colour}" HREF="#" '
             f'TOOLTIP="{html.escape(tooltip)}">{inner}</TD>')
+
+
+def _value_cell(key: str, v: float, colour, width: int, height: int, numbered: bool = False) -> str:
+    """A cell of a number (printed in it if ``numbered``), or of one not computed yet (NaN, in an animation)."""
+    if math.isnan(v):
+        return _cell(PENDING, f"{key} = not computed yet", "…" if numbered else "", width, height)
+    return _cell(colour(v), f"{key} = {_number(v)}", _short(v) if numbered else "", width, height)
 
 
 def _strip(key: str, vector: np.ndarray, colour, caption: str) -> str:
     """A vector as a row of cells under its caption; a short one prints its numbers in them."""
     numbered = vector.size <= NUMBERED
     cells = "".join(
-        _cell(colour(float(v)), f"{key}[{i}] = {_number(float(v))}", text=_short(float(v)) if numbered else "",
-              width=26 if numbered else 7, height=14 if numbered else 12)
+        _value_cell(f"{key}[{i}]", float(v), colour, 32 if numbered else 7, 14 if numbered else 12, numbered)
         for i, v in enumerate(vector)
     )
     return (
@@ -223,8 +233,8 @@ def _heat_map(key: str, matrix: np.ndarray, colour, caption: str) -> str:
     """A weight matrix as a grid of small cells, row i of the grid row i of the matrix."""
     size = 5 if max(matrix.shape) > 16 else 6
     rows = "".join(
-        "<TR>" + "".join(_cell(colour(float(v)), f"{key}[{i}, {j}] = {_number(float(v))}", width=size,
-                               height=size) for j, v in enumerate(row)) + "</TR>"
+        "<TR>" + "".join(_value_cell(f"{key}[{i}, {j}]", float(v), colour, size, size)
+                         for j, v in enumerate(row)) + "</TR>"
         for i, row in enumerate(matrix)
     )
     # The grid in a table of its own, so that a wide caption does not stretch a narrow matrix's cells.
@@ -235,15 +245,19 @@ def _heat_map(key: str, matrix: np.ndarray, colour, caption: str) -> str:
     )
 
 
+def _bits(vector: np.ndarray) -> str:
+    """``1 0``: each number rounded to a bit, ``…`` for one not computed yet."""
+    return " ".join("…" if math.isnan(v) else f"{int(round(v))}" for v in np.ravel(vector))
+
+
 def _step_label(t: int, values: Mapping[str, np.ndarray] | None) -> str:
     if not values or at(INPUT, t) not in values:
         return f"t = {t}"
-    bits = " ".join(f"{int(round(b))}" for b in np.ravel(values[at(INPUT, t)][0]))
-    label = f"t = {t}   in: {bits}"
+    label = f"t = {t}   in: {_bits(values[at(INPUT, t)][0])}"
     if at(PREDICTION, t) in values:
-        label += "   out: " + " ".join(f"{int(round(v))}" for v in np.ravel(values[at(PREDICTION, t)][0]))
+        label += f"   out: {_bits(values[at(PREDICTION, t)][0])}"
     if at(TARGET, t) in values:
-        label += "   true: " + " ".join(f"{int(round(v))}" for v in np.ravel(values[at(TARGET, t)][0]))
+        label += f"   true: {_bits(values[at(TARGET, t)][0])}"
     return label
 
 
@@ -328,6 +342,8 @@ def to_digraph(
     values: Mapping[str, np.ndarray] | None = None,
     grads: Mapping[str, np.ndarray] | None = None,
     title: str | None = None,
+    scale: Scale | None = None,
+    labels: Mapping[str, np.ndarray] | None = None,
 ) -> Picture:
     """Draw ``graph`` as a :class:`Picture`, a ``graphviz.Digraph`` (in Jupyter it shows itself).
 
@@ -338,6 +354,9 @@ def to_digraph(
         maps, and the losses print their numbers.
     grads : gradients of the loss (``Run.backward(every_node=True)``): strips and heat maps show these instead.
     title : a line drawn above the picture.
+    scale : the colour scale of the numbers; by default the one that fits them (:func:`fit_scale`). The frames
+        of an animation share one, and NaN stands for a number not computed yet.
+    labels : the values the step labels read (the bits in, out and true); by default ``values``.
     """
     steps = sorted({a["t"] for _, a in graph.nx.nodes(data=True) if a["t"] is not None})
     dot = Picture(
@@ -356,7 +375,7 @@ def to_digraph(
         edge_attr=dict(fontname="Helvetica", fontsize="9", color="#888888", arrowsize="0.6"),
     )
     shown = grads if grads is not None else values
-    scale = Scale.fit(_magnitudes(graph, shown, unit_ok=grads is None))
+    scale = scale or fit_scale(graph, values, grads)
     colours = weight_colours(graph.parameters)
 
     def add_node(target: graphviz.Digraph, key: str) -> None:
@@ -402,7 +421,7 @@ def to_digraph(
             add_node(dot, key)
     for t in steps:
         with dot.subgraph(name=f"cluster_t{t}") as cluster:
-            cluster.attr(label=_step_label(t, values), style="rounded", color="#bbbbbb", fontsize="12",
+            cluster.attr(label=_step_label(t, values if labels is None else labels), style="rounded", color="#bbbbbb", fontsize="12",
                          labeljust="l", labelloc="b")  # "b": the top, as the graph runs bottom to top
             # The initial state is drawn in the first step, where it is read.
             for key in (initial if t == steps[0] else []) + graph.keys():
@@ -433,8 +452,14 @@ def _loss_label(key: str, attrs: dict, values: Mapping[str, np.ndarray] | None) 
     """A loss with its number when there is a run: each step's, and their sum."""
     if not values or key not in values or np.size(values[key]) != 1:
         return f"{key}\n{attrs['op']}"
-    number = _number(float(np.ravel(values[key])[0]))
-    return f"{key} = {number}" if attrs["t"] is not None else f"{key} = {number}\nthe sum over the steps"
+    value = float(np.ravel(values[key])[0])
+    number = "…" if math.isnan(value) else _number(value)  # not computed yet
+    # The number in a cell of its own, of a fixed width: a frame with another number is laid out alike.
+    row = (f'<TR><TD>{html.escape(key)} =</TD><TD WIDTH="64" FIXEDSIZE="TRUE" ALIGN="LEFT">{number}</TD></TR>')
+    if attrs["t"] is None:
+        row += '<TR><TD COLSPAN="2">the sum over the steps</TD></TR>'
+    return f'<<TABLE BORDER="0" CELLPADDING="1" CELLSPACING="0">{row}</TABLE>>'
+
 
 
 def _initial_state(graph: Graph) -> list[str]:
@@ -486,6 +511,12 @@ def _matrix(shown: Mapping[str, np.ndarray] | None, key: str, shape: tuple) -> n
     return matrix if max(matrix.shape) <= MAX_HEAT else None
 
 
+def fit_scale(graph: Graph, values: Mapping[str, np.ndarray] | None,
+              grads: Mapping[str, np.ndarray] | None = None) -> Scale:
+    """The colour scale :func:`to_digraph` gives the numbers it draws: the gradients if given, else the values."""
+    return Scale.fit(_magnitudes(graph, grads if grads is not None else values, unit_ok=grads is None))
+
+
 def _magnitudes(graph: Graph, shown: Mapping[str, np.ndarray] | None, unit_ok: bool) -> Iterator[float]:
     """The largest magnitude of each drawn vector and heat map that is not in [0, 1]: what the scale must show."""
     if shown is None:
@@ -496,7 +527,7 @@ def _magnitudes(graph: Graph, shown: Mapping[str, np.ndarray] | None, unit_ok: b
         if drawn is None and attrs["kind"] == "parameter":
             drawn = _matrix(shown, key, attrs["shape"])
         if drawn is not None and drawn.size and not (unit_ok and _is_unit(drawn)):
-            yield float(np.max(np.abs(drawn)))
+            yield float(np.nanmax(np.abs(drawn))) if not np.all(np.isnan(drawn)) else 0.0
 
 
 def _legend(dot: graphviz.Digraph, scale: Scale | None, *, gradients: bool, unit: bool, weights: bool) -> None:

@@ -121,12 +121,20 @@ def files(tmp_path_factory):
                 field = at + (8 if header == b"PK\x03\x04" else 10)
                 raw[field:field + 2] = method.to_bytes(2, "little")
         (folder / f"{name}.npz").write_bytes(bytes(raw))
+    (folder / "coin_flips.py").write_text("from graphnet import Generator, register_generator\n\n\n"
+                                          "@register_generator('coin_flips')\nclass CoinFlips(Generator):\n"
+                                          "    'Random bits in, the same bits out: nothing to remember.'\n")
+    (folder / "coin_flips.toml").write_text(_task_text('"binary_addition"', '"coin_flips"').replace("inputs = 2",
+                                                                                                  "inputs = 1"))
     (folder / "exit7.py").write_text("import sys\nsys.exit(7)\n")
     (folder / "exit_bare.py").write_text("raise SystemExit\n")
     return folder
 
 
 T = str(TASK)
+ANIMATE = ["animate", T, "--weights", "{f}/weights.npz", "--example", "9+60"]  # a good animation, but for -o
+PROBE = ["probe", T, "--weights", "{f}/weights.npz"]  # the post's task and weights, probed
+PROBLEMS_RANGE = "--problems: expected an integer from 16 to 1,000,000 (a quarter of them held out)"
 CASES = [
     # name, command line, part of the message
     ("unknown command", ["fly"], "invalid choice: 'fly'"),
@@ -216,6 +224,17 @@ CASES = [
     ("render unknown format", ["render", T, "-o", "{f}/g.gif"], "unknown output format '.gif'; expected one of"),
     ("render no format", ["render", T, "-o", "{f}/graph"], "unknown output format '(none)'"),
     ("render no output", ["render", T], "required: -o"),
+    ("animate unknown format", ANIMATE + ["-o", "{f}/run.mp4"], "-o {f}/run.mp4: unknown animation format '.mp4'"),
+    ("animate no example", ["animate", T, "--weights", "{f}/weights.npz", "-o", "{f}/a.gif"],
+     "required: --example"),
+    ("animate malformed example", ["animate", T, "--weights", "{f}/weights.npz", "--example", "9-60", "-o",
+                                   "{f}/a.gif"], "--example 9-60: expected A+B with non-negative integers"),
+    ("animate too many steps", ANIMATE + ["-o", "{f}/a.gif", "--steps", "17"], "too many frames to follow"),
+    ("animate an example too long", ["animate", T, "--weights", "{f}/weights.npz", "--example", "9+" + "9" * 30,
+                                     "-o", "{f}/a.gif"], "too many frames to follow"),
+    ("animate weights of another net", ANIMATE + ["-o", "{f}/a.gif", "--set", "network.hidden=8"],
+     "'synapse_0' is float64 (2, 16), the task needs float (2, 8)"),
+    ("animate to no folder", ANIMATE + ["-o", "{f}/no/a.gif"], "does not exist"),
     ("render to no folder", ["render", T, "-o", "{f}/no/g.dot"], "does not exist"),
     ("render zero steps", ["render", T, "-o", "{f}/g.dot", "--steps", "0"], "--steps: expected an integer"),
     ("render absurd steps", ["render", T, "-o", "{f}/g.dot", "--steps", "1000000"], "will not be legible"),
@@ -285,6 +304,22 @@ CASES = [
     ("--curve-every not int", ["train", T, "--curve", "{f}/curve.csv", "--curve-every", "1e3"], "invalid int value"),
     ("--plot unknown format", ["sweep", T, "--set", "network.hidden=2", "--plot", "{f}/sweep.pdf"],
      "sweep.pdf: unknown format '.pdf'; expected one of .svg, .png"),
+    # graphnet probe
+    ("probe a task with no hidden fact", ["probe", "{f}/coin_flips.toml", "--weights", "{f}/weights.npz", "--plugin",
+                                          "{f}/coin_flips.py"], "coin_flips.toml: the coin_flips generator names no "
+     "hidden fact to probe for (a generator declares one with `fact` and `fact_values`, see docs/extending.md)"),
+    ("probe weights of another network", [*PROBE, "--set", "network.hidden=8"], "the task needs float (2, 8)"),
+    ("probe too few problems", [*PROBE, "--problems", "3"], f"{PROBLEMS_RANGE}, got 3"),
+    ("probe too many problems", [*PROBE, "--problems", "2000000"], f"{PROBLEMS_RANGE}, got 2000000"),
+    ("probe past the memory limit", [*PROBE, "--set", "task.bits=100000", "--problems", "100000"],
+     f"--problems 100,000 of {T}'s 100000-bit problems (state width 16) would need about"),
+    ("probe a state too wide to fit", [*PROBE, "--set", "network.hidden=1024"],
+     "fitting a readout to 24,576 states of 1024 numbers is too much work to wait for; give fewer problems"),
+    ("probe --plot unknown format", [*PROBE, "--plot", "{f}/probe.pdf"],
+     "probe.pdf: unknown format '.pdf'; expected one of .svg, .png"),
+    ("probe --plot to no folder", [*PROBE, "--plot", "{f}/no/p.svg"],
+     "--plot {f}/no/p.svg: folder {f}/no does not exist"),
+    ("probe negative seed", [*PROBE, "--seed", "-1"], "--seed: expected an integer of at least 0, got -1"),
     # outputs that would lose something: checked before any work (issue 13)
     ("--save onto a pipe", ["train", T, "--save", "{f}/pipe"], "/pipe: is not a regular file (a pipe or a device)"),
     ("--save onto the task file", ["train", "{f}/copy.toml", "--save", "{f}/copy.toml"],

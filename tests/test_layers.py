@@ -12,7 +12,8 @@ MAY_IMPORT = {
     "rnn": {"errors", "engine"},
     "app": {"errors", "engine", "rnn"},
     "render": {"errors", "engine", "rnn", "app"},
-    "cli": {"errors", "engine", "rnn", "app", "render", ""},
+    "animate": {"errors", "engine", "rnn", "app", "render"},
+    "cli": {"errors", "engine", "rnn", "app", "render", "animate", ""},
 }
 
 
