@@ -31,25 +31,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    folder = Path(tempfile.mkdtemp())
-    base = [sys.executable, "-m", "graphnet", "sweep", args.task, "--set", f"network.hidden={args.hidden}",
-            "--seeds", str(args.seeds), "--workers", str(args.workers), "--quiet"]
-    runs = {"together": base + ["--csv", str(folder / "together.csv")],
-            "one by one": base + ["--separately", "--csv", str(folder / "apart.csv")]}
-    times: dict[str, list[float]] = {name: [] for name in runs}
-    for round_ in range(args.rounds):
-        for name, command in runs.items():
-            start = time.perf_counter()
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-            times[name].append(time.perf_counter() - start)
-        print(f"round {round_ + 1}: " + ", ".join(f"{name} {t[-1]:.1f} s" for name, t in times.items()))
-    rows = [[{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(open(folder / name))]
-            for name in ("together.csv", "apart.csv")]
+    with tempfile.TemporaryDirectory() as scratch:  # the two CSVs, compared below, then removed
+        folder = Path(scratch)
+        base = [sys.executable, "-m", "graphnet", "sweep", args.task, "--set", f"network.hidden={args.hidden}",
+                "--seeds", str(args.seeds), "--workers", str(args.workers), "--quiet"]
+        runs = {"together": base + ["--csv", str(folder / "together.csv")],
+                "one by one": base + ["--separately", "--csv", str(folder / "apart.csv")]}
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for round_ in range(args.rounds):
+            for name, command in runs.items():
+                start = time.perf_counter()
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+                times[name].append(time.perf_counter() - start)
+            print(f"round {round_ + 1}: " + ", ".join(f"{name} {t[-1]:.1f} s" for name, t in times.items()))
+        rows = [_rows_but_seconds(folder / name) for name in ("together.csv", "apart.csv")]
     together, apart = (statistics.median(times[name]) for name in runs)
     print(f"network.hidden={args.hidden}, {args.seeds} seeds, {args.workers} worker(s): together {together:.1f} s, "
           f"one by one {apart:.1f} s (medians of {args.rounds}): {apart / together:.1f}x less wall time; "
           f"the same results: {rows[0] == rows[1]}")
     return 0
+
+
+def _rows_but_seconds(path: Path) -> list[dict[str, str]]:
+    """A sweep CSV's rows without the ``seconds`` column, the one that may differ between the two ways."""
+    with open(path, newline="") as f:
+        return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]
 
 
 if __name__ == "__main__":

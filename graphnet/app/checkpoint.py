@@ -14,12 +14,14 @@ Examples
 >>> from graphnet import load_task, train
 >>> task = load_task("tasks/binary_addition.toml", ["training.iterations=20", "training.log_every=0"])
 >>> part = train(load_task("tasks/binary_addition.toml", ["training.iterations=8", "training.log_every=0"]))
->>> path = os.path.join(tempfile.mkdtemp(), "run.npz")
+>>> folder = tempfile.TemporaryDirectory()
+>>> path = os.path.join(folder.name, "run.npz")
 >>> save_checkpoint(path, task, part.params, part.iterations, part.rng_state)
 >>> state = load_checkpoint(path, task)
 >>> resumed = train(task, params=state.params, start=state.iteration, rng_state=state.rng_state)
 >>> all((resumed.params[k] == train(task).params[k]).all() for k in resumed.params)
 True
+>>> folder.cleanup()
 """
 
 from __future__ import annotations

@@ -113,10 +113,12 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "note.txt"
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> target = pathlib.Path(folder.name) / "note.txt"
     >>> _ = atomic_write(target, lambda f: f.write(b"hello"))
     >>> target.read_bytes()
     b'hello'
+    >>> folder.cleanup()
     """
     path = Path(path)
     _check_target(path)

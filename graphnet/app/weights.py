@@ -4,10 +4,12 @@ Examples
 --------
 >>> import os, tempfile
 >>> import numpy as np
->>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
+>>> folder = tempfile.TemporaryDirectory()
+>>> path = os.path.join(folder.name, "w.npz")
 >>> save_weights(path, {"synapse_0": np.zeros((2, 3))})
 >>> load_weights(path)["synapse_0"].shape
 (2, 3)
+>>> folder.cleanup()
 """
 
 from __future__ import annotations
