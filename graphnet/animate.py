@@ -8,8 +8,9 @@ draws with the numbers computed by then, the others grey:
   loss), then the summed loss; the numbers are the values.
 - ``reverse``: backpropagation through time, in the order the reverse pass hands gradients back (the reverse
   of the forward order): the loss, then the last step's output side and hidden side, and so back to step 0;
-  the numbers are the gradients of the loss. A weight's gradient is the sum over every step that reads it,
-  whole only when the pass reaches step 0: it appears in the last frame.
+  the numbers are the gradients of the loss. A weight's gradient is the sum over every step that reads it: it
+  grows frame by frame as each step adds its share, and is whole when the pass reaches step 0. The numbers
+  are the engine's own, read as its reverse pass runs (:meth:`~graphnet.engine.program.Run.reverse`, op by op).
 - ``memory``: the post's recurrence picture, computed. Frame t shows the hidden states ``h[0..t]``, each cell
   coloured by the input steps it depends on, one colour per step, mixed in proportion. The dependence is
   measured by occlusion: how much the cell changes when input step k is replaced by 0.5 in every bit (an
@@ -36,6 +37,7 @@ import numpy as np
 from .app.files import write_bytes
 from .app.tasks import Task
 from .engine.graph import Graph
+from .engine.program import Run
 from .errors import UsageError
 from .render import PENDING, WHITE, Picture, _cell, _ink, _mix, _number, _rgb, fit_scale, fold_steps, layout, to_digraph
 from .rnn.keys import INPUT, at
@@ -76,16 +78,18 @@ def frames(task: Task, params: Mapping[str, np.ndarray], example: str, show: str
     problem = task.generator.example(example, steps)
     network = task.build_network()
     graph = network.graph(len(problem.x))
-    run = graph.compile().forward(network.feeds(problem.x, problem.y), params)
+    # Op by op (the same numbers as the stacked program at batch 1): the reverse pass then hands gradients back
+    # one op at a time, the last step first, and a weight's gradient grows step by step, as it is drawn.
+    run = graph.compile(stack=False).forward(network.feeds(problem.x, problem.y), params)
     title = f"{task.network.cell}, {task.generator.describe(problem, 0, problem.y[:, 0])}"
     if show == "memory":
         return _memory_frames(task, params, problem.x, title)
     out: list[Frame] = []
     drawn = fold_steps(graph, task.network.cell) if fold else graph
     if show in ("both", "values"):
-        out += _pass_frames(graph, drawn, run.values, None, "forward", title)
+        out += _forward_frames(graph, drawn, run.values, title)
     if show in ("both", "grads"):
-        out += _pass_frames(graph, drawn, run.values, run.backward(every_node=True), "reverse", title)
+        out += _reverse_frames(graph, drawn, run, title)
     return out
 
 
@@ -118,8 +122,7 @@ def _caption(part: str, step: int | None, keys: list[str], forward: bool) -> str
                 "loss": f"forward pass: {', '.join(keys)}, summed over the steps"}[part]
     return {"cell": f"reverse pass, step {step}: back through the cell, {last} to {first}",
             "output": f"reverse pass, step {step}: back from {last} to {first}",
-            "loss": f"reverse pass: {', '.join(keys)}, whose gradient is 1",
-            "weights": "reverse pass: the weights, each the sum over the steps that read it"}[part]
+            "loss": f"reverse pass: {', '.join(keys)}, whose gradient is 1"}[part]
 
 
 def _pending(numbers: Mapping[str, np.ndarray], keys: Sequence[str]) -> dict[str, np.ndarray]:
@@ -135,28 +138,44 @@ def _later(pieces: Sequence[tuple[str, int | None, list[str]]], i: int) -> list[
     return [key for _, _, keys in pieces[i + 1 :] for key in keys]
 
 
-def _pass_frames(graph: Graph, drawn: Graph, values: Mapping[str, np.ndarray],
-                 grads: Mapping[str, np.ndarray] | None, phase: str, title: str) -> list[Frame]:
-    """The frames of one pass over ``graph``, drawn as ``drawn`` (the graph itself, or folded)."""
+def _forward_frames(graph: Graph, drawn: Graph, values: Mapping[str, np.ndarray], title: str) -> list[Frame]:
+    """The forward pass over ``graph``, drawn as ``drawn`` (the graph itself, or folded): each piece's values in
+    turn, a step's inputs with its first piece."""
     pieces = _pieces(graph)
+    scale = fit_scale(drawn, values)
+    step_leaves = [k for k in graph.keys() if not graph.node(k)["inputs"] and graph.node(k)["t"] is not None]
     shown: list[tuple[str, graphviz.Digraph]] = []
-    if grads is None:  # forward: each piece's values in turn, a step's inputs with its first piece
-        scale = fit_scale(drawn, values)
-        step_leaves = [k for k in graph.keys() if not graph.node(k)["inputs"] and graph.node(k)["t"] is not None]
-        for i, (part, step, keys) in enumerate(pieces):
-            unread = [k for k in step_leaves if step is not None and graph.node(k)["t"] > step]
-            numbers = _pending(values, _later(pieces, i) + unread)
-            caption = _caption(part, step, keys, forward=True)
-            shown.append((caption, to_digraph(drawn, values=numbers, scale=scale, labels=values,
-                                              title=f"{title}: {caption}")))
-    else:  # reverse: each piece's gradients in the reverse order, then the weights', summed over the steps
-        scale = fit_scale(drawn, values, grads)
-        backwards = [*reversed(pieces), ("weights", None, [k for k in graph.parameters if k in grads])]
-        for i, (part, step, keys) in enumerate(backwards):
-            numbers = _pending(grads, _later(backwards, i))
-            caption = _caption(part, step, keys, forward=False)
-            shown.append((caption, to_digraph(drawn, values=values, grads=numbers, scale=scale,
-                                              title=f"{title}: {caption}")))
+    for i, (part, step, keys) in enumerate(pieces):
+        unread = [k for k in step_leaves if step is not None and graph.node(k)["t"] > step]
+        numbers = _pending(values, _later(pieces, i) + unread)
+        caption = _caption(part, step, keys, forward=True)
+        shown.append((caption, to_digraph(drawn, values=numbers, scale=scale, labels=values,
+                                          title=f"{title}: {caption}")))
+    return _timed(shown, "forward")
+
+
+def _reverse_frames(graph: Graph, drawn: Graph, run: Run, title: str) -> list[Frame]:
+    """The reverse pass of ``run``: each piece's gradients in the reverse order, the weights' gradients as far as
+    the pass has summed them when it has handed back that piece."""
+    weights = list(graph.parameters)
+    summed: dict[str, dict[str, np.ndarray | None]] = {}  # op -> each weight's gradient once that op is done
+    for key, grad in run.reverse():
+        summed[key] = {w: grad(w) for w in weights}
+    grads = {k: g for k in run.program.slot if (g := grad(k)) is not None}  # the pass done: every node's, whole
+    scale = fit_scale(drawn, run.values, grads)
+    backwards = list(reversed(_pieces(graph)))
+    shown: list[tuple[str, graphviz.Digraph]] = []
+    for i, (part, step, keys) in enumerate(backwards):
+        numbers = _pending(grads, _later(backwards, i) + weights)
+        numbers.update({w: g for w, g in summed[keys[0]].items() if g is not None})  # keys[0]: handed back last
+        caption = _caption(part, step, keys, forward=False)
+        shown.append((caption, to_digraph(drawn, values=run.values, grads=numbers, scale=scale,
+                                          title=f"{title}: {caption}")))
+    return _timed(shown, "reverse")
+
+
+def _timed(shown: Sequence[tuple[str, graphviz.Digraph]], phase: str) -> list[Frame]:
+    """Frames of one pass, the first and the last held longer."""
     return [Frame(picture, phase, caption, HOLD_SECONDS if i in (0, len(shown) - 1) else FRAME_SECONDS)
             for i, (caption, picture) in enumerate(shown)]
 

@@ -50,15 +50,44 @@ def test_the_forward_pass_computes_one_step_after_another(both):
     assert all(computed(forward[0], w) for w in ["synapse_0", "synapse_h", "synapse_1"])  # the weights: given
 
 
-def test_the_reverse_pass_hands_gradients_back_from_the_last_step_and_sums_the_weights_last(both):
+def tooltip(frame, key: str) -> str:
+    """What hovering over ``key`` (a cell, ``synapse_h[0, 3]``) says in a frame's picture."""
+    return re.search(rf'TOOLTIP="{re.escape(key)} = ([^"]*)"', frame.picture.source).group(1)
+
+
+def test_the_reverse_pass_hands_gradients_back_from_the_last_step_first(both):
     reverse = [f for f in both if f.phase == "reverse"]
     arrival = {t: next(i for i, f in enumerate(reverse) if computed(f, f"h[{t}]")) for t in range(8)}
     assert [arrival[t] for t in range(8)] == sorted((arrival[t] for t in range(8)), reverse=True)
     assert arrival[7] < arrival[0]
-    for weight in ["synapse_0", "synapse_h", "synapse_1"]:  # whole only when every step has handed back
-        assert [computed(f, weight) for f in reverse].index(True) == len(reverse) - 1
     # the numbers drawn are the engine's gradients: the last frame's h[0] has the colours of a full grads render
     assert cells(reverse[-1], "h[0]") != cells(reverse[0], "h[0]")
+
+
+def test_a_weights_gradient_grows_as_each_step_adds_its_share(both, post_run):
+    """BPTT's sum over the steps, drawn as it is summed: the frame of step s shows steps 7 down to s."""
+    task = load_task(TASK)
+    problem = task.generator.example("9+60", 8)
+    network = task.build_network()
+    run = network.graph(8).compile().forward(network.feeds(problem.x, problem.y), post_run.params)
+    grads = run.backward(every_node=True)
+    h = {t: run.value("h[-1]" if t < 0 else f"h[{t}]")[0] for t in range(-1, 8)}
+    share = {("synapse_1", t): h[t][:, None] * grads[f"h_synapse_1[{t}]"][0][None] for t in range(8)}
+    share |= {("synapse_h", t): h[t - 1][:, None] * grads[f"h_synapse_h[{t}]"][0][None] for t in range(8)}
+    reverse = [f for f in both if f.phase == "reverse"]
+    assert "not computed yet" in tooltip(reverse[0], "synapse_1[0, 0]")  # the loss' frame: no weight yet
+    for s in range(8):
+        output, cell = reverse[1 + 2 * (7 - s)], reverse[2 + 2 * (7 - s)]
+        for frame, weight, steps in [(output, "synapse_1", range(s, 8)), (cell, "synapse_h", range(s, 8)),
+                                     (output, "synapse_h", range(s + 1, 8))]:
+            if not steps:
+                assert "not computed yet" in tooltip(frame, f"{weight}[0, 0]")
+                continue
+            summed = sum(share[weight, t] for t in steps)
+            for i, j in [(0, 0), (3, 0), (15, 0)] if weight == "synapse_1" else [(0, 0), (5, 9), (15, 15)]:
+                assert float(tooltip(frame, f"{weight}[{i}, {j}]")) == pytest.approx(summed[i, j], rel=1e-3, abs=1e-12)
+    whole = grads["synapse_h"]  # the last frame: the whole sum, the gradient SGD applies
+    assert float(tooltip(reverse[-1], "synapse_h[5, 9]")) == pytest.approx(whole[5, 9], rel=1e-3)
 
 
 def test_memory_is_measured_by_occlusion_and_never_reaches_ahead(post_run):
@@ -113,7 +142,7 @@ def test_the_command_writes_a_gif_and_a_page(trained_weights, tmp_path):
         result = run_cli("animate", TASK, "--weights", trained_weights, "--example", "5+6", "--steps", "4",
                          "--fold", "-o", tmp_path / name)
         assert result.returncode == 0, result.stderr
-        assert result.stdout == f"wrote {tmp_path / name} (19 frames, 4 steps, 22 s a loop)\n"
+        assert result.stdout == f"wrote {tmp_path / name} (18 frames, 4 steps, 21 s a loop)\n"
     assert (tmp_path / "run.gif").read_bytes().startswith(b"GIF89a")
 
 
@@ -121,7 +150,7 @@ def test_a_gated_cell_animates_too(tmp_path):
     task = load_task(ROOT / "tasks" / "binary_addition_lstm.toml")
     params = task.build_network().init_parameters(np.random.RandomState(0))
     shown = frames(task, params, "3+1", "both", 3, fold=True)
-    assert len(shown) == 2 * (2 * 3 + 1) + 1
+    assert len(shown) == 2 * (2 * 3 + 1)  # each pass: two frames a step, and the summed loss
     assert computed(shown[-1], "lstm[0]") and not computed(shown[len(shown) // 2 + 1], "lstm[0]")
 
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from operator import itemgetter
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
 
 import networkx as nx
 import numpy as np
@@ -301,12 +301,7 @@ class Run:
         its consumers' gradients. Calling this twice gives the same gradients: nothing of a previous call is
         kept. With ``every_node``, the gradients of every node between ``wrt`` and ``of`` are returned too.
         """
-        program = self.program
-        start = program.slot.get(of)
-        if start is None:
-            raise GraphError(f"node {of!r} was not computed in this run")
-        grads: Slots = [None] * program.n_slots
-        grads[start] = np.ones_like(self.value(of))
+        program, grads = self.program, self._seed(of)
         slots, saved = self.slots, self.saved
         with np.errstate(over="ignore"):
             for backward in program._backwards:
@@ -316,3 +311,56 @@ class Run:
                 group.unstack_grads(grads)
             return {key: grads[i] for key, i in program.slot.items() if grads[i] is not None}
         return {key: grads[program.slot[key]] for key in program.wrt if grads[program.slot[key]] is not None}
+
+    def reverse(self, of: str = "loss") -> Iterator[tuple[str, Callable[[str], np.ndarray | None]]]:
+        """The reverse pass one op at a time, to watch it: after each op's ``backward``, the op's key and
+        ``grad(key)``, the gradient of ``of`` with respect to node ``key`` so far (``None`` if nothing has
+        reached it yet). ``grad`` reads the pass as it is now: ask it before taking the next op. The arrays it
+        gives are never changed afterwards (gradients are summed out of place), so they may be kept.
+
+        So far is what the ops done so far handed back: a weight's gradient grows as each step that reads it
+        adds its share, and is whole when the pass ends (it then equals :meth:`backward`'s). A program compiled
+        with ``stack=False`` hands back op by op, the last step first; a stacked one runs a group at once (its
+        first member's key is given). :mod:`graphnet.animate` draws the reverse pass from this.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from graphnet.engine.graph import Graph
+        >>> g = Graph()
+        >>> x, w = g.input("x", (None, 1)), g.parameter("w", (1, 1))
+        >>> y0, y1 = g.apply("matmul", "y[0]", x, w), g.apply("matmul", "y[1]", x, w)
+        >>> loss = g.apply("sum", "loss", y0, y1)
+        >>> run = g.compile(stack=False).forward({"x": np.full((1, 1), 3.0)}, {"w": np.ones((1, 1))})
+        >>> for key, grad in run.reverse():
+        ...     print(key, grad("w"))
+        loss None
+        y[1] [[3.]]
+        y[0] [[6.]]
+        """
+        program, grads = self.program, self._seed(of)
+        slots, saved = self.slots, self.saved
+
+        def grad(key: str) -> np.ndarray | None:
+            i = program.slot.get(key)
+            if i is None:
+                raise GraphError(f"node {key!r} was not computed in this run")
+            if grads[i] is None and i in program.rows:  # a member whose gradient is a row of its group's
+                stack, row = program.rows[i]
+                return None if grads[stack] is None else grads[stack][row]
+            return grads[i]
+
+        for unit in reversed(program.schedule):
+            if any(unit.needs):
+                with np.errstate(over="ignore"):
+                    unit.backward(slots, saved, grads)
+            yield getattr(unit, "key", None) or unit.keys[0], grad
+
+    def _seed(self, of: str) -> Slots:
+        """The gradients of a reverse pass from ``of`` before it starts: 1 for ``of``, none for the rest."""
+        start = self.program.slot.get(of)
+        if start is None:
+            raise GraphError(f"node {of!r} was not computed in this run")
+        grads: Slots = [None] * self.program.n_slots
+        grads[start] = np.ones_like(self.value(of))
+        return grads

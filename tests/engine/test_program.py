@@ -1,0 +1,55 @@
+"""Programs: the reverse pass watched one op at a time (``Run.reverse``) is the reverse pass ``backward`` runs."""
+
+import numpy as np
+import pytest
+
+from graphnet import load_task
+from graphnet.errors import GraphError
+from conftest import TASK
+
+
+def post_run(stack: bool, steps: int = 4):
+    """A run of the post's network (its first weights, seed 0) on 5 + 6, stacked or op by op."""
+    task = load_task(TASK)
+    network = task.build_network()
+    problem = task.generator.example("5+6", steps)
+    graph = network.graph(steps)
+    params = network.init_parameters(np.random.RandomState(0))
+    return graph, graph.compile(stack=stack).forward(network.feeds(problem.x, problem.y), params)
+
+
+def test_op_by_op_the_reverse_pass_visits_every_op_last_first_and_ends_with_backwards_gradients():
+    graph, run = post_run(stack=False)
+    seen, so_far = [], []
+    for key, grad in run.reverse():
+        seen.append(key)
+        so_far.append(grad("synapse_h"))
+    assert seen == [op.key for op in reversed(run.program.ops)]
+    assert seen[0] == "loss" and seen[-1] == "x_synapse_0[0]"
+    whole = run.backward()
+    np.testing.assert_array_equal(so_far[-1], whole["synapse_h"])  # the same pass: bit for bit
+    # synapse_h's gradient changes exactly when a step's recurrent matmul hands its share back, 4 times
+    changes = [key for key, before, after in zip(seen[1:], so_far, so_far[1:]) if after is not before]
+    assert changes == [f"h_synapse_h[{t}]" for t in (3, 2, 1, 0)]
+
+
+def test_a_stacked_program_hands_a_group_back_at_once_with_the_same_gradients():
+    _, op_by_op = post_run(stack=False)
+    graph, stacked = post_run(stack=True)
+    keys = []
+    for key, grad in stacked.reverse():
+        keys.append(key)
+    expected = op_by_op.backward(every_node=True)
+    assert len(keys) == len(stacked.program.schedule) < len(stacked.program.ops)
+    assert "h_synapse_1[0]" in keys and "h_synapse_1[3]" not in keys  # one group: its first member's key
+    for key in ["synapse_0", "synapse_h", "synapse_1", "h[0]", "y_hat[2]"]:  # members' rows of a stack, too
+        np.testing.assert_array_equal(grad(key), expected[key])
+
+
+def test_reverse_refuses_what_the_run_did_not_compute():
+    _, run = post_run(stack=False)
+    with pytest.raises(GraphError, match="node 'nope' was not computed"):
+        next(run.reverse("nope"))
+    key, grad = next(run.reverse())
+    with pytest.raises(GraphError, match="node 'h\\[9\\]' was not computed"):
+        grad("h[9]")
