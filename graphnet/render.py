@@ -30,6 +30,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -424,9 +425,8 @@ def to_digraph(
             cluster.attr(label=_step_label(t, values if labels is None else labels), style="rounded", color="#bbbbbb", fontsize="12",
                          labeljust="l", labelloc="b")  # "b": the top, as the graph runs bottom to top
             # The initial state is drawn in the first step, where it is read.
-            for key in (initial if t == steps[0] else []) + graph.keys():
-                if graph.node(key)["t"] == t or (key in initial and t == steps[0]):
-                    add_node(cluster, key)
+            for key in (initial if t == steps[0] else []) + [k for k in graph.keys() if graph.node(k)["t"] == t]:
+                add_node(cluster, key)
 
     for source, target, data in graph.nx.edges(data=True):
         attrs = dict(tooltip=f"{source} → {target}: {shape_text(graph.node(source)['shape'])}")
@@ -454,8 +454,9 @@ def _loss_label(key: str, attrs: dict, values: Mapping[str, np.ndarray] | None) 
         return f"{key}\n{attrs['op']}"
     value = float(np.ravel(values[key])[0])
     number = "…" if math.isnan(value) else _number(value)  # not computed yet
-    # The number in a cell of its own, of a fixed width: a frame with another number is laid out alike.
-    row = (f'<TR><TD>{html.escape(key)} =</TD><TD WIDTH="64" FIXEDSIZE="TRUE" ALIGN="LEFT">{number}</TD></TR>')
+    # The number in a cell of its own, 64 pt wide (a loss's 4 digits fit): a frame with another number is laid
+    # out alike.
+    row = (f'<TR><TD>{html.escape(key)} =</TD><TD WIDTH="64" ALIGN="LEFT">{number}</TD></TR>')
     if attrs["t"] is None:
         row += '<TR><TD COLSPAN="2">the sum over the steps</TD></TR>'
     return f'<<TABLE BORDER="0" CELLPADDING="1" CELLSPACING="0">{row}</TABLE>>'
@@ -608,7 +609,7 @@ def layout(dot: graphviz.Digraph, fmt: str, path: Path | None = None) -> bytes:
         with _quiet_stderr():  # its bundled fontconfig warns about the system's config on every call
             return pygraphviz.AGraph(string=dot.source).draw(format=fmt, prog="dot")
     if shutil.which("dot"):
-        return dot.pipe(format=fmt)
+        return _dot_program(dot, fmt, path)
     hint = ""
     if path is not None:
         fallback = path.with_suffix(".dot")
@@ -619,6 +620,29 @@ def layout(dot: graphviz.Digraph, fmt: str, path: Path | None = None) -> bytes:
         "graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS), or, in graphnet's checkout, "
         "pip install -e '.[render]'"
     )
+
+
+def _dot_program(dot: graphviz.Digraph, fmt: str, path: Path | None) -> bytes:
+    """Render with the system's ``dot``. Its edge router for ``splines=ortho`` crashes on some of graphnet's
+    pictures in Graphviz 2.43 (Debian's and Ubuntu's: an assertion in maze.c); such a picture is drawn again
+    with straight edges, as pictures of many steps are."""
+    try:
+        return dot.pipe(format=fmt, quiet=True)
+    except subprocess.CalledProcessError as failed:
+        if dot.graph_attr.get("splines") != "ortho":
+            raise RenderError(_dot_failed(failed, path)) from None
+    straight = dot.copy()  # the caller's picture stays as it is
+    straight.graph_attr["splines"] = "line"
+    try:
+        return straight.pipe(format=fmt, quiet=True)
+    except subprocess.CalledProcessError as failed:
+        raise RenderError(_dot_failed(failed, path)) from None
+
+
+def _dot_failed(failed: subprocess.CalledProcessError, path: Path | None) -> str:
+    said = (failed.stderr or b"").decode(errors="replace").strip().splitlines()
+    return (f"{path or 'picture'}: Graphviz's dot program failed ({said[-1] if said else f'exit {failed.returncode}'})"
+            f"; in graphnet's checkout, pip install -e '.[render]' draws with the Graphviz pygraphviz carries")
 
 
 @contextmanager
