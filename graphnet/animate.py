@@ -76,14 +76,14 @@ def frames(task: Task, params: Mapping[str, np.ndarray], example: str, show: str
     if show not in SHOWS:
         raise UsageError(f"--show {show}: expected one of {', '.join(SHOWS)}")
     problem = task.generator.example(example, steps)
+    title = f"{task.network.cell}, {task.generator.describe(problem, 0, problem.y[:, 0])}"
+    if show == "memory":
+        return _memory_frames(task, params, problem.x, title)
     network = task.build_network()
     graph = network.graph(len(problem.x))
     # Op by op (the same numbers as the stacked program at batch 1): the reverse pass then hands gradients back
     # one op at a time, the last step first, and a weight's gradient grows step by step, as it is drawn.
     run = graph.compile(stack=False).forward(network.feeds(problem.x, problem.y), params)
-    title = f"{task.network.cell}, {task.generator.describe(problem, 0, problem.y[:, 0])}"
-    if show == "memory":
-        return _memory_frames(task, params, problem.x, title)
     out: list[Frame] = []
     drawn = fold_steps(graph, task.network.cell) if fold else graph
     if show in ("both", "values"):

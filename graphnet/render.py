@@ -629,20 +629,15 @@ def _dot_program(dot: graphviz.Digraph, fmt: str, path: Path | None) -> bytes:
     try:
         return dot.pipe(format=fmt, quiet=True)
     except subprocess.CalledProcessError as failed:
-        if dot.graph_attr.get("splines") != "ortho":
-            raise RenderError(_dot_failed(failed, path)) from None
-    straight = dot.copy()  # the caller's picture stays as it is
-    straight.graph_attr["splines"] = "line"
-    try:
-        return straight.pipe(format=fmt, quiet=True)
-    except subprocess.CalledProcessError as failed:
-        raise RenderError(_dot_failed(failed, path)) from None
-
-
-def _dot_failed(failed: subprocess.CalledProcessError, path: Path | None) -> str:
-    said = (failed.stderr or b"").decode(errors="replace").strip().splitlines()
-    return (f"{path or 'picture'}: Graphviz's dot program failed ({said[-1] if said else f'exit {failed.returncode}'})"
-            f"; in graphnet's checkout, pip install -e '.[render]' draws with the Graphviz pygraphviz carries")
+        if dot.graph_attr.get("splines") == "ortho":
+            straight = dot.copy()  # the caller's picture stays as it is
+            straight.graph_attr["splines"] = "line"
+            return _dot_program(straight, fmt, path)
+        said = (failed.stderr or b"").decode(errors="replace").strip().splitlines()
+        raise RenderError(
+            f"{path or 'picture'}: Graphviz's dot program failed ({said[-1] if said else f'exit {failed.returncode}'})"
+            "; in graphnet's checkout, pip install -e '.[render]' draws with the Graphviz pygraphviz carries"
+        ) from None
 
 
 @contextmanager

@@ -239,6 +239,19 @@ class Program:
             return tuple(value.shape[:extra]), value.shape[extra] if np.ndim(value) > extra else 1
         return (), 1
 
+    def entry(self, slots: Slots, key: str) -> np.ndarray | None:
+        """Node ``key``'s entry in ``slots``, a run's values or a reverse pass's gradients: its own slot or, for a
+        group member kept only in its group's stack, its row of the stack (``None`` if nothing is there yet)."""
+        i = self.slot.get(key)
+        if i is None:
+            raise GraphError(f"node {key!r} was not computed in this run")
+        entry = slots[i]
+        if entry is None and i in self.rows:
+            stack, row = self.rows[i]
+            if slots[stack] is not None:
+                entry = slots[stack][row]
+        return entry
+
     def _feed(self, slots: Slots, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray],
               batch: tuple[int, ...]):
         (weights, n_weights), (fed, start, stop) = self._weights, self._fed
@@ -279,14 +292,7 @@ class Run:
 
     def value(self, key: str) -> np.ndarray:
         """The value of node ``key`` in this run."""
-        i = self.program.slot.get(key)
-        if i is None:
-            raise GraphError(f"node {key!r} was not computed in this run")
-        value = self.slots[i]
-        if value is None and i in self.program.rows:  # a member kept only in its group's stack
-            stack, row = self.program.rows[i]
-            value = self.slots[stack][row]
-        return value
+        return self.program.entry(self.slots, key)
 
     @property
     def values(self) -> dict[str, np.ndarray]:
@@ -342,13 +348,7 @@ class Run:
         slots, saved = self.slots, self.saved
 
         def grad(key: str) -> np.ndarray | None:
-            i = program.slot.get(key)
-            if i is None:
-                raise GraphError(f"node {key!r} was not computed in this run")
-            if grads[i] is None and i in program.rows:  # a member whose gradient is a row of its group's
-                stack, row = program.rows[i]
-                return None if grads[stack] is None else grads[stack][row]
-            return grads[i]
+            return program.entry(grads, key)
 
         for unit in reversed(program.schedule):
             if any(unit.needs):

@@ -8,7 +8,7 @@ from graphnet.errors import GraphError
 from conftest import TASK
 
 
-def post_run(stack: bool, steps: int = 4):
+def run_of_5_plus_6(stack: bool, steps: int = 4):
     """A run of the post's network (its first weights, seed 0) on 5 + 6, stacked or op by op."""
     task = load_task(TASK)
     network = task.build_network()
@@ -19,7 +19,7 @@ def post_run(stack: bool, steps: int = 4):
 
 
 def test_op_by_op_the_reverse_pass_visits_every_op_last_first_and_ends_with_backwards_gradients():
-    graph, run = post_run(stack=False)
+    graph, run = run_of_5_plus_6(stack=False)
     seen, so_far = [], []
     for key, grad in run.reverse():
         seen.append(key)
@@ -34,8 +34,8 @@ def test_op_by_op_the_reverse_pass_visits_every_op_last_first_and_ends_with_back
 
 
 def test_a_stacked_program_hands_a_group_back_at_once_with_the_same_gradients():
-    _, op_by_op = post_run(stack=False)
-    graph, stacked = post_run(stack=True)
+    _, op_by_op = run_of_5_plus_6(stack=False)
+    graph, stacked = run_of_5_plus_6(stack=True)
     keys = []
     for key, grad in stacked.reverse():
         keys.append(key)
@@ -47,7 +47,7 @@ def test_a_stacked_program_hands_a_group_back_at_once_with_the_same_gradients():
 
 
 def test_reverse_refuses_what_the_run_did_not_compute():
-    _, run = post_run(stack=False)
+    _, run = run_of_5_plus_6(stack=False)
     with pytest.raises(GraphError, match="node 'nope' was not computed"):
         next(run.reverse("nope"))
     key, grad = next(run.reverse())
