@@ -183,13 +183,14 @@ def check_program(
     of: str = "loss",
     eps: float = EPS,
 ) -> dict[str, GradientCheck]:
-    """The verdict on the reverse pass's gradient of ``of`` for every parameter of ``program``."""
+    """The verdict on the reverse pass's gradient of ``of`` (of the sum of its elements, if it has several) for every
+    node of ``program.wrt``."""
     params = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     run = program.forward(feeds, params)
     analytic, scale = run.backward(of), float(np.sum(np.abs(run.value(of))))
 
-    def loss() -> float:
-        return float(program.forward(feeds, params).value(of))
+    def loss() -> float:  # the sum of ``of``'s elements, what the reverse pass differentiates (a (1, 1) "scalar" too)
+        return float(np.sum(program.forward(feeds, params).value(of)))
 
     return {key: compare(analytic.get(key, np.zeros_like(params[key])), numeric_gradient(loss, params[key], eps),
                          scale) for key in program.wrt}

@@ -272,6 +272,96 @@ class Sub(Node):
         return _same_shape("sub", (a, b))
 
 
+@register_node("div")
+class Div(Node):
+    """Elementwise quotient a / b of two tensors of one shape."""
+
+    arity = 2
+    stacking = Stacking()
+
+    def forward(self, ctx, a, b):
+        ctx.save(a, b)
+        return a / b
+
+    def backward(self, ctx, grad):
+        a, b = ctx.saved
+        # d(a/b)/da = 1/b, d(a/b)/db = -a/b**2
+        grad_a = grad / b if ctx.needs_input_grad[0] else None
+        grad_b = -grad * a / (b * b) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+    def shape(self, a, b):
+        return _same_shape("div", (a, b))
+
+    def sample_inputs(self, rng, batch, width):
+        # a denominator away from 0, where the quotient and its slope blow up
+        b = rng.normal(size=(batch, width))
+        return rng.normal(size=(batch, width)), b + np.where(b >= 0, 0.5, -0.5)
+
+
+@register_node("pow")
+class Pow(Node):
+    """x ** exponent, elementwise, for a constant ``exponent`` (attrs): x**2, x**3, 1/x as x**-1."""
+
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        ctx.save(x)
+        # np.power, not **: on a numpy scalar (a () value) ** takes another routine, which can differ in the last
+        # bit from the one a stack of such values gets
+        return np.power(x, ctx.attrs["exponent"])
+
+    def backward(self, ctx, grad):
+        (x,) = ctx.saved
+        p = ctx.attrs["exponent"]
+        return (grad * p * np.power(x, p - 1),)
+
+    def shape(self, x, *, exponent=None):
+        if isinstance(exponent, bool) or not isinstance(exponent, (int, float)) or not np.isfinite(exponent):
+            raise ValueError(f"pow needs a finite number as its exponent (attrs={{'exponent': 3}}), got {exponent!r}")
+        return x
+
+    def sample_inputs(self, rng, batch, width):
+        return (rng.uniform(0.5, 2.0, size=(batch, width)),)  # positive: a fractional power of x < 0 is not real
+
+    def sample_attrs(self, width):
+        return {"exponent": 3} if width == 1 else {"exponent": -1.5}
+
+
+@register_node("exp")
+class Exp(Node):
+    """e ** x, elementwise."""
+
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        y = np.exp(x)
+        ctx.save(y)
+        return y
+
+    def backward(self, ctx, grad):
+        (y,) = ctx.saved
+        return (grad * y,)  # exp is its own derivative
+
+
+@register_node("log")
+class Log(Node):
+    """The natural logarithm, elementwise (of positive x)."""
+
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        ctx.save(x)
+        return np.log(x)
+
+    def backward(self, ctx, grad):
+        (x,) = ctx.saved
+        return (grad / x,)
+
+    def sample_inputs(self, rng, batch, width):
+        return (rng.uniform(0.2, 3.0, size=(batch, width)),)
+
+
 @register_node("bias_add")
 class BiasAdd(Node):
     """x + b: a bias vector b of shape (width,) added to every row of a batch x."""
@@ -288,6 +378,7 @@ class BiasAdd(Node):
         return (grad, grad.sum(axis=-2) if ctx.needs_input_grad[1] else None)
 
     def shape(self, x, b):
+        _batch_of_vectors("bias_add", x)
         if len(b) != 1 or x[-1] != b[0]:
             raise ValueError(f"bias_add needs a bias of shape ({x[-1]},) for input {x}, got {b}")
         return x

@@ -164,6 +164,9 @@ class Program:
             order = [k for k in order if k in wanted]
         self.graph, self.outputs, self.stack = graph, None if outputs is None else tuple(outputs), stack
         self.wrt = tuple(graph.parameters if wrt is None else wrt)
+        unknown = [k for k in self.wrt if k not in graph]
+        if unknown:
+            raise GraphError(f"graph {graph.name!r} has no node {unknown[0]!r} to differentiate with respect to")
         needs_grad = set(self.wrt)  # the nodes whose gradient someone needs: wrt and what depends on it
         leaves, self.ops = [], []
         for key in order:
@@ -208,7 +211,10 @@ class Program:
         fed = [leaf.key for leaf in self.leaves if leaf.op == "input" and leaf.fill is None]
         self._weights, self._fed = (_getter(weights), len(weights)), (_getter(fed), len(weights), len(weights) + len(fed))
         self._filled = self.leaves[len(weights) + len(fed) :]  # inputs with a default, and constants
-        self._ranks = {leaf.key: len(leaf.shape) for leaf in self.leaves if leaf.op == "input"}
+        self._no_stacking = next((op for op in self.ops if op.node.stacking is None), None)
+        # Every fed node's static shape, to read a run's leading axes and batch size off what it is given (also
+        # of inputs this program does not read: a batch fed for the whole graph is the batch of its constants).
+        self._shapes = {key: graph.node(key)["shape"] for key in graph.keys(op="input") + graph.parameters}
         self._unstacked: Program | None = None  # the same graph op by op, for batches above STACK_ROWS
 
     def forward(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> Run:
@@ -218,13 +224,18 @@ class Program:
         side, a member axis in front of every weight and input (:mod:`graphnet.app.members`), as the node types'
         ``stacking`` rules allow. Those axes and the batch size are read off the inputs fed.
         """
-        lead, batch = self._run_axes(feeds)
+        lead, batch = self._run_axes(feeds, params)
+        if lead and self._no_stacking is not None:
+            op = self._no_stacking
+            raise GraphError(f"node {op.key!r} ({op.node.name}) cannot run with leading axes {lead} (networks side by "
+                             f"side): its node type declares no stacking rule, which says its methods take them "
+                             f"(see graphnet.Stacking)")
         if batch > STACK_ROWS and self.groups:
             if self._unstacked is None:
                 self._unstacked = self.graph.compile(self.outputs, self.wrt, stack=False)
             return self._unstacked.forward(feeds, params)
         slots: Slots = [None] * self.n_slots
-        self._feed(slots, feeds, params, lead + (batch,))
+        self._feed(slots, feeds, params, lead, batch)
         saved: list = [None] * self.n_saved
         # A sigmoid's exp(-x) may overflow to inf, which still gives the right 0.0: no warning for that.
         with np.errstate(over="ignore"):
@@ -232,12 +243,21 @@ class Program:
                 forward(slots, saved)
         return Run(self, slots, saved)
 
-    def _run_axes(self, feeds: Mapping[str, np.ndarray]) -> tuple[tuple[int, ...], int]:
-        """The leading axes of a run (``()`` but for networks side by side) and its batch size, from its feeds."""
-        for key, value in feeds.items():
-            extra = np.ndim(value) - self._ranks.get(key, 2)
-            return tuple(value.shape[:extra]), value.shape[extra] if np.ndim(value) > extra else 1
-        return (), 1
+    def _run_axes(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> tuple[tuple[int, ...], int]:
+        """The leading axes of a run (``()`` but for networks side by side) and its batch size (1 if no input fed
+        has a batch axis), read off the values fed: a value's axes before its static shape are the leading ones."""
+        lead, batch = None, 1
+        for values in (feeds, params):
+            for key, value in values.items():
+                shape = self._shapes.get(key)
+                if shape is None:
+                    continue
+                extra = np.ndim(value) - len(shape)
+                if lead is None:
+                    lead = tuple(np.shape(value)[:extra])
+                if None in shape:
+                    return lead, np.shape(value)[extra + shape.index(None)]
+        return lead or (), batch
 
     def entry(self, slots: Slots, key: str) -> np.ndarray | None:
         """Node ``key``'s entry in ``slots``, a run's values or a reverse pass's gradients: its own slot or, for a
@@ -253,7 +273,7 @@ class Program:
         return entry
 
     def _feed(self, slots: Slots, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray],
-              batch: tuple[int, ...]):
+              lead: tuple[int, ...], batch: int):
         (weights, n_weights), (fed, start, stop) = self._weights, self._fed
         try:
             slots[:n_weights] = weights(params)
@@ -265,8 +285,8 @@ class Program:
             raise GraphError(f"node {missing.args[0]!r} needs a value, and feeds has none") from None
         for leaf in self._filled:
             value = feeds.get(leaf.key) if leaf.op == "input" else None  # constants are never fed
-            if value is None:  # batch: the run's leading axes and batch size, for the shape's None
-                value = np.full(batch + tuple(d for d in leaf.shape if d is not None), leaf.fill)
+            if value is None:  # the run's leading axes, and its batch size where the shape says None
+                value = np.full(lead + tuple(batch if d is None else d for d in leaf.shape), leaf.fill)
             slots[leaf.slot] = value
 
 
@@ -316,7 +336,8 @@ class Run:
             for group in program.groups:  # members whose gradient was handed on as their group's stack
                 group.unstack_grads(grads)
             return {key: grads[i] for key, i in program.slot.items() if grads[i] is not None}
-        return {key: grads[program.slot[key]] for key in program.wrt if grads[program.slot[key]] is not None}
+        return {key: grads[program.slot[key]] for key in program.wrt
+                if key in program.slot and grads[program.slot[key]] is not None}
 
     def reverse(self, of: str = "loss") -> Iterator[tuple[str, Callable[[str], np.ndarray | None]]]:
         """The reverse pass one op at a time, to watch it: after each op's ``backward``, the op's key and
