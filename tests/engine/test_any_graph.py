@@ -279,18 +279,25 @@ def close(got: np.ndarray, want: np.ndarray, rtol: float) -> bool:
 
 
 # -- the properties -------------------------------------------------------------------------------------------------
+def a_run(data, family: str):
+    """A grown graph, its feeds, weights and filled leaves, its outputs and ``wrt``, and its op-by-op run
+    (graphs whose numbers are too large or not finite set aside)."""
+    grown = data.draw(grown_graphs(family))
+    note(repr(grown))
+    feeds, params, fills = values_for(grown, data.draw(st.integers(0, 2**31 - 1)), data.draw(st.booleans()))
+    outputs, wrt = data.draw(choose_strategy(grown))
+    op_by_op = grown.graph.compile(outputs, wrt, stack=False).forward(feeds, params)
+    assume(moderate(op_by_op.values))
+    return grown, feeds, params, fills, outputs, wrt, op_by_op
+
+
 @QUIET
 @pytest.mark.parametrize("family", [f for f in FAMILIES if f != "members"])
 @SETTINGS
 @given(data=st.data())
 def test_a_grown_graph_runs_as_the_scalar_reference_computes_it(family, data):
-    grown = data.draw(grown_graphs(family))
-    note(repr(grown))
+    grown, feeds, params, fills, outputs, wrt, op_by_op = a_run(data, family)
     g = grown.graph
-    feeds, params, fills = values_for(grown, data.draw(st.integers(0, 2**31 - 1)), data.draw(st.booleans()))
-    outputs, wrt = data.draw(choose_strategy(grown))
-    op_by_op = g.compile(outputs, wrt, stack=False).forward(feeds, params)
-    assume(moderate(op_by_op.values))
     want_values, want_grads = reference_run(g, feeds, params, fills, grown.of, wrt)
     for key, value in op_by_op.values.items():
         if key in want_values:
@@ -308,13 +315,8 @@ def test_a_grown_graph_runs_as_the_scalar_reference_computes_it(family, data):
 @SETTINGS
 @given(data=st.data())
 def test_a_grown_graph_runs_stacked_as_op_by_op_and_passes_the_gradient_check(family, data):
-    grown = data.draw(grown_graphs(family))
-    note(repr(grown))
+    grown, feeds, params, _, outputs, wrt, op_by_op = a_run(data, family)
     g = grown.graph
-    feeds, params, _ = values_for(grown, data.draw(st.integers(0, 2**31 - 1)), data.draw(st.booleans()))
-    outputs, wrt = data.draw(choose_strategy(grown))
-    op_by_op = g.compile(outputs, wrt, stack=False).forward(feeds, params)
-    assume(moderate(op_by_op.values))
     stacked = g.compile(outputs, wrt).forward(feeds, params)
     event(f"computed nodes: {min(len(op_by_op.program.ops), 12) // 4 * 4}+")
     event(f"stacked groups: {len(stacked.program.groups)}")
@@ -335,7 +337,10 @@ def test_a_grown_graph_runs_stacked_as_op_by_op_and_passes_the_gradient_check(fa
                 assert close(op_by_op.value(key)[m], value, 1e-14), key
     else:
         program = g.compile(outputs, [k for k in wrt if k in params])
-        if program.wrt and grown.batch * sum(params[k].size for k in program.wrt) <= 60:
+        # The checker allows rounding in proportion to the objective's size: an objective that is 0 by
+        # cancellation (mean(b - b)) leaves it no room for the rounding of terms that cancel, so it is not asked.
+        degenerate = abs(float(np.sum(op_by_op.value(grown.of)))) < 1e-6
+        if program.wrt and not degenerate and grown.batch * sum(params[k].size for k in program.wrt) <= 60:
             checks = check_program(program, feeds, params, of=grown.of)
             assert all(check.passed for check in checks.values()), checks
 
