@@ -387,14 +387,15 @@ def to_digraph(
         caption = f"{key}  {attrs['op']}" if operation else key  # above a strip of cells
         label = f"{key}\n{attrs['op']}  {shape}" if operation else f"{key}\n{shape}"  # without numbers
         if attrs["kind"] == "loss":
-            label = _loss_label(key, attrs, values)
+            label = _loss_label(key, attrs, values, summed=bool(steps))
         if key in colours:
             style.update(color=colours[key], fillcolor=_mix(WHITE, _rgb(colours[key]), 0.12))
             matrix = _matrix(shown, key, attrs["shape"])
             if matrix is not None:
                 label = _heat_map(key, matrix, scale.colour, f"{key}  {shape}")
                 style.update(margin="0.08")
-        vector = _first_vector(shown, attrs.get("shows", key), attrs["shape"])
+        drawn_otherwise = attrs["kind"] in ("parameter", "loss")  # a heat map, a number
+        vector = None if drawn_otherwise else _first_vector(shown, attrs.get("shows", key), attrs["shape"])
         colour = scale.colour
         if vector is None and grads is not None and attrs["kind"] in ("input", "target"):
             vector = _first_vector(values, key, attrs["shape"])  # no gradient: its bits instead
@@ -411,7 +412,7 @@ def to_digraph(
     # The weights in a box of their own, so that no step's cluster is drawn over them.
     with dot.subgraph(name="cluster_weights") as box:
         summed = ": their gradients, summed over the steps" if grads is not None else ""
-        box.attr(label=f"shared by every step{summed}", style="rounded,dashed", color="#bbbbbb", fontsize="12",
+        box.attr(label=f"shared by every step{summed}" if steps else "weights", style="rounded,dashed", color="#bbbbbb", fontsize="12",
                  labeljust="l")
         weights = [key for key in shared if key in colours]
         for key in weights:
@@ -440,15 +441,15 @@ def to_digraph(
         dot.edge(source, target, **attrs)
     _order_steps(dot, graph, steps)
     # The weights and the legend below the steps: edges reach each step from beneath, not through the others.
-    for key in [*(k for k in shared if k in colours), "legend"]:
-        for above in [_first_nodes(graph, steps)[0], *initial]:
+    legend = _legend(dot, scale if shown is not None else None, gradients=grads is not None, steps=bool(steps),
+                     unit=grads is None and shown is not None, weights=bool(colours))
+    for key in [*(k for k in shared if k in colours), *legend]:
+        for above in [*_first_nodes(graph, steps)[:1], *initial]:  # a graph without steps has no first node
             dot.edge(key, above, style="invis")
-    _legend(dot, scale if shown is not None else None, gradients=grads is not None,
-            unit=grads is None and shown is not None, weights=bool(colours))
     return dot
 
 
-def _loss_label(key: str, attrs: dict, values: Mapping[str, np.ndarray] | None) -> str:
+def _loss_label(key: str, attrs: dict, values: Mapping[str, np.ndarray] | None, summed: bool = True) -> str:
     """A loss with its number when there is a run: each step's, and their sum."""
     if not values or key not in values or np.size(values[key]) != 1:
         return f"{key}\n{attrs['op']}"
@@ -457,7 +458,7 @@ def _loss_label(key: str, attrs: dict, values: Mapping[str, np.ndarray] | None) 
     # The number in a cell of its own, 64 pt wide (a loss's 4 digits fit): a frame with another number is laid
     # out alike.
     row = (f'<TR><TD>{html.escape(key)} =</TD><TD WIDTH="64" ALIGN="LEFT">{number}</TD></TR>')
-    if attrs["t"] is None:
+    if attrs["t"] is None and summed:
         row += '<TR><TD COLSPAN="2">the sum over the steps</TD></TR>'
     return f'<<TABLE BORDER="0" CELLPADDING="1" CELLSPACING="0">{row}</TABLE>>'
 
@@ -497,10 +498,12 @@ def _first_nodes(graph: Graph, steps: list[int]) -> list[str]:
 
 
 def _first_vector(shown: Mapping[str, np.ndarray] | None, key: str, shape: tuple) -> np.ndarray | None:
-    """The first example's vector of ``key``, when it is narrow enough to draw as cells."""
-    if shown is None or key not in shown or len(shape) != 2 or shape[0] is not None:
+    """The first example's vector of ``key`` (a batch's first row; a fixed matrix's first row, a vector, a scalar as
+    one cell), when it is narrow enough to draw as cells."""
+    if shown is None or key not in shown or len(shape) > 2:
         return None
-    vector = np.ravel(np.asarray(shown[key])[0])
+    value = np.asarray(shown[key])
+    vector = np.ravel(value[(0,) * (value.ndim - 1)]) if len(shape) == 2 else np.ravel(value)
     return vector if vector.size <= MAX_CELLS else None
 
 
@@ -524,15 +527,20 @@ def _magnitudes(graph: Graph, shown: Mapping[str, np.ndarray] | None, unit_ok: b
         return
     for key in graph.keys():
         attrs = graph.node(key)
-        drawn = _first_vector(shown, attrs.get("shows", key), attrs["shape"])
-        if drawn is None and attrs["kind"] == "parameter":
+        if attrs["kind"] == "parameter":
             drawn = _matrix(shown, key, attrs["shape"])
+        elif attrs["kind"] == "loss":
+            continue
+        else:
+            drawn = _first_vector(shown, attrs.get("shows", key), attrs["shape"])
         if drawn is not None and drawn.size and not (unit_ok and _is_unit(drawn)):
             yield float(np.nanmax(np.abs(drawn))) if not np.all(np.isnan(drawn)) else 0.0
 
 
-def _legend(dot: graphviz.Digraph, scale: Scale | None, *, gradients: bool, unit: bool, weights: bool) -> None:
-    """What the colours mean: the number scales of a run, and the two kinds of coloured edge."""
+def _legend(dot: graphviz.Digraph, scale: Scale | None, *, gradients: bool, unit: bool, weights: bool,
+            steps: bool = True) -> list[str]:
+    """What the colours mean: the number scales of a run, and the two kinds of coloured edge. Returns the legend's
+    node (none where there is nothing to explain)."""
     rows = []
     if scale is not None:
         ticks = scale.ticks()
@@ -560,14 +568,17 @@ def _legend(dot: graphviz.Digraph, scale: Scale | None, *, gradients: bool, unit
         width = n
     else:
         width = 2
-    key = [(RECURRENT_COLOUR, "3", "the state, carried into the next step")]
+    key = [(RECURRENT_COLOUR, "3", "the state, carried into the next step")] if steps else []
     if weights:
-        key.append((WEIGHT_COLOURS[0], "1", "a weight (one colour each), read at every step"))
+        key.append((WEIGHT_COLOURS[0], "1", "a weight (one colour each)" + (", read at every step" if steps else "")))
     for colour, pen, meaning in key:
         bar = f'<TABLE BORDER="0" CELLPADDING="0" CELLSPACING="0"><TR><TD HEIGHT="{pen}" WIDTH="24" BGCOLOR="{colour}"></TD></TR></TABLE>'
         rows.append(f'<TR><TD>{bar}</TD><TD COLSPAN="{max(width - 1, 1)}" ALIGN="LEFT">{meaning}</TD></TR>')
+    if not rows:
+        return []
     table = f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="1" CELLPADDING="1">{"".join(rows)}</TABLE>>'
     dot.node("legend", label=table, shape="plain", fontsize="9")
+    return ["legend"]
 
 
 # -- files ------------------------------------------------------------------------------------------------------
