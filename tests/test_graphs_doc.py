@@ -13,7 +13,7 @@ def test_the_page_runs_as_written_and_draws_its_pictures(monkeypatch, tmp_path):
     result = doctest.testfile(str(PAGE), module_relative=False, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 40 and result.failed == 0
     shown = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", PAGE.read_text())
-    assert shown == ["graphs-micrograd.svg", "graphs-xor.svg"]
+    assert shown == ["graphs-micrograd.svg", "graphs-neuron.svg", "graphs-xor.svg"]
     for name in shown:
         assert (ROOT / "docs" / name).is_file()  # the copy the page shows, made by the same lines
         assert "<svg" in (tmp_path / name).read_text()
