@@ -187,7 +187,7 @@ def scaling(lengths: Sequence[int]) -> list[tuple[int, float, float, float]]:
         params = network.init_parameters(np.random.RandomState(0))
         problem = task.generator.sample(np.random.RandomState(1), 1, steps)
         start = time.perf_counter()
-        program = network.graph(steps).compile()
+        program = network.program(steps)
         built = time.perf_counter()
         run = program.forward(network.feeds(problem.x, problem.y), params)
         forwarded = time.perf_counter()

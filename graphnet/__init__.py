@@ -27,7 +27,7 @@ __version__ = "0.1.0"
 _PUBLIC = {
     # node types (graphnet.engine)
     **dict.fromkeys(["Context", "Node", "Stacking", "get_node", "register_node", "registered_nodes",
-                     "unregister_node", "Graph", "Program", "Run"], "graphnet.engine"),
+                     "unregister_node", "Graph", "Program", "Run", "stacked"], "graphnet.engine"),
     **dict.fromkeys(["check_node", "check_program"], "graphnet.engine.gradcheck"),
     # cells, networks, data generators (graphnet.rnn)
     **dict.fromkeys(["Batch", "Cell", "Generator", "Network", "bits_to_int", "check_network", "get_cell",

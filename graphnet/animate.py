@@ -39,7 +39,7 @@ from .app.tasks import Task
 from .engine.graph import Graph
 from .engine.program import Run
 from .errors import UsageError
-from .render import PENDING, WHITE, Picture, _cell, _ink, _mix, _number, _rgb, fit_scale, fold_steps, layout, to_digraph
+from .render import PENDING, WHITE, Picture, _cell, _ink, _mix, _number, _rgb, fit_scale, fold_steps, kind_of, layout, to_digraph
 from .rnn.keys import INPUT, at
 
 SHOWS = ("both", "values", "grads", "memory")
@@ -83,7 +83,7 @@ def frames(task: Task, params: Mapping[str, np.ndarray], example: str, show: str
     graph = network.graph(len(problem.x))
     # Op by op (the same numbers as the stacked program at batch 1): the reverse pass then hands gradients back
     # one op at a time, the last step first, and a weight's gradient grows step by step, as it is drawn.
-    run = graph.compile(stack=False).forward(network.feeds(problem.x, problem.y), params)
+    run = graph.compile().forward(network.feeds(problem.x, problem.y), params)
     out: list[Frame] = []
     drawn = fold_steps(graph, task.network.cell) if fold else graph
     if show in ("both", "values"):
@@ -98,16 +98,16 @@ def _pieces(graph: Graph) -> list[tuple[str, int | None, list[str]]]:
     the output (the rest of the step); then the shared ops that come last (the summed loss). Each piece as
     (its part: ``cell``, ``output`` or ``loss``; its step; its keys)."""
     ops = [k for k in graph.topological_order() if graph.node(k)["inputs"]]
-    steps = sorted({graph.node(k)["t"] for k in ops if graph.node(k)["t"] is not None})
+    steps = sorted({graph.node(k).get("t") for k in ops if graph.node(k).get("t") is not None})
     pieces: list[tuple[str, int | None, list[str]]] = []
     for t in steps:
-        own = [k for k in ops if graph.node(k)["t"] == t]
-        hidden = [i for i, k in enumerate(own) if graph.node(k)["kind"] == "hidden"]
+        own = [k for k in ops if graph.node(k).get("t") == t]
+        hidden = [i for i, k in enumerate(own) if kind_of(graph.node(k)) == "hidden"]
         cut = hidden[-1] + 1 if hidden and hidden[-1] + 1 < len(own) else max(1, len(own) // 2)
         pieces.append(("cell", t, own[:cut]))
         if own[cut:]:
             pieces.append(("output", t, own[cut:]))
-    shared = [k for k in ops if graph.node(k)["t"] is None]
+    shared = [k for k in ops if graph.node(k).get("t") is None]
     if shared:
         pieces.append(("loss", None, shared))
     return pieces
@@ -143,10 +143,10 @@ def _forward_frames(graph: Graph, drawn: Graph, values: Mapping[str, np.ndarray]
     turn, a step's inputs with its first piece."""
     pieces = _pieces(graph)
     scale = fit_scale(drawn, values)
-    step_leaves = [k for k in graph.keys() if not graph.node(k)["inputs"] and graph.node(k)["t"] is not None]
+    step_leaves = [k for k in graph.keys() if not graph.node(k)["inputs"] and graph.node(k).get("t") is not None]
     shown: list[tuple[str, graphviz.Digraph]] = []
     for i, (part, step, keys) in enumerate(pieces):
-        unread = [k for k in step_leaves if step is not None and graph.node(k)["t"] > step]
+        unread = [k for k in step_leaves if step is not None and graph.node(k).get("t") > step]
         numbers = _pending(values, _later(pieces, i) + unread)
         caption = _caption(part, step, keys, forward=True)
         shown.append((caption, to_digraph(drawn, values=numbers, scale=scale, labels=values,
@@ -161,7 +161,7 @@ def _reverse_frames(graph: Graph, drawn: Graph, run: Run, title: str) -> list[Fr
     summed: dict[str, dict[str, np.ndarray | None]] = {}  # op -> each weight's gradient once that op is done
     for key, grad in run.reverse():
         summed[key] = {w: grad(w) for w in weights}
-    grads = {k: g for k in run.program.slot if (g := grad(k)) is not None}  # the pass done: every node's, whole
+    grads = run.backward(every_node=True)  # the pass done: every node's gradient, whole
     scale = fit_scale(drawn, run.values, grads)
     backwards = list(reversed(_pieces(graph)))
     shown: list[tuple[str, graphviz.Digraph]] = []

@@ -414,7 +414,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     if problem is not None:
         params = load_weights(args.weights, network)
         problem = task.generator.example(args.example, steps)
-        run = graph.compile().forward(network.feeds(problem.x, problem.y), params)
+        run = network.program(steps).forward(network.feeds(problem.x, problem.y), params)
         values = run.values
         grads = run.backward(every_node=True) if args.show == "grads" else None
         predicted = np.round(np.stack([values[at(PREDICTION, t)][0] for t in range(steps)]))  # (T, outputs)

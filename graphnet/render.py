@@ -262,12 +262,22 @@ def _step_label(t: int, values: Mapping[str, np.ndarray] | None) -> str:
     return label
 
 
+# The role of a node in a picture (``kind``) is what the code that built the graph stored on it (the RNN layer
+# stores "hidden", "gate", "output", "loss", ...); a node with none is drawn by what it is.
+DEFAULT_KIND = {"parameter": "parameter", "input": "input", "constant": "constant"}
+
+
+def kind_of(attrs: Mapping) -> str:
+    """The picture's role of a node with these attributes: its ``kind``, or one that its node type implies."""
+    return attrs.get("kind") or DEFAULT_KIND.get(attrs["op"], "op")
+
+
 def _is_recurrent(graph: Graph, source: str, target: str) -> bool:
     """An edge that carries state from one step (or the initial state) into a later step."""
     s, t = graph.node(source), graph.node(target)
-    if t["t"] is None or s["kind"] not in ("hidden", "state"):
+    if t.get("t") is None or kind_of(s) not in ("hidden", "state"):
         return False
-    return s["t"] is None or s["t"] < t["t"]
+    return s.get("t") is None or s.get("t") < t.get("t")
 
 
 # -- folding each step's cell into one node ---------------------------------------------------------------------
@@ -292,9 +302,9 @@ def fold_steps(graph: Graph, cell: str = "cell") -> Graph:
     """
     members: dict[str, str] = {}  # node key -> the folded node it belongs to
     for key in graph.keys(kind="hidden"):
-        t = graph.node(key)["t"]
+        t = graph.node(key).get("t")
         inside = {key} | {a for a in nx.ancestors(graph.nx, key)
-                          if graph.node(a)["t"] == t and graph.node(a)["kind"] in ("op", "gate", "hidden")}
+                          if graph.node(a).get("t") == t and kind_of(graph.node(a)) in ("op", "gate", "hidden")}
         members.update({k: at(cell, t) for k in inside})
     view = Graph(graph.name)
     folded = nx.DiGraph(name=graph.name)
@@ -303,7 +313,7 @@ def fold_steps(graph: Graph, cell: str = "cell") -> Graph:
             folded.add_node(key, **attrs)
         elif members[key] not in folded:
             # The state the rest of the step reads (h[t], not c[t]): a hidden node with a consumer outside.
-            t = attrs["t"]
+            t = attrs.get("t")
             shown = next(k for k in graph.keys(kind="hidden") if members[k] == members[key]
                          and any(c not in members for c in graph.nx.successors(k)))
             folded.add_node(members[key], op=cell, kind="hidden", t=t, inputs=(), shape=graph.node(shown)["shape"],
@@ -359,7 +369,7 @@ def to_digraph(
         of an animation share one, and NaN stands for a number not computed yet.
     labels : the values the step labels read (the bits in, out and true); by default ``values``.
     """
-    steps = sorted({a["t"] for _, a in graph.nx.nodes(data=True) if a["t"] is not None})
+    steps = sorted({a.get("t") for _, a in graph.nx.nodes(data=True) if a.get("t") is not None})
     dot = Picture(
         name="graphnet",
         # Bottom to top within a step (input, hidden, output, loss, as the post draws it); steps side by side.
@@ -381,12 +391,12 @@ def to_digraph(
 
     def add_node(target: graphviz.Digraph, key: str) -> None:
         attrs = graph.node(key)
-        style = dict(KIND_STYLE.get(attrs["kind"], KIND_STYLE["op"]))
+        style = dict(KIND_STYLE.get(kind_of(attrs), KIND_STYLE["op"]))
         shape = shape_text(attrs["shape"])
-        operation = attrs["kind"] in ("op", "gate")
+        operation = kind_of(attrs) in ("op", "gate")
         caption = f"{key}  {attrs['op']}" if operation else key  # above a strip of cells
         label = f"{key}\n{attrs['op']}  {shape}" if operation else f"{key}\n{shape}"  # without numbers
-        if attrs["kind"] == "loss":
+        if kind_of(attrs) == "loss":
             label = _loss_label(key, attrs, values, summed=bool(steps))
         if key in colours:
             style.update(color=colours[key], fillcolor=_mix(WHITE, _rgb(colours[key]), 0.12))
@@ -394,10 +404,10 @@ def to_digraph(
             if matrix is not None:
                 label = _heat_map(key, matrix, scale.colour, f"{key}  {shape}")
                 style.update(margin="0.08")
-        drawn_otherwise = attrs["kind"] in ("parameter", "loss")  # a heat map, a number
+        drawn_otherwise = kind_of(attrs) in ("parameter", "loss")  # a heat map, a number
         vector = None if drawn_otherwise else _first_vector(shown, attrs.get("shows", key), attrs["shape"])
         colour = scale.colour
-        if vector is None and grads is not None and attrs["kind"] in ("input", "target"):
+        if vector is None and grads is not None and kind_of(attrs) in ("input", "target"):
             vector = _first_vector(values, key, attrs["shape"])  # no gradient: its bits instead
             colour = unit_colour
         if vector is not None:
@@ -408,7 +418,7 @@ def to_digraph(
         target.node(key, label=label, tooltip=f"{key}: {attrs['op']} {shape}", **style)
 
     initial = _initial_state(graph)
-    shared = [k for k in graph.keys() if graph.node(k)["t"] is None and k not in initial]
+    shared = [k for k in graph.keys() if graph.node(k).get("t") is None and k not in initial]
     # The weights in a box of their own, so that no step's cluster is drawn over them.
     with dot.subgraph(name="cluster_weights") as box:
         summed = ": their gradients, summed over the steps" if grads is not None else ""
@@ -426,7 +436,7 @@ def to_digraph(
             cluster.attr(label=_step_label(t, values if labels is None else labels), style="rounded", color="#bbbbbb", fontsize="12",
                          labeljust="l", labelloc="b")  # "b": the top, as the graph runs bottom to top
             # The initial state is drawn in the first step, where it is read.
-            for key in (initial if t == steps[0] else []) + [k for k in graph.keys() if graph.node(k)["t"] == t]:
+            for key in (initial if t == steps[0] else []) + [k for k in graph.keys() if graph.node(k).get("t") == t]:
                 add_node(cluster, key)
 
     for source, target, data in graph.nx.edges(data=True):
@@ -458,14 +468,14 @@ def _loss_label(key: str, attrs: dict, values: Mapping[str, np.ndarray] | None, 
     # The number in a cell of its own, 64 pt wide (a loss's 4 digits fit): a frame with another number is laid
     # out alike.
     row = (f'<TR><TD>{html.escape(key)} =</TD><TD WIDTH="64" ALIGN="LEFT">{number}</TD></TR>')
-    if attrs["t"] is None and summed:
+    if attrs.get("t") is None and summed:
         row += '<TR><TD COLSPAN="2">the sum over the steps</TD></TR>'
     return f'<<TABLE BORDER="0" CELLPADDING="1" CELLSPACING="0">{row}</TABLE>>'
 
 
 
 def _initial_state(graph: Graph) -> list[str]:
-    return [k for k in graph.keys() if graph.node(k)["kind"] == "state" and graph.node(k)["t"] is None]
+    return [k for k in graph.keys() if kind_of(graph.node(k)) == "state" and graph.node(k).get("t") is None]
 
 
 def _grid(box: graphviz.Digraph, weights: list[str]) -> None:
@@ -494,7 +504,7 @@ def _order_steps(dot: graphviz.Digraph, graph: Graph, steps: list[int]) -> None:
 
 
 def _first_nodes(graph: Graph, steps: list[int]) -> list[str]:
-    return [next(k for k in graph.keys() if graph.node(k)["t"] == t) for t in steps]
+    return [next(k for k in graph.keys() if graph.node(k).get("t") == t) for t in steps]
 
 
 def _first_vector(shown: Mapping[str, np.ndarray] | None, key: str, shape: tuple) -> np.ndarray | None:
@@ -527,9 +537,9 @@ def _magnitudes(graph: Graph, shown: Mapping[str, np.ndarray] | None, unit_ok: b
         return
     for key in graph.keys():
         attrs = graph.node(key)
-        if attrs["kind"] == "parameter":
+        if kind_of(attrs) == "parameter":
             drawn = _matrix(shown, key, attrs["shape"])
-        elif attrs["kind"] == "loss":
+        elif kind_of(attrs) == "loss":
             continue
         else:
             drawn = _first_vector(shown, attrs.get("shows", key), attrs["shape"])

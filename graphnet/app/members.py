@@ -75,7 +75,7 @@ def train_members(
         rng = np.random.RandomState(seed)
         initial.append(network.init_parameters(rng))
         streams.append(iter(Problems(task.generator, rng, spec.batch_size, task.problem.bits, spec.iterations)))
-    program = network.graph(task.problem.bits).compile()
+    program = network.program(task.problem.bits, batch=spec.batch_size)
     unruled = sorted({op.node.name for op in program.ops if op.node.stacking is None})
     if unruled:  # its methods may not compute each member as it alone: no numbers are better than wrong ones
         raise TaskError(f"{task.source}: node type {unruled[0]!r} declares no stacking rule, so its networks cannot "

@@ -140,7 +140,7 @@ def run_together(task_path: str, members: list[tuple[tuple[str, ...], int]], che
     cannot run so: its trials run one by one (:func:`run_trial`)."""
     tasks = [load_task(task_path, [*combo, f"training.seed={seed}", "training.log_every=0"]) for combo, seed in members]
     task = tasks[0]
-    program = task.build_network().graph(task.problem.bits).compile()
+    program = task.build_network().program(task.problem.bits, batch=task.training.batch_size)
     if len(members) == 1 or any(op.node.stacking is None for op in program.ops):
         return [run_trial(task_path, combo, seed, check_every) for combo, seed in members]
     solved = Solved(task)

@@ -102,7 +102,9 @@ def train(
     if rng_state is not None:
         rng.set_state(rng_state)
     params = dict(initial if params is None else params)
-    program = network.graph(task.problem.bits).compile()
+    # An iteration needs the loss and the gradients; a hook that reads the run (a learning curve) needs every
+    # node's value, and so does a log entry, which runs the whole program once more on its batch.
+    program = network.program(task.problem.bits, outputs=None if on_step else [LOSS], batch=spec.batch_size)
     result = TrainResult(params, iterations=start)
     steps = range(start, spec.iterations)
     problems = Problems(task.generator, rng, spec.batch_size, task.problem.bits, len(steps))
@@ -114,12 +116,16 @@ def train(
         if on_log is not None:
             log = _beside_the_bar(on_log)
     for iteration, batch in zip(steps, problems):
-        run = program.forward(network.feeds(batch.x, batch.y), params)
+        feeds = network.feeds(batch.x, batch.y)
+        run = program.forward(feeds, params)
         grads = run.backward()
-        if not _finite(run.value(LOSS), grads):
-            raise DivergedError(_nonfinite_message(run, iteration))
+        if not _finite(run.value(LOSS), grads):  # named on the graph as built, node by node in step order
+            as_built = network.graph(task.problem.bits).compile().forward(feeds, params)
+            raise DivergedError(_nonfinite_message(as_built, iteration))
         if spec.log_every and iteration % spec.log_every == 0:
-            entry = _log_entry(task, network, batch, run.value, iteration)
+            every_value = run if on_step else network.program(task.problem.bits, batch=spec.batch_size).forward(feeds,
+                                                                                                                params)
+            entry = _log_entry(task, network, batch, every_value.value, iteration)
             result.log.append(entry)
             if log:
                 log(entry)

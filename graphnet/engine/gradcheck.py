@@ -29,7 +29,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from .node import Context, Node, get_node, registered_nodes
+from .node import Context, Node
 from .program import Program
 
 EPS = 1e-6  # the step of the central differences
@@ -106,18 +106,19 @@ def check_node(
         for width in widths:
             inputs = [np.asarray(v, dtype=np.float64).copy() for v in node.sample_inputs(rng, batch, width)]
             attrs = node.sample_attrs(width)
-            out = node.forward(Context(attrs=attrs), *inputs)
-            weights = rng.normal(size=np.shape(out))
+            outs = _outputs(node, node.forward(Context(attrs=attrs), *inputs))
+            weights = [rng.normal(size=np.shape(out)) for out in outs]
 
             def objective() -> float:
-                return float(np.sum(node.forward(Context(attrs=attrs), *inputs) * weights))
+                outs = _outputs(node, node.forward(Context(attrs=attrs), *inputs))
+                return float(sum(np.sum(out * w) for out, w in zip(outs, weights)))
 
             ctx = Context(attrs=attrs)
             node.forward(ctx, *inputs)
-            analytic = node.backward(ctx, weights)
+            analytic = node.backward(ctx, *weights)
             if len(analytic) != len(inputs):
                 raise AssertionError(f"{node.name}.backward returned {len(analytic)} gradients for {len(inputs)} inputs")
-            scale = float(np.sum(np.abs(out * weights)))
+            scale = float(sum(np.sum(np.abs(out * w)) for out, w in zip(outs, weights)))
             for value, grad in zip(inputs, analytic):
                 if np.shape(grad) != value.shape:
                     raise AssertionError(f"{node.name}.backward gave shape {np.shape(grad)} for input {value.shape}")
@@ -140,6 +141,7 @@ def check_stacking(node: Node, *, members: int = 3, batch: int = 2, width: int =
 
     Examples
     --------
+    >>> from graphnet.engine.node import get_node
     >>> check_stacking(get_node("matmul"))
     0.0
     """
@@ -150,18 +152,20 @@ def check_stacking(node: Node, *, members: int = 3, batch: int = 2, width: int =
         inputs[:] = [alone[0][p] if p in shared else v for p, v in enumerate(inputs)]
     stacked = [alone[0][p] if p in shared else np.stack([a[p] for a in alone]) for p in range(len(alone[0]))]
     ctx = Context(attrs=attrs)
-    out = node.forward(ctx, *stacked)
-    grad = rng.normal(size=np.shape(out))
-    grads = node.backward(ctx, grad)
+    outs = _outputs(node, node.forward(ctx, *stacked))
+    out_grads = [rng.normal(size=np.shape(out)) for out in outs]
+    grads = node.backward(ctx, *out_grads)
     worst = 0.0
     for m, inputs in enumerate(alone):
         ctx = Context(attrs=attrs)
-        member_out = node.forward(ctx, *inputs)
-        if np.shape(out) != (members, *np.shape(member_out)) or len(grads) != len(inputs):
-            raise AssertionError(f"{node.name} declares stacking, but run stacked it gives shape {np.shape(out)} "
-                                 f"where each of {members} members gives {np.shape(member_out)}")
-        worst = max(worst, relative_error(out[m], member_out))
-        for p, (g, member_g) in enumerate(zip(grads, node.backward(ctx, grad[m]))):
+        member_outs = _outputs(node, node.forward(ctx, *inputs))
+        for out, member_out in zip(outs, member_outs):
+            if np.shape(out) != (members, *np.shape(member_out)) or len(grads) != len(inputs):
+                raise AssertionError(f"{node.name} declares stacking, but run stacked it gives shape {np.shape(out)} "
+                                     f"where each of {members} members gives {np.shape(member_out)}")
+            worst = max(worst, relative_error(out[m], member_out))
+        member_grads = node.backward(ctx, *[g[m] for g in out_grads])
+        for p, (g, member_g) in enumerate(zip(grads, member_grads)):
             if g is None or member_g is None or np.shape(g) != (members, *np.shape(member_g)):
                 raise AssertionError(f"{node.name} declares stacking, but run stacked its backward gives input {p} "
                                      f"a gradient of shape {np.shape(g)}, not one per member of {np.shape(member_g)}")
@@ -169,11 +173,9 @@ def check_stacking(node: Node, *, members: int = 3, batch: int = 2, width: int =
     return worst
 
 
-def check_all_nodes(names: list[str] | None = None, seed: int = 0) -> dict[str, GradientCheck]:
-    """``check_node`` for every registered node type but leaves (or those in ``names``)."""
-    registry = registered_nodes()
-    names = names if names is not None else [n for n, t in registry.items() if not t.leaf]
-    return {name: check_node(get_node(name), seed=seed) for name in names}
+def _outputs(node: Node, out) -> tuple:
+    """A node type's outputs as a tuple: its one value, or each of a node type of several outputs."""
+    return tuple(out) if node.multiple_outputs else (out,)
 
 
 def check_program(

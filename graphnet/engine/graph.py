@@ -1,10 +1,12 @@
-"""Graphs of nodes on networkx, checked as they are built, compiled once into a :class:`~graphnet.engine.program.Program`.
+"""Graphs of nodes on networkx, checked as they are built, and compiled into a :class:`~graphnet.engine.program.Program`.
 
-A :class:`Graph` holds structure and static metadata only: on every node its node type (``op``), its role in
-the picture (``kind``), its time step (``t``, ``None`` for shared nodes), its ordered ``inputs`` and its static
-``shape`` (``None`` for the batch dimension). The numbers of a run live in a :class:`~graphnet.engine.program.Run`,
-so one built graph serves every example of its length. A graph that is shared (a network keeps one per length
-for every run) is frozen: it cannot change behind another user's back; :meth:`Graph.copy` gives one to extend.
+A :class:`Graph` is data: on every node its node type (``op``), its ordered ``inputs``, its static ``shape``
+(``None`` for the batch dimension) and its settings (``attrs``), plus whatever the code that builds it wants
+to remember there (the RNN layer stores each node's time step ``t`` and its role ``kind``, which the pictures
+read): the engine stores those and never reads them. The numbers of a run live in a
+:class:`~graphnet.engine.program.Run`, so one built graph serves every example of its length. A graph that is
+shared (a network keeps one per length) is frozen: it cannot change behind another user's back;
+:meth:`Graph.copy` gives one to extend.
 
 Examples
 --------
@@ -14,19 +16,23 @@ Examples
 >>> w = g.parameter("w", (2, 1))
 >>> y = g.apply("matmul", "y", x, w)
 >>> run = g.compile().forward({"x": np.ones((1, 2))}, {"w": np.full((2, 1), 0.5)})
->>> run.values["y"]
+>>> run.value("y")
 array([[1.]])
 """
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Iterable, Sequence
 
 import networkx as nx
 
 from ..errors import GraphError
-from .node import Node, Shape, get_node
-from .program import Program
+from .node import NO_ATTRS, Node, Shape, get_node
+from .program import Feed, Op, Program
+
+# What the engine keeps on a node; anything else a builder passes is its own (``kind``, ``t``, ...).
+ENGINE_ATTRS = frozenset({"op", "inputs", "shape", "attrs", "fill", "outputs", "stacked"})
 
 
 class Graph:
@@ -38,60 +44,77 @@ class Graph:
 
     def __init__(self, name: str = "graph") -> None:
         self.nx = nx.DiGraph(name=name)
-        self._programs: dict[tuple, Program] = {}  # compiled programs, by (outputs, wrt, stack)
 
     # -- building -------------------------------------------------------------------------------------------
-    def _can_add(self, key: str) -> None:
+    def _can_add(self, key: str, meta: dict) -> None:
         if nx.is_frozen(self.nx):
             raise GraphError(f"graph {self.name!r} is frozen: it is shared by every run of its network; "
                              f"add {key!r} to a copy of it (graph.copy()) or build a new graph")
+        if not isinstance(key, str) or not key:
+            raise GraphError(f"a node's key is a non-empty string, got {key!r}")
         if key in self.nx:
             raise GraphError(f"graph {self.name!r} already has a node {key!r}")
+        clash = ENGINE_ATTRS & set(meta)
+        if clash:
+            raise GraphError(f"node {key!r}: {', '.join(sorted(clash))} is the engine's to set, not a keyword of yours")
 
-    def _leaf(self, key: str, op: str, shape: Shape, kind: str, t: int | None, **attrs) -> str:
-        self._can_add(key)
-        self.nx.add_node(key, op=op, kind=kind, t=t, inputs=(), shape=tuple(shape), **attrs)
-        self._programs.clear()
+    def _leaf(self, key: str, op: str, shape: Shape, meta: dict, **data) -> str:
+        self._can_add(key, meta)
+        self.nx.add_node(key, op=op, inputs=(), shape=tuple(shape), **data, **meta)
         return key
 
-    def input(
-        self, key: str, shape: Shape, *, kind: str = "input", t: int | None = None, fill: float | None = None
-    ) -> str:
+    def input(self, key: str, shape: Shape, *, fill: float | None = None, **meta) -> str:
         """Add a node fed at each run; with ``fill``, a run that does not feed it gets that constant."""
-        return self._leaf(key, "input", shape, kind, t, fill=fill)
+        return self._leaf(key, "input", shape, meta, fill=fill)
 
-    def parameter(self, key: str, shape: Shape) -> str:
-        """Add a trained weight: one node, however many steps use it."""
-        return self._leaf(key, "parameter", shape, "parameter", None)
+    def parameter(self, key: str, shape: Shape, **meta) -> str:
+        """Add a trained weight: one node, however many ops read it."""
+        return self._leaf(key, "parameter", shape, meta)
 
-    def constant(self, key: str, shape: Shape, fill: float, *, t: int | None = None) -> str:
-        """Add a constant filled with ``fill`` (its batch dimension follows the run's batch)."""
-        return self._leaf(key, "constant", shape, "constant", t, fill=fill)
+    def constant(self, key: str, shape: Shape, fill: float, **meta) -> str:
+        """Add a constant filled with ``fill`` (where its shape says ``None``, the run's batch size)."""
+        return self._leaf(key, "constant", shape, meta, fill=fill)
 
-    def apply(
-        self, op: str, key: str, *inputs: str, kind: str = "op", t: int | None = None, attrs: dict | None = None
-    ) -> str:
+    def apply(self, op: str, key: str | Sequence[str], *inputs: str, attrs: dict | None = None,
+              stacked: bool = False, **meta) -> str | tuple[str, ...]:
         """Add node ``key`` computing node type ``op`` of ``inputs`` (keys of nodes already in the graph).
 
-        ``attrs`` are the node's static settings (plain data, e.g. a slice's ``start`` and ``stop``). Arity
-        and shapes are checked here, so a malformed graph is refused where it is built.
+        ``attrs`` are the node's static settings (plain data, e.g. a slice's ``start`` and ``stop``); ``meta``
+        (``kind=``, ``t=``, ...) is stored on the node for whoever reads it, never by the engine. Arity and
+        shapes are checked here, so a graph that could not run is refused where it is built. A node type of
+        several outputs (``unstack``) is given one key per output, and the keys are returned.
+
+        ``stacked``: the node type applied once to stacks, every input with a leading axis of members (what
+        :mod:`~graphnet.engine.stacking` writes); shapes are checked member by member.
         """
         node_type = _node_type(key, op)
-        self._can_add(key)
+        keys = (key,) if isinstance(key, str) else tuple(key)
+        for k in keys:
+            self._can_add(k, meta)
+        if len(set(keys)) != len(keys) or not keys:
+            raise GraphError(f"node {key!r} ({op}): give each output a key of its own")
         missing = [k for k in inputs if k not in self.nx]
         if missing:
-            raise GraphError(f"node {key!r} ({op}) takes {', '.join(map(repr, missing))}, not in the graph")
-        shape = _check_node(key, node_type, [self.nx.nodes[k]["shape"] for k in inputs], attrs or {}, inputs)
-        self.nx.add_node(key, op=op, kind=kind, t=t, inputs=tuple(inputs), shape=shape)
+            raise GraphError(f"node {keys[0]!r} ({op}) takes {', '.join(map(repr, missing))}, not in the graph")
+        shapes = _check_node(keys[0], node_type, [self.nx.nodes[k]["shape"] for k in inputs], attrs or {}, inputs,
+                             stacked)
+        if len(shapes) != len(keys):
+            raise GraphError(f"node {keys[0]!r} ({op}) gives {len(shapes)} outputs, and {len(keys)} keys were given")
+        data = dict(op=op, inputs=tuple(inputs), **meta)
         if attrs:
-            self.nx.nodes[key]["attrs"] = dict(attrs)
-        for position, source in enumerate(inputs):
-            if self.nx.has_edge(source, key):
-                self.nx.edges[source, key]["args"] += (position,)
-            else:
-                self.nx.add_edge(source, key, args=(position,))
-        self._programs.clear()
-        return key
+            data["attrs"] = dict(attrs)
+        if stacked:
+            data["stacked"] = True
+        if len(keys) > 1 or node_type.multiple_outputs:
+            data["outputs"] = keys
+        for k, shape in zip(keys, shapes):
+            self.nx.add_node(k, shape=shape, **data)
+            for position, source in enumerate(inputs):
+                if self.nx.has_edge(source, k):
+                    self.nx.edges[source, k]["args"] += (position,)
+                else:
+                    self.nx.add_edge(source, k, args=(position,))
+        return key if isinstance(key, str) else keys
 
     def freeze(self) -> Graph:
         """Refuse every change from now on (networkx's ``nx.freeze``): for a graph that is shared. Returns it."""
@@ -113,6 +136,20 @@ class Graph:
                 attrs["attrs"] = dict(attrs["attrs"])
         return graph
 
+    def subgraph(self, outputs: Sequence[str]) -> Graph:
+        """A graph of its own holding ``outputs``, every op they depend on and every leaf, in the same order (what a
+        run of either is given is the same)."""
+        unknown = [k for k in outputs if k not in self.nx]
+        if unknown:
+            raise GraphError(f"graph {self.name!r} has no node {unknown[0]!r}")
+        wanted = set(outputs).union(*(nx.ancestors(self.nx, k) for k in outputs), self.keys(inputs=()))
+        graph = Graph()
+        graph.nx = self.nx.subgraph(wanted).copy()  # networkx keeps the nodes in this graph's order
+        for _, attrs in graph.nx.nodes(data=True):
+            if "attrs" in attrs:
+                attrs["attrs"] = dict(attrs["attrs"])
+        return graph
+
     # -- reading --------------------------------------------------------------------------------------------
     @property
     def name(self) -> str:
@@ -128,13 +165,11 @@ class Graph:
         """The attributes of node ``key`` (read them, do not change them)."""
         return self.nx.nodes[key]
 
-    def keys(self, *, op: str | None = None, kind: str | None = None) -> list[str]:
-        """Node keys in insertion order, optionally only those of one node type or kind."""
-        return [
-            k
-            for k, a in self.nx.nodes(data=True)
-            if (op is None or a["op"] == op) and (kind is None or a["kind"] == kind)
-        ]
+    def keys(self, *, op: str | None = None, **meta) -> list[str]:
+        """Node keys in insertion order, optionally only those of one node type, or with the given ``meta``
+        (``graph.keys(kind="hidden")``)."""
+        return [k for k, a in self.nx.nodes(data=True)
+                if (op is None or a["op"] == op) and all(a.get(m) == v for m, v in meta.items())]
 
     @property
     def parameters(self) -> list[str]:
@@ -159,7 +194,7 @@ class Graph:
             raise GraphError(f"graph {self.name!r} has a cycle: {' -> '.join(u for u, _ in cycle)} -> {cycle[0][0]}")
         for key in self.topological_order():
             attrs = self.nx.nodes[key]
-            for needed in ("op", "kind", "inputs", "shape"):
+            for needed in ("op", "inputs", "shape"):
                 if needed not in attrs:
                     raise GraphError(f"node {key!r} has no {needed!r} attribute")
             node_type = _node_type(key, attrs["op"])
@@ -170,11 +205,12 @@ class Graph:
                 raise GraphError(f"node {key!r}: its edges do not match its inputs {inputs}")
             if node_type.leaf:
                 continue
-            shape = _check_node(
-                key, node_type, [self.nx.nodes[k]["shape"] for k in inputs], attrs.get("attrs", {}), inputs
-            )
-            if tuple(attrs["shape"]) != shape:
-                raise GraphError(f"node {key!r} says shape {attrs['shape']} but its inputs give {shape}")
+            shapes = _check_node(key, node_type, [self.nx.nodes[k]["shape"] for k in inputs], attrs.get("attrs", {}),
+                                 inputs, attrs.get("stacked", False))
+            outputs = attrs.get("outputs", (key,))
+            if tuple(attrs["shape"]) != shapes[outputs.index(key)]:
+                raise GraphError(f"node {key!r} says shape {attrs['shape']} but its inputs give "
+                                 f"{shapes[outputs.index(key)]}")
 
     def topological_order(self) -> list[str]:
         """Nodes with every input before its consumers, ties broken by insertion order (time order)."""
@@ -184,26 +220,47 @@ class Graph:
         except nx.NetworkXUnfeasible:
             raise GraphError(f"graph {self.name!r} has a cycle") from None
 
-    def compile(
-        self, outputs: Sequence[str] | None = None, wrt: Iterable[str] | None = None, *, stack: bool = True
-    ) -> Program:
+    def compile(self, outputs: Sequence[str] | None = None, wrt: Iterable[str] | None = None) -> Program:
         """The program that computes ``outputs`` (default: every node) and the gradients of ``wrt``.
 
         This is how every graph runs: training, evaluation, prediction, pictures and gradient checks call it.
-        ``wrt`` defaults to every parameter. ``stack``: independent ops of one node type run as one call on
-        stacked operands (:mod:`graphnet.engine.stacking`); ``stack=False`` runs op by op, with the same numbers at
-        batch 1 (and to about 1e-15 otherwise). Compiled once per outputs, ``wrt`` and ``stack``, then kept.
+        ``wrt`` defaults to every parameter. The program runs op by op, in topological order; a graph rewritten
+        by :func:`~graphnet.engine.stacking.stack` runs faster with the same numbers.
         """
-        cache_key = (
-            tuple(outputs) if outputs is not None else None, tuple(self.parameters if wrt is None else wrt), stack
-        )
-        program = self._programs.get(cache_key)
-        if program is None:
-            program = self._programs[cache_key] = Program(self, outputs, wrt, stack=stack)
-        return program
+        order = self.topological_order()
+        if outputs is not None:
+            unknown = [k for k in outputs if k not in self.nx]
+            if unknown:
+                raise GraphError(f"graph {self.name!r} has no node {unknown[0]!r}")
+            wanted = set(outputs).union(*(nx.ancestors(self.nx, k) for k in outputs))
+            order = [k for k in order if k in wanted]
+        wrt = tuple(self.parameters if wrt is None else wrt)
+        unknown = [k for k in wrt if k not in self.nx]
+        if unknown:
+            raise GraphError(f"graph {self.name!r} has no node {unknown[0]!r} to differentiate with respect to")
+        needs_grad = set(wrt)  # the nodes whose gradient someone needs: wrt and what depends on them
+        feeds, ops, done = [], [], set()
+        for key in order:
+            node = self.nx.nodes[key]
+            node_type = get_node(node["op"])
+            if node_type.leaf:
+                feeds.append(Feed(key, node["op"], node["shape"], node.get("fill")))
+                continue
+            outputs_of = node.get("outputs", (key,))
+            if outputs_of[0] in done:  # a node type of several outputs: one op computes them all
+                continue
+            done.add(outputs_of[0])
+            needs = tuple(k in needs_grad for k in node["inputs"])
+            if any(needs):
+                needs_grad.update(outputs_of)
+            settings = node.get("attrs")
+            ops.append(Op(outputs_of, tuple(self.nx.nodes[k]["shape"] for k in outputs_of), node_type,
+                          tuple(node["inputs"]), needs, MappingProxyType(settings) if settings else NO_ATTRS))
+        given = {k: a["shape"] for k, a in self.nx.nodes(data=True) if a["op"] in ("input", "parameter")}
+        return Program(self.name, ops, feeds, wrt, given)
 
 
-def _node_type(key: str, op: str) -> Node:
+def _node_type(key, op: str) -> Node:
     """The registered node type ``op``, or a GraphError that names the node asking for it."""
     try:
         return get_node(op)
@@ -211,15 +268,25 @@ def _node_type(key: str, op: str) -> Node:
         raise GraphError(f"node {key!r}: {exc}") from None
 
 
-def _check_node(
-    key: str, node_type: Node, shapes: list[Shape], attrs: dict, inputs: Sequence[str] = ()
-) -> Shape:
+def _check_node(key: str, node_type: Node, shapes: list[Shape], attrs: dict, inputs: Sequence[str] = (),
+                stacked: bool = False) -> list[Shape]:
+    """The output shapes of ``node_type`` for these input shapes (one for most node types), checked."""
     arity = node_type.arity
     if (arity is None and not shapes) or (arity is not None and len(shapes) != arity):
         wanted = "at least 1" if arity is None else str(arity)
         raise GraphError(f"node {key!r} ({node_type.name}) takes {wanted} inputs, got {len(shapes)}")
+    of = f" (its inputs: {', '.join(map(repr, inputs))})" if inputs else ""
+    members = ()
+    if stacked:  # each input a stack of members: the node type's rule is checked on one member's shapes
+        if node_type.stacking is None:
+            raise GraphError(f"node {key!r} ({node_type.name}): a node type without a stacking rule cannot be "
+                             f"applied to stacks")
+        if not shapes[0] or len({s[:1] for s in shapes}) != 1:
+            raise GraphError(f"node {key!r} ({node_type.name}): stacks of as many members, each, expected{of}")
+        members, shapes = tuple(shapes[0][:1]), [s[1:] for s in shapes]
     try:
-        return tuple(node_type.shape(*[tuple(s) for s in shapes], **attrs))
+        shape = node_type.shape(*[tuple(s) for s in shapes], **attrs)
     except (ValueError, TypeError, IndexError) as exc:  # IndexError: a shape rule reading a scalar's axes
-        of = f" (its inputs: {', '.join(map(repr, inputs))})" if inputs else ""
         raise GraphError(f"node {key!r} ({node_type.name}): {exc}{of}") from None
+    out = [tuple(s) for s in shape] if node_type.multiple_outputs else [tuple(shape)]
+    return [members + s for s in out]

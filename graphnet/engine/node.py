@@ -66,11 +66,11 @@ class Context:
 
     __slots__ = ("saved", "needs_input_grad", "attrs")
 
-    def __init__(self, needs_input_grad: tuple[bool, ...] | None = None, attrs: Mapping | None = None) -> None:
+    def __init__(self, needs_input_grad: tuple[bool, ...] = EVERY_INPUT, attrs: Mapping = NO_ATTRS) -> None:
         self.saved: tuple = ()
-        self.needs_input_grad = EVERY_INPUT if needs_input_grad is None else needs_input_grad
+        self.needs_input_grad = needs_input_grad
         # the node's static settings from the graph, e.g. a slice's start and stop (read them, do not change them)
-        self.attrs = NO_ATTRS if attrs is None else attrs
+        self.attrs = attrs
 
     def save(self, *arrays) -> None:
         """Keep ``arrays`` for backward."""
@@ -99,7 +99,9 @@ class Node:
     """Base class of node types.
 
     Subclasses set ``arity`` (``None`` for any number of inputs, at least one) and implement ``forward``,
-    ``backward`` and, to have shapes checked when a graph is built, ``shape``. Leaf types (``leaf = True``:
+    ``backward`` and, to have shapes checked when a graph is built, ``shape``. A node type of several outputs
+    (``multiple_outputs = True``, as ``unstack``) returns a tuple from ``forward``, and its ``backward`` takes
+    one gradient per output (``None`` for an output nobody differentiated), as PyTorch's ``Function`` does. Leaf types (``leaf = True``:
     inputs, parameters, constants) take no inputs; a run feeds their values. A node type that needs settings
     (a slice's bounds) reads them from ``ctx.attrs``, which the graph stores on the node. ``stacking`` says
     whether, and how, many ops of the type may run as one call (see :class:`Stacking`).
@@ -110,6 +112,7 @@ class Node:
     description: ClassVar[str] = ""
     leaf: ClassVar[bool] = False
     stacking: ClassVar[Stacking | None] = None
+    multiple_outputs: ClassVar[bool] = False  # forward returns a tuple, backward takes a gradient per output
 
     def forward(self, ctx: Context, *inputs: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -118,7 +121,8 @@ class Node:
         raise NotImplementedError
 
     def shape(self, *shapes: Shape, **attrs) -> Shape:
-        """The output shape for these input shapes; raise ``ValueError`` if they do not fit."""
+        """The output shape for these input shapes (a list of them, with ``multiple_outputs``); raise
+        ``ValueError`` if they do not fit."""
         return shapes[0]
 
     def sample_inputs(self, rng: np.random.RandomState, batch: int, width: int) -> tuple[np.ndarray, ...]:

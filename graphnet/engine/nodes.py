@@ -83,6 +83,8 @@ def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a stack takes a slow loop (4x slower at batch 64), and every element is then a single product, so the stack
     flattened into one matrix for ``np.dot`` gives the same numbers.
     """
+    if b.ndim == 3 and b.strides[0] == 0:  # one matrix for every member (stacking's broadcast): multiply by it
+        b = b[0]
     if a.ndim == 2 and b.ndim == 2:
         return np.dot(a, b)
     if b.ndim == 2 and b.shape[0] == 1:

@@ -1,19 +1,19 @@
-"""Programs: a graph compiled once into a schedule of ops, run forward and then in reverse.
+"""Programs: the interpreter. A graph compiled into a list of ops, run forward and then in reverse.
 
-:meth:`Graph.compile <graphnet.engine.graph.Graph.compile>` makes a :class:`Program`, and a program is how graphnet
-runs every graph: training, evaluation, prediction, pictures and gradient checks all run the same one.
+:meth:`Graph.compile <graphnet.engine.graph.Graph.compile>` makes a :class:`Program`: the graph's ops in
+topological order, each its node type, the keys of its inputs and output, and which inputs want a gradient.
+Running it is all there is to graphnet's engine:
 
-- Every value lives in a numbered *slot* of a list, decided when compiling: the leaves (inputs, weights,
-  constants) first, then one slot per op. Running touches no networkx and no dicts.
-- Forward, each op calls its node type's own ``forward`` with a fresh :class:`~graphnet.engine.node.Context`; the
-  reverse pass calls each op's ``backward``, last op first, with the gradient of its output.
-- The gradient of a node is the sum over its consumers, accumulated out of place (``old + g``, never ``+=``:
-  an ``add`` hands one array to both its inputs).
-- Gradients nobody needs (of inputs, targets, constants) are not asked for: ``ctx.needs_input_grad`` says so.
-- With ``stack=True`` (the default), independent ops of one node type (every step's input projection, say)
-  run as one call of that node type's own methods on stacked operands, where the node type declares how
-  (``Node.stacking``); :mod:`graphnet.engine.stacking` finds them. Fewer numpy calls, the same numbers: at batch 1,
-  every value and gradient is bit for bit that of ``stack=False``, which runs op by op.
+- **Forward**, each op in order calls its node type's own ``forward`` on the values of its inputs, with a fresh
+  :class:`~graphnet.engine.node.Context` to save what its ``backward`` will need. Values live in a dict by node
+  key, in the :class:`Run`, never in the graph.
+- **Reverse**, each op, last first, calls its node type's ``backward`` with the gradient of its output, and
+  adds what comes back to the gradient of each input. A node's gradient is so the sum over the ops that read
+  it: a weight read at every step gets every step's share (backpropagation through time), summed out of place
+  (``old + g``, never ``+=``: an ``add`` hands one array to both its inputs).
+
+Nothing else happens here. What makes a program fast is a rewrite of its graph before compiling
+(:mod:`graphnet.engine.stacking`), which this interpreter runs like any other graph.
 
 Examples
 --------
@@ -25,7 +25,7 @@ Examples
 >>> y = g.apply("matmul", "y", x, w)
 >>> loss = g.apply("sum", "loss", y)
 >>> run = g.compile().forward({"x": np.ones((3, 2))}, {"w": np.full((2, 1), 0.5)})
->>> run.values["y"][:, 0]
+>>> run.value("y")[:, 0]
 array([1., 1., 1.])
 >>> run.backward()["w"][:, 0]
 array([3., 3.])
@@ -34,321 +34,247 @@ array([3., 3.])
 from __future__ import annotations
 
 from operator import itemgetter
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import Callable, Iterator, Mapping, NamedTuple, Sequence
 
-import networkx as nx
 import numpy as np
 
 from ..errors import GraphError
-from . import stacking
-from .node import NO_ATTRS, Context, Node, Shape, get_node
-
-if TYPE_CHECKING:
-    from .graph import Graph
-
-Slots = list  # the values (or gradients) of one run, indexed by slot number
-
-# Stacking saves numpy calls but copies operands into stacks. With more examples per batch than this, the copies
-# cost more than the calls saved (measured on the post's network: faster up to batch 192, slower from 256 on),
-# so a stacked program runs bigger batches op by op.
-STACK_ROWS = 128
+from .node import Context, Node, Shape
 
 
-class Leaf(NamedTuple):
-    """A node whose value a run feeds: an input, a weight (``parameter``) or a ``constant``."""
+class Feed(NamedTuple):
+    """A node whose value a run is given (an ``input``, a weight: a ``parameter``) or fills (a ``constant``)."""
 
     key: str
     op: str
     shape: Shape
     fill: float | None  # the value of an unfed input or a constant
-    slot: int
 
 
 class Op:
-    """One scheduled node: its node type's ``forward`` and ``backward`` on the values in its input slots.
+    """One op of a program: node type ``node`` applied to the values of ``inputs``, giving ``key``'s value (or,
+    for a node type of several outputs, those of ``outputs``), of static ``shapes``. ``needs[i]``: input ``i``
+    wants a gradient. ``attrs``: the node's settings, which its node type reads from ``ctx.attrs``."""
 
-    ``forward(slots, saved)`` and ``backward(slots, saved, grads)`` are made by :meth:`bind`, once the slots are
-    known, as closures over them (:func:`_forward`, :func:`_backward`): the hot loop then reads no attributes.
-    They look the node type's methods up at every call, so a node type edited in a live session is what runs.
-    """
+    __slots__ = ("key", "outputs", "shapes", "node", "inputs", "needs", "attrs", "single", "read", "wanted", "checked")
 
-    __slots__ = ("key", "node", "args", "needs", "attrs", "out", "inputs", "index", "forward", "backward")
+    def __init__(self, outputs: tuple[str, ...], shapes: tuple[Shape, ...], node: Node, inputs: tuple[str, ...],
+                 needs: tuple[bool, ...], attrs: Mapping) -> None:
+        self.key, self.outputs, self.shapes, self.node = outputs[0], outputs, shapes, node
+        self.inputs, self.needs, self.attrs = inputs, needs, attrs
+        self.single = not node.multiple_outputs
+        self.read = reader(inputs)  # values -> the values of its inputs, in order
+        self.wanted = tuple((p, key) for p, key in enumerate(inputs) if needs[p])  # the inputs that want a gradient
+        self.checked = False  # whether its backward's gradients have had their shapes checked (the first time)
 
-    def __init__(self, key: str, node: Node, args: tuple[str, ...], needs: tuple[bool, ...], attrs: Mapping):
-        self.key, self.node, self.args, self.needs, self.attrs = key, node, args, needs, attrs
-
-    def bind(self, slot: Mapping[str, int], index: int) -> None:
-        """Fix the slots it reads and writes and where it keeps its context (``saved[index]``)."""
-        self.out, self.inputs, self.index = slot[self.key], tuple(slot[a] for a in self.args), index
-        self.forward, self.backward = _forward(self), _backward(self)
-
-
-def _forward(op: Op) -> Callable[[Slots, list], None]:
-    node, needs, attrs, out, index = op.node, op.needs, op.attrs, op.out, op.index
-    if len(op.inputs) == 1:
-        (a,) = op.inputs
-
-        def forward(slots: Slots, saved: list) -> None:
-            ctx = Context(needs, attrs)
-            slots[out] = node.forward(ctx, slots[a])
-            saved[index] = ctx
-
-        return forward
-    if len(op.inputs) == 2:
-        a, b = op.inputs
-
-        def forward(slots: Slots, saved: list) -> None:
-            ctx = Context(needs, attrs)
-            slots[out] = node.forward(ctx, slots[a], slots[b])
-            saved[index] = ctx
-
-        return forward
-    read = itemgetter(*op.inputs)
-
-    def forward(slots: Slots, saved: list) -> None:
-        ctx = Context(needs, attrs)
-        slots[out] = node.forward(ctx, *read(slots))
-        saved[index] = ctx
-
-    return forward
+    def __repr__(self) -> str:
+        return f"<op {self.key!r}: {self.node.name}({', '.join(self.inputs)})>"
 
 
-def _backward(op: Op) -> Callable[[Slots, list, Slots], None]:
-    node, out, index, arity = op.node, op.out, op.index, len(op.inputs)
-    wanted = [(p, i) for p, i in enumerate(op.inputs) if op.needs[p]]  # the inputs that want a gradient
-
-    def backward(slots: Slots, saved: list, grads: Slots) -> None:
-        grad = grads[out]
-        if grad is None:  # this node does not lead to what is differentiated
-            return
-        input_grads = node.backward(saved[index], grad)
-        if len(input_grads) != arity:
-            raise GraphError(f"{node.name}.backward at node {op.key!r} returned {len(input_grads)} "
-                             f"gradients for {arity} inputs")
-        for p, i in wanted:
-            g = input_grads[p]
-            if g is None:
-                continue
-            if getattr(g, "shape", None) != getattr(slots[i], "shape", None):
-                check_shape(op, p, g, slots[i])
-            old = grads[i]
-            grads[i] = g if old is None else old + g  # summed over consumers, out of place
-
-    return backward
-
-
-def check_shape(op, p: int, g, value) -> None:
-    """Refuse a gradient for input ``p`` of ``op`` not shaped like that input's ``value``, naming the node type."""
-    if np.shape(g) == np.shape(value):  # a Python number for a scalar, say: as numpy sees it, it fits
-        return
-    raise GraphError(f"{op.node.name}.backward at node {op.key!r} returned a gradient of shape {np.shape(g)} "
-                     f"for input {op.args[p]!r} of shape {np.shape(value)}")
+def reader(keys: Sequence[str]) -> Callable[[Mapping], tuple]:
+    """A function of a dict of values giving the tuple of those at ``keys`` (one C call where there are two or
+    more: a list comprehension costs twice as much, and this is called for every op of every run)."""
+    if len(keys) == 1:
+        (key,) = keys
+        return lambda values: (values[key],)
+    return itemgetter(*keys)
 
 
 class Program:
-    """A graph compiled into a schedule: ``forward(feeds, params)`` runs it and returns a :class:`Run`.
+    """A graph compiled: ``ops`` in the order they run, ``feeds`` (its leaves), and ``wrt``, the nodes whose
+    gradient :meth:`Run.backward` gives; ``given``, the static shape of everything a run may be given.
+    ``forward(feeds, params)`` runs it and returns a :class:`Run`."""
 
-    Made by :meth:`Graph.compile <graphnet.engine.graph.Graph.compile>`, once per graph, outputs and ``wrt``, and kept
-    there. ``ops`` is every op in topological order; ``schedule`` what runs, in order: each op, or with
-    stacking a :class:`~graphnet.engine.stacking.Group` of ops in its stead.
-    """
-
-    def __init__(self, graph: Graph, outputs: Sequence[str] | None, wrt: Iterable[str] | None, *, stack: bool):
-        order = graph.topological_order()
-        if outputs is not None:
-            unknown = [k for k in outputs if k not in graph]
-            if unknown:
-                raise GraphError(f"graph {graph.name!r} has no node {unknown[0]!r}")
-            wanted = set(outputs).union(*(nx.ancestors(graph.nx, k) for k in outputs))
-            order = [k for k in order if k in wanted]
-        self.graph, self.outputs, self.stack = graph, None if outputs is None else tuple(outputs), stack
-        self.wrt = tuple(graph.parameters if wrt is None else wrt)
-        unknown = [k for k in self.wrt if k not in graph]
-        if unknown:
-            raise GraphError(f"graph {graph.name!r} has no node {unknown[0]!r} to differentiate with respect to")
-        needs_grad = set(self.wrt)  # the nodes whose gradient someone needs: wrt and what depends on it
-        leaves, self.ops = [], []
-        for key in order:
-            attrs = graph.node(key)
-            node_type = get_node(attrs["op"])
-            if node_type.leaf:
-                leaves.append((key, attrs["op"], attrs["shape"], attrs.get("fill")))
-                continue
-            args = tuple(attrs["inputs"])
-            needs = tuple(a in needs_grad for a in args)
-            if any(needs):
-                needs_grad.add(key)
-            settings = attrs.get("attrs")
-            self.ops.append(Op(key, node_type, args, needs, MappingProxyType(settings) if settings else NO_ATTRS))
-        groups, order = stacking.plan(graph, self.ops) if stack else ([], [[i] for i in range(len(self.ops))])
-        # Slots: leaves first (weights, inputs that must be fed, the rest: each kind side by side, so a run
-        # feeds it as one slice), then the ops in the order they run, a group's members side by side (their
-        # rows are written, and their gradients read, as one slice); then one slot per group for its stack.
-        leaves.sort(key=lambda leaf: _LEAF_ORDER[leaf[1], leaf[3] is None])
-        self.slot = {key: i for i, (key, *_) in enumerate(leaves)}
-        for unit in order:
-            for i in unit:
-                self.slot[self.ops[i].key] = len(self.slot)
-        self.leaves = [Leaf(*leaf, self.slot[leaf[0]]) for leaf in leaves]
-        for index, op in enumerate(self.ops):
-            op.bind(self.slot, index)
-        self.groups = [stacking.Group(members, self.ops, self.slot, len(self.slot) + g, len(self.ops) + g)
-                       for g, members in enumerate(groups)]
-        stacking.route(self.groups, self.ops)
-        self.n_slots = len(self.slot) + len(self.groups)
-        self.n_saved = len(self.ops) + len(self.groups)
-        group_of = {members[0]: g for g, members in enumerate(groups)}
-        self.schedule = [self.groups[group_of[unit[0]]] if len(unit) > 1 or unit[0] in group_of
-                         else self.ops[unit[0]] for unit in order]
-        self._forwards = [unit.forward for unit in self.schedule]
-        # The reverse pass runs, last first, what can pass a gradient on.
-        self._backwards = [unit.backward for unit in reversed(self.schedule) if any(unit.needs)]
-        # Members of a group nobody reads one by one are only in the group's stack: slot -> (stack slot, row).
-        self.rows = {i: (group.stack, row) for group in self.groups for row, i in enumerate(group.outs)
-                     if i not in group.eager}
-        weights = [leaf.key for leaf in self.leaves if leaf.op == "parameter"]
-        fed = [leaf.key for leaf in self.leaves if leaf.op == "input" and leaf.fill is None]
-        self._weights, self._fed = (_getter(weights), len(weights)), (_getter(fed), len(weights), len(weights) + len(fed))
-        self._filled = self.leaves[len(weights) + len(fed) :]  # inputs with a default, and constants
-        self._no_stacking = next((op for op in self.ops if op.node.stacking is None), None)
-        # Every fed node's static shape, to read a run's leading axes and batch size off what it is given (also
-        # of inputs this program does not read: a batch fed for the whole graph is the batch of its constants).
-        self._shapes = {key: graph.node(key)["shape"] for key in graph.keys(op="input") + graph.parameters}
-        self._unstacked: Program | None = None  # the same graph op by op, for batches above STACK_ROWS
+    def __init__(self, name: str, ops: list[Op], feeds: list[Feed], wrt: Sequence[str],
+                 given: Mapping[str, Shape] | None = None) -> None:
+        self.name, self.ops, self.feeds, self.wrt = name, ops, feeds, tuple(wrt)
+        self.reverse_ops = [op for op in reversed(ops) if any(op.needs)]  # what can pass a gradient on, last first
+        self._weights = [f.key for f in feeds if f.op == "parameter"]
+        self._inputs = [f.key for f in feeds if f.op == "input" and f.fill is None]
+        self._filled = [f for f in feeds if f.fill is not None]  # inputs with a default, and constants
+        # The static shapes of what a run may be given (every input and weight of the graph, also those this program
+        # does not read: a batch fed for the whole graph is the batch of its constants), to read its axes off.
+        self._shapes = dict(given) if given is not None else {f.key: f.shape for f in feeds if f.op != "constant"}
+        self._required = frozenset(self._weights + self._inputs)
+        self._constants = frozenset(f.key for f in feeds if f.op == "constant")
+        self._fills: dict[tuple, dict[str, np.ndarray]] = {}  # the filled leaves' values, by (leading axes, batch)
+        self._checked: set[tuple] = set()  # the (leading axes, batch size) of runs whose shapes were checked
+        self._no_stacking = next((op for op in ops if op.node.stacking is None), None)
 
     def forward(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> Run:
-        """Run the schedule on ``feeds`` (inputs, by key) and ``params`` (weights, by key).
+        """Run every op on ``feeds`` (inputs, by key) and ``params`` (weights, by key): the forward pass.
 
         Values may carry leading axes before their static shape, the same for all: several networks run side by
         side, a member axis in front of every weight and input (:mod:`graphnet.app.members`), as the node types'
-        ``stacking`` rules allow. Those axes and the batch size are read off the inputs fed.
+        ``stacking`` rules allow. Those axes and the batch size are read off what is given.
         """
-        lead, batch = self._run_axes(feeds, params)
-        if lead and self._no_stacking is not None:
-            op = self._no_stacking
-            raise GraphError(f"node {op.key!r} ({op.node.name}) cannot run with leading axes {lead} (networks side by "
-                             f"side): its node type declares no stacking rule, which says its methods take them "
-                             f"(see graphnet.Stacking)")
-        if batch > STACK_ROWS and self.groups:
-            if self._unstacked is None:
-                self._unstacked = self.graph.compile(self.outputs, self.wrt, stack=False)
-            return self._unstacked.forward(feeds, params)
-        slots: Slots = [None] * self.n_slots
-        self._feed(slots, feeds, params, lead, batch)
-        saved: list = [None] * self.n_saved
-        # A sigmoid's exp(-x) may overflow to inf, which still gives the right 0.0: no warning for that.
-        with np.errstate(over="ignore"):
-            for forward in self._forwards:
-                forward(slots, saved)
-        return Run(self, slots, saved)
+        values, axes = self._start(feeds, params)
+        contexts: dict[str, Context] = {}
+        with np.errstate(over="ignore"):  # a sigmoid's exp(-x) may overflow to inf, which still gives the right 0
+            try:
+                for op in self.ops:
+                    ctx = contexts[op.key] = Context(op.needs, op.attrs)
+                    out = op.node.forward(ctx, *op.read(values))
+                    if op.single:
+                        values[op.key] = out
+                    else:  # a node type of several outputs gives one value each
+                        values.update(zip(op.outputs, out))
+            except Exception as exc:
+                raise self._blame(op, "forward", exc, values, axes) from exc
+        if axes not in self._checked:
+            self._check_values(values, axes)
+        return Run(self, values, contexts)
 
-    def _run_axes(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> tuple[tuple[int, ...], int]:
-        """The leading axes of a run (``()`` but for networks side by side) and its batch size (1 if no input fed
-        has a batch axis), read off the values fed: a value's axes before its static shape are the leading ones."""
-        lead, batch = None, 1
-        for values in (feeds, params):
-            for key, value in values.items():
+    # -- what a run is given, and what it gives ----------------------------------------------------------------
+    def _start(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> tuple[dict, tuple]:
+        """The values of the leaves, by key, and the run's leading axes and batch size."""
+        axes = self._axes(feeds, params)
+        if axes[0] and self._no_stacking is not None:
+            op = self._no_stacking
+            raise GraphError(f"node {op.key!r} ({op.node.name}) cannot run with leading axes {axes[0]} (networks side "
+                             f"by side): its node type declares no stacking rule, which says its methods take them "
+                             f"(see graphnet.Stacking)")
+        values = {**params, **feeds}
+        if not self._required <= values.keys():
+            missing = next(k for k in self._weights + self._inputs if k not in values)
+            raise GraphError(f"node {missing!r} needs a value, and {'params' if missing in self._weights else 'feeds'} "
+                             f"has none")
+        filled = self._fills.get(axes)
+        if filled is None:  # made once for each shape of run, and read-only, since every run shares them
+            filled = self._fills[axes] = {leaf.key: _frozen(np.full(self.expected_shape(leaf.shape, axes), leaf.fill))
+                                          for leaf in self._filled}
+        for key, value in filled.items():
+            if key not in feeds or key in self._constants:  # an input with a default may be fed; a constant never
+                values[key] = value
+        return values, axes
+
+    def _axes(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> tuple[tuple[int, ...], int]:
+        """The leading axes of a run (``()`` but for networks side by side) and its batch size (1 if no input given
+        has a batch axis): a value's axes before its static shape are the leading ones."""
+        lead = None
+        for given in (feeds, params):
+            for key, value in given.items():
                 shape = self._shapes.get(key)
                 if shape is None:
                     continue
-                extra = np.ndim(value) - len(shape)
+                value_shape = np.shape(value)
+                extra = len(value_shape) - len(shape)
                 if lead is None:
-                    lead = tuple(np.shape(value)[:extra])
+                    lead = value_shape[:extra]
                 if None in shape:
-                    return lead, np.shape(value)[extra + shape.index(None)]
-        return lead or (), batch
+                    return lead, value_shape[extra + shape.index(None)]
+        return lead or (), 1
 
-    def entry(self, slots: Slots, key: str) -> np.ndarray | None:
-        """Node ``key``'s entry in ``slots``, a run's values or a reverse pass's gradients: its own slot or, for a
-        group member kept only in its group's stack, its row of the stack (``None`` if nothing is there yet)."""
-        i = self.slot.get(key)
-        if i is None:
-            raise GraphError(f"node {key!r} was not computed in this run")
-        entry = slots[i]
-        if entry is None and i in self.rows:
-            stack, row = self.rows[i]
-            if slots[stack] is not None:
-                entry = slots[stack][row]
-        return entry
+    def expected_shape(self, shape: Shape, axes: tuple) -> tuple[int, ...]:
+        """The shape a value of static ``shape`` has in a run of these leading axes and batch size."""
+        lead, batch = axes
+        return lead + tuple(batch if d is None else d for d in shape)
 
-    def _feed(self, slots: Slots, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray],
-              lead: tuple[int, ...], batch: int):
-        (weights, n_weights), (fed, start, stop) = self._weights, self._fed
+    def _check_values(self, values: Mapping[str, np.ndarray], axes: tuple) -> None:
+        """Refuse a value not shaped as the graph says, naming its node type: checked in the first run of a program
+        with these leading axes and batch size (node types give the same shapes every time)."""
+        for op in self.ops:
+            for key, shape in zip(op.outputs, op.shapes):
+                if key in values and np.shape(values[key]) != self.expected_shape(shape, axes):
+                    raise GraphError(f"{op.node.name}.forward at node {key!r} returned a value of shape "
+                                     f"{np.shape(values[key])}; the graph expects {self.expected_shape(shape, axes)} "
+                                     f"(static shape {shape}){_of(op.node)}")
+        self._checked.add(axes)
+
+    def _blame(self, op: Op, where: str, exc: Exception, values: Mapping, axes: tuple) -> Exception:
+        """The error to raise when ``op``'s ``where`` (forward or backward) failed: a value of the wrong shape made
+        earlier, if there is one (named), or the failure itself, naming the op."""
+        if isinstance(exc, GraphError):
+            return exc
         try:
-            slots[:n_weights] = weights(params)
-        except KeyError as missing:
-            raise GraphError(f"node {missing.args[0]!r} needs a value, and params has none") from None
-        try:
-            slots[start:stop] = fed(feeds)
-        except KeyError as missing:
-            raise GraphError(f"node {missing.args[0]!r} needs a value, and feeds has none") from None
-        for leaf in self._filled:
-            value = feeds.get(leaf.key) if leaf.op == "input" else None  # constants are never fed
-            if value is None:  # the run's leading axes, and its batch size where the shape says None
-                value = np.full(lead + tuple(batch if d is None else d for d in leaf.shape), leaf.fill)
-            slots[leaf.slot] = value
+            self._check_values(values, axes)
+        except GraphError as wrong:
+            return wrong
+        return GraphError(f"{op.node.name}.{where} at node {op.key!r} failed: {type(exc).__name__}: {exc}"
+                          f"{_of(op.node)}")
 
 
-# Leaves by kind, in slot order: weights, inputs that must be fed, inputs with a default, constants.
-_LEAF_ORDER = {("parameter", True): 0, ("parameter", False): 0, ("input", True): 1, ("input", False): 2,
-               ("constant", True): 3, ("constant", False): 3}
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
-def _getter(keys: Sequence[str]) -> Callable[[Mapping], tuple]:
-    """A function of a mapping giving the tuple of its values at ``keys`` (one C call for two or more)."""
-    if len(keys) > 1:
-        return itemgetter(*keys)
-    return lambda mapping: tuple(mapping[k] for k in keys)
+def _of(node: Node) -> str:
+    """Where a node type comes from, when it is not graphnet's own: its module."""
+    module = type(node).__module__
+    return "" if module.startswith("graphnet.") else f" (node type {node.name!r} of {module})"
 
 
 class Run:
-    """The values of one forward pass (and what each op saved for its backward); ``backward`` is the reverse pass."""
+    """The values of one forward pass, by node key, and what each op saved for its backward (``contexts``);
+    :meth:`backward` is the reverse pass."""
 
-    __slots__ = ("program", "slots", "saved")
+    __slots__ = ("program", "values", "contexts")
 
-    def __init__(self, program: Program, slots: Slots, saved: list) -> None:
-        self.program, self.slots, self.saved = program, slots, saved
+    def __init__(self, program: Program, values: dict[str, np.ndarray], contexts: dict[str, Context]) -> None:
+        self.program, self.values, self.contexts = program, values, contexts
 
     def value(self, key: str) -> np.ndarray:
         """The value of node ``key`` in this run."""
-        return self.program.entry(self.slots, key)
-
-    @property
-    def values(self) -> dict[str, np.ndarray]:
-        """Every node's value, by key, in topological order (made when asked; the hot loop never needs it)."""
-        program = self.program
-        return {key: self.value(key) for key in (*(leaf.key for leaf in program.leaves), *(op.key for op in program.ops))}
+        try:
+            return self.values[key]
+        except KeyError:
+            raise GraphError(f"node {key!r} was not computed in this run") from None
 
     def backward(self, of: str = "loss", *, every_node: bool = False) -> dict[str, np.ndarray]:
-        """The reverse pass: gradients of the scalar node ``of`` with respect to the program's ``wrt`` nodes.
+        """The reverse pass: gradients of node ``of`` (of the sum of its elements) with respect to ``wrt``.
 
-        Backpropagation through time is nothing special here: a weight used by every step gets the sum of
-        its consumers' gradients. Calling this twice gives the same gradients: nothing of a previous call is
+        Backpropagation through time is nothing special here: a weight read by every step gets the sum of
+        its readers' gradients. Calling this twice gives the same gradients: nothing of a previous call is
         kept. With ``every_node``, the gradients of every node between ``wrt`` and ``of`` are returned too.
         """
-        program, grads = self.program, self._seed(of)
-        slots, saved = self.slots, self.saved
-        with np.errstate(over="ignore"):
-            for backward in program._backwards:
-                backward(slots, saved, grads)
+        grads = self._seed(of)
+        self._reverse(self.program.reverse_ops, grads)
         if every_node:
-            for group in program.groups:  # members whose gradient was handed on as their group's stack
-                group.unstack_grads(grads)
-            return {key: grads[i] for key, i in program.slot.items() if grads[i] is not None}
-        return {key: grads[program.slot[key]] for key in program.wrt
-                if key in program.slot and grads[program.slot[key]] is not None}
+            return grads
+        return {key: grads[key] for key in self.program.wrt if key in grads}
+
+    def _reverse(self, ops: Sequence[Op], grads: dict[str, np.ndarray]) -> None:
+        """The reverse pass through ``ops`` (last first): each op's node type's ``backward`` on the gradient of its
+        output, and what it gives each input added to the gradient that input has so far."""
+        contexts = self.contexts
+        with np.errstate(over="ignore"):
+            for op in ops:
+                try:
+                    if op.single:
+                        grad = grads.get(op.key)
+                        if grad is None:  # this op does not lead to ``of``
+                            continue
+                        input_grads = op.node.backward(contexts[op.key], grad)
+                    else:  # a node type of several outputs: a gradient (or None) for each
+                        if grads.keys().isdisjoint(op.outputs):
+                            continue
+                        input_grads = op.node.backward(contexts[op.key], *[grads.get(k) for k in op.outputs])
+                except Exception as exc:
+                    raise self._failed(op, exc) from exc
+                try:
+                    wrong = len(input_grads) != len(op.inputs)
+                except TypeError:  # None, say, where a tuple belongs
+                    wrong = True
+                if wrong:
+                    self._refuse(op, input_grads)
+                for p, key in op.wanted:  # the inputs that want a gradient
+                    g = input_grads[p]
+                    if g is not None:
+                        if not op.checked:  # an op's first backward has the shape of every gradient checked
+                            self._check_shape(op, key, g)
+                        grads[key] = g if key not in grads else grads[key] + g  # summed over readers, out of place
+                op.checked = True
 
     def reverse(self, of: str = "loss") -> Iterator[tuple[str, Callable[[str], np.ndarray | None]]]:
-        """The reverse pass one op at a time, to watch it: after each op's ``backward``, the op's key and
+        """The reverse pass one op at a time, to watch it: after each op, last first, the op's key and
         ``grad(key)``, the gradient of ``of`` with respect to node ``key`` so far (``None`` if nothing has
         reached it yet). ``grad`` reads the pass as it is now: ask it before taking the next op. The arrays it
         gives are never changed afterwards (gradients are summed out of place), so they may be kept.
 
         So far is what the ops done so far handed back: a weight's gradient grows as each step that reads it
-        adds its share, and is whole when the pass ends (it then equals :meth:`backward`'s). A program compiled
-        with ``stack=False`` hands back op by op, the last step first; a stacked one runs a group at once (its
-        first member's key is given). :mod:`graphnet.animate` draws the reverse pass from this.
+        adds its share, and is whole when the pass ends (it then equals :meth:`backward`'s).
+        :mod:`graphnet.animate` draws the reverse pass from this.
 
         Examples
         --------
@@ -358,30 +284,42 @@ class Run:
         >>> x, w = g.input("x", (None, 1)), g.parameter("w", (1, 1))
         >>> y0, y1 = g.apply("matmul", "y[0]", x, w), g.apply("matmul", "y[1]", x, w)
         >>> loss = g.apply("sum", "loss", y0, y1)
-        >>> run = g.compile(stack=False).forward({"x": np.full((1, 1), 3.0)}, {"w": np.ones((1, 1))})
+        >>> run = g.compile().forward({"x": np.full((1, 1), 3.0)}, {"w": np.ones((1, 1))})
         >>> for key, grad in run.reverse():
         ...     print(key, grad("w"))
         loss None
         y[1] [[3.]]
         y[0] [[6.]]
         """
-        program, grads = self.program, self._seed(of)
-        slots, saved = self.slots, self.saved
+        grads = self._seed(of)
 
         def grad(key: str) -> np.ndarray | None:
-            return program.entry(grads, key)
+            self.value(key)  # a node this run did not compute has no gradient either: say so
+            return grads.get(key)
 
-        for unit in reversed(program.schedule):
-            if any(unit.needs):
-                with np.errstate(over="ignore"):
-                    unit.backward(slots, saved, grads)
-            yield getattr(unit, "key", None) or unit.keys[0], grad
+        for op in reversed(self.program.ops):
+            self._reverse([op] if any(op.needs) else [], grads)
+            yield op.key, grad
 
-    def _seed(self, of: str) -> Slots:
-        """The gradients of a reverse pass from ``of`` before it starts: 1 for ``of``, none for the rest."""
-        start = self.program.slot.get(of)
-        if start is None:
-            raise GraphError(f"node {of!r} was not computed in this run")
-        grads: Slots = [None] * self.program.n_slots
-        grads[start] = np.ones_like(self.value(of))
-        return grads
+    def _seed(self, of: str) -> dict[str, np.ndarray]:
+        """The gradients of a reverse pass from ``of`` before it starts: ones for ``of``, none for the rest."""
+        return {of: np.ones_like(self.value(of))}
+
+    def _failed(self, op: Op, exc: Exception) -> GraphError:
+        """The error for ``op``'s backward that raised ``exc``, naming its node type and node."""
+        if isinstance(exc, GraphError):
+            return exc
+        return GraphError(f"{op.node.name}.backward at node {op.key!r} failed: {type(exc).__name__}: {exc}"
+                          f"{_of(op.node)}")
+
+    def _refuse(self, op: Op, input_grads) -> None:
+        got = f"{len(input_grads)} gradients" if isinstance(input_grads, (tuple, list)) else repr(input_grads)
+        raise GraphError(f"{op.node.name}.backward at node {op.key!r} returned {got} for its {len(op.inputs)} "
+                         f"inputs; it returns a tuple, one gradient (or None) per input{_of(op.node)}")
+
+    def _check_shape(self, op: Op, key: str, g) -> None:
+        """Refuse a gradient for input ``key`` of ``op`` not shaped like that input's value, naming the node type."""
+        if np.shape(g) == np.shape(self.values[key]):  # a Python number for a scalar, say: as numpy sees it, it fits
+            return
+        raise GraphError(f"{op.node.name}.backward at node {op.key!r} returned a gradient of shape {np.shape(g)} "
+                         f"for input {key!r} of shape {np.shape(self.values[key])}{_of(op.node)}")

@@ -1,105 +1,192 @@
-"""Time stacking: ops that can run as one call of their node type's own methods, found from structure alone.
+"""Stacking: what makes a program fast, as a rewrite of its graph. A graph in, a graph out, the same numbers.
 
-An unrolled network repeats the same op once per time step. Where those copies do not depend on each other
-(the input projection ``x[t] @ synapse_0`` of every step; after the recurrence, the output projection, the
-output sigmoid and the loss of every step), a :class:`~graphnet.engine.program.Program` runs them as a :class:`Group`:
-one call of the node type's ``forward`` and ``backward`` on their operands stacked along a new leading *member*
-axis ``(members, batch, ...)``, each member's row handed back to it. Far fewer numpy calls, the same numbers.
+An unrolled network repeats each op once per time step, and at these sizes a numpy call costs its overhead far
+more than its arithmetic. Where the copies of an op do not depend on each other (every step's input projection
+``x[t] @ synapse_0``; after the recurrence, every step's output projection, output sigmoid and loss),
+:func:`stacked` rewrites the graph so that they run as one op of their node type, on their operands stacked
+along a new *member* axis::
 
-A node type says whether its methods may be called so, and how, with its ``stacking`` rule
-(:class:`graphnet.engine.node.Stacking`); one without a rule runs op by op. A *group* is a set of ops that
+    x_synapse_0[t] = matmul(x[t], synapse_0)                        for t = 0 .. 7
 
-- have the same node type, settings, operand shapes and gradient needs, and the same operand at every
-  *shared* position of the rule (a matmul's weight, which must have no batch dimension);
+becomes::
+
+    x[0..7]             = stack(x[0], ..., x[7])                    (8, batch, 2)
+    synapse_0 x8        = broadcast(synapse_0)                      (8, 2, 16), a view
+    x_synapse_0[0..7]   = matmul(x[0..7], synapse_0 x8)             one call of matmul's forward and backward
+    x_synapse_0[0], ..., x_synapse_0[7] = unstack(x_synapse_0[0..7])
+
+The new nodes are ordinary node types, here below, each with its own ``forward`` and ``backward``: the stacked
+graph runs in the same interpreter as any other (:mod:`graphnet.engine.program`), passes the gradient check, and
+can be drawn (``graphnet render --stacked``). ``broadcast`` adds the members' gradients of a shared weight one
+after another, in the order the op-by-op reverse pass adds them, so a stacked run is bit for bit the op-by-op
+run on the post's network.
+
+A node type says whether its ops may be stacked with its ``stacking`` rule
+(:class:`graphnet.engine.node.Stacking`). A *group* is a set of ops that
+
+- have the same node type, settings and operand shapes, and the same operand at every *shared* position of
+  the rule (a matmul's weight);
 - have no path between any two of them: all lie at the same depth (longest path from the leaves) or all at
   the same height (longest path to an output), and a path strictly changes both;
-- keep the schedule a DAG once every group is contracted to one op (checked, groups that break it dropped).
+- keep the graph a DAG once every group is contracted to one op (checked: groups that break it are dropped).
 
-This module reads the ops' node types, settings, operand keys and shapes, never node names, time steps or the
-cell type.
+The rewrite reads node types, settings, inputs and shapes, never node names, time steps or the cell type.
 
 Examples
 --------
 >>> from graphnet import Network, get_cell
->>> net = Network(get_cell("rnn"), inputs=2, hidden=4, outputs=1)
->>> program = net.graph(3).compile()
->>> [group.keys for group in program.groups]  # doctest: +NORMALIZE_WHITESPACE
+>>> graph = Network(get_cell("rnn"), inputs=2, hidden=4, outputs=1).graph(3)
+>>> groups(graph)  # doctest: +NORMALIZE_WHITESPACE
 [['x_synapse_0[0]', 'x_synapse_0[1]', 'x_synapse_0[2]'],
  ['h_synapse_1[0]', 'h_synapse_1[1]', 'h_synapse_1[2]'],
  ['y_hat[0]', 'y_hat[1]', 'y_hat[2]'],
  ['loss[0]', 'loss[1]', 'loss[2]']]
+>>> fast = stacked(graph)
+>>> fast.node("x_synapse_0[0..2]")["inputs"]
+('x[0..2]', 'synapse_0 x3')
 """
 
 from __future__ import annotations
 
-from operator import itemgetter
-from typing import TYPE_CHECKING, Callable, Mapping, Sequence
+import re
+from typing import Sequence
 
 import networkx as nx
 import numpy as np
 
-from ..errors import GraphError
-from .node import Context
+from .graph import ENGINE_ATTRS, Graph
+from .node import Node, Stacking, get_node, register_node
 
-if TYPE_CHECKING:
-    from .graph import Graph
-    from .program import Op, Slots
-
-
-# -- finding the groups -----------------------------------------------------------------------------------------
-def plan(graph: Graph, ops: Sequence[Op]) -> tuple[list[list[int]], list[list[int]]]:
-    """The groups of ``ops`` (indices, in schedule order) and the order to run everything in.
-
-    The order is a list of units, each a group or a single op (a list of one index), in a topological order
-    of the ops with every group contracted to one unit (see :func:`schedule`).
-    """
-    levels = _levels(ops)
-    groups = find_groups(graph, ops, levels)
-    order = schedule(levels[2], groups)
-    assert order is not None  # find_groups keeps only groups that leave a DAG
-    return groups, order
+# Stacking saves numpy calls but copies operands into stacks. With more examples a batch than this, the copies
+# cost more than the calls saved (measured on the post's network: faster up to batch 192, slower from 256 on):
+# run such batches on the graph as it is.
+STACK_ROWS = 128
 
 
-def _signature(op: Op, shapes: Mapping[str, tuple]) -> tuple | None:
-    """What members of one group must share, or None when the op's node type has no stacking rule."""
-    rule = op.node.stacking
-    if rule is None:
-        return None
-    if any(p >= len(op.args) or None in shapes[op.args[p]] for p in rule.shared):
-        return None  # a shared operand must be there and be a weight, not batch data
-    return (
-        type(op.node),
-        repr(sorted(op.attrs.items())) if op.attrs else "",
-        op.needs,
-        tuple(shapes[a] for a in op.args),
-        tuple(op.args[p] for p in rule.shared),
-    )
+# -- the node types the rewrite writes ----------------------------------------------------------------------------
+def rows(x: np.ndarray, axis: int) -> tuple[np.ndarray, ...]:
+    """The rows of ``x`` along ``axis`` (counted from the end), as views."""
+    return tuple(x) if x.ndim == -axis else tuple(np.moveaxis(x, axis, 0))
 
 
-def _levels(ops: Sequence[Op]) -> tuple[list[int], list[int], list[list[int]]]:
-    """Depth and height of every op, and the ops that produce each op's operands."""
-    where = {op.key: i for i, op in enumerate(ops)}
-    producers = [sorted({where[a] for a in op.args if a in where}) for op in ops]
-    depth = [0] * len(producers)
-    for i, ps in enumerate(producers):
-        depth[i] = 1 + max((depth[p] for p in ps), default=0)
-    height = [0] * len(producers)
-    for i in reversed(range(len(producers))):
-        for p in producers[i]:
-            height[p] = max(height[p], height[i] + 1)
-    return depth, height, producers
+def side_by_side(xs: Sequence[np.ndarray], axis: int) -> np.ndarray:
+    """``xs`` stacked on a new ``axis`` (counted from the end)."""
+    # NB: np.array of the list is np.stack on the first axis, with a third of the overhead a call.
+    first = xs[0]
+    return np.array(xs) if getattr(first, "ndim", 0) == -axis - 1 else np.stack(xs, axis=axis)
 
 
-def find_groups(graph: Graph, ops: Sequence[Op], levels: tuple | None = None) -> list[list[int]]:
-    """Groups of ``ops`` that can run stacked, each in schedule order, ordered by first member."""
-    shapes = {key: tuple(graph.node(key)["shape"]) for op in ops for key in (op.key, *op.args)}
+def _new_axis(shapes: Sequence[tuple], axis: int) -> None:
+    if axis != -len(shapes[0]) - 1:
+        raise ValueError(f"the new axis is just before the values' own: axis={-len(shapes[0]) - 1}, got {axis}")
+
+
+@register_node("stack")
+class Stack(Node):
+    """Values of one shape side by side on a new axis, just before their own: M of shape S give (M, *S)."""
+
+    arity = None
+    stacking = Stacking()  # leading axes of networks side by side stay in front of the new one
+
+    def forward(self, ctx, *xs):
+        return side_by_side(xs, ctx.attrs["axis"])
+
+    def backward(self, ctx, grad):
+        # each input its row of the gradient
+        needs = ctx.needs_input_grad
+        return tuple([row if needs[i] else None for i, row in enumerate(rows(grad, ctx.attrs["axis"]))])
+
+    def shape(self, *shapes, axis: int = -1):
+        if len(set(shapes)) != 1:
+            raise ValueError(f"stack needs inputs of one shape, got {' and '.join(map(str, shapes))}")
+        _new_axis(shapes, axis)
+        return (len(shapes), *shapes[0])
+
+    def sample_inputs(self, rng, batch, width):
+        return tuple(rng.normal(size=(batch, width)) for _ in range(3))
+
+    def sample_attrs(self, width):
+        return {"axis": -3}
+
+
+@register_node("unstack")
+class Unstack(Node):
+    """A stack's rows, each a value of its own: what stack stacked, given back (an output per row)."""
+
+    multiple_outputs = True
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        out = rows(x, ctx.attrs["axis"])
+        ctx.save(out[0].shape)
+        return out
+
+    def backward(self, ctx, *grads):
+        (shape,) = ctx.saved
+        # a row nobody differentiated (its readers do not lead to the loss) gets a zero gradient
+        return (side_by_side([np.zeros(shape) if g is None else g for g in grads], ctx.attrs["axis"]),)
+
+    def shape(self, x, *, axis: int = -1):
+        _new_axis([x[1:]], axis)
+        return [x[1:]] * x[0]
+
+    def sample_inputs(self, rng, batch, width):
+        return (rng.normal(size=(3, batch, width)),)
+
+    def sample_attrs(self, width):
+        return {"axis": -3}
+
+
+@register_node("broadcast")
+class Broadcast(Node):
+    """One value as every member's: ``members`` times the same, on a new axis just before its own (a view)."""
+
+    stacking = Stacking()
+
+    def forward(self, ctx, w):
+        axis, members = ctx.attrs["axis"], ctx.attrs["members"]
+        where = w.ndim + axis + 1  # the new axis, counted from the front
+        shape, strides = (*w.shape[:where], members, *w.shape[where:]), (*w.strides[:where], 0, *w.strides[where:])
+        # NB: np.broadcast_to(np.expand_dims(w, where), shape) makes this view (every member w itself, stride 0),
+        # with ten times the overhead a call.
+        view = np.ndarray(shape, w.dtype, w, 0, strides) if w.flags.c_contiguous else \
+            np.broadcast_to(np.expand_dims(w, where), shape)
+        view.flags.writeable = False
+        return view
+
+    def backward(self, ctx, grad):
+        # The members' gradients added one after another, the last member's first: the order in which the op-by-op
+        # reverse pass adds the gradient of a weight every step reads, so the sum is that one to the last bit.
+        # (np.add.accumulate adds row after row, in order, in one call; np.add.reduce may add them pairwise.)
+        axis = ctx.attrs["axis"]
+        members = grad if grad.ndim == -axis else np.moveaxis(grad, axis, 0)  # members first
+        return (np.add.accumulate(members[::-1], axis=0)[-1] if len(members) > 1 else members[0],)
+
+    def shape(self, w, *, axis: int = -1, members: int = 1):
+        _new_axis([w], axis)
+        if not isinstance(members, int) or members < 1:
+            raise ValueError(f"broadcast needs members >= 1, got {members!r}")
+        return (members, *w)
+
+    def sample_inputs(self, rng, batch, width):
+        return (rng.normal(size=(width, width + 1)),)
+
+    def sample_attrs(self, width):
+        return {"axis": -3, "members": 3}
+
+
+# -- finding the groups ---------------------------------------------------------------------------------------------
+def groups(graph: Graph) -> list[list[str]]:
+    """The groups of ops of ``graph`` that can run as one, each in topological order, ordered by first member."""
+    ops = [k for k in graph.topological_order() if graph.node(k)["inputs"]]
+    producers = _producers(graph, ops)
     buckets: dict[tuple, list[int]] = {}
-    for i, op in enumerate(ops):
-        signature = _signature(op, shapes)
+    for i, key in enumerate(ops):
+        signature = _signature(graph, key)
         if signature is not None:
             buckets.setdefault(signature, []).append(i)
-    depth, height, producers = levels or _levels(ops)
-    groups: list[list[int]] = []
+    depth, height = _levels(producers)
+    found: list[list[int]] = []
     for members in buckets.values():
         taken: set[int] = set()
         for level in (depth, height):  # same depth (input side) first, then same height (output side)
@@ -109,28 +196,59 @@ def find_groups(graph: Graph, ops: Sequence[Op], levels: tuple | None = None) ->
                     by_level.setdefault(level[i], []).append(i)
             for same in by_level.values():
                 if len(same) > 1:
-                    groups.append(same)
+                    found.append(same)
                     taken.update(same)
-    groups.sort(key=lambda g: g[0])
+    found.sort(key=lambda g: g[0])
     # Contracting groups chosen at equal depth and at equal height together can close a cycle: keep the
-    # largest groups that leave the schedule a DAG.
-    if schedule(producers, groups) is None:
+    # largest groups that leave the graph a DAG.
+    if _schedule(producers, found) is None:
         kept: list[list[int]] = []
-        for group in sorted(groups, key=len, reverse=True):
-            if schedule(producers, kept + [group]) is not None:
+        for group in sorted(found, key=len, reverse=True):
+            if _schedule(producers, kept + [group]) is not None:
                 kept.append(group)
-        groups = sorted(kept, key=lambda g: g[0])
-    return groups
+        found = sorted(kept, key=lambda g: g[0])
+    return [[ops[i] for i in group] for group in found]
 
 
-def schedule(producers: Sequence[Sequence[int]], groups: Sequence[list[int]]) -> list[list[int]] | None:
+def _signature(graph: Graph, key: str) -> tuple | None:
+    """What members of one group must share, or None when the op cannot be stacked."""
+    node = graph.node(key)
+    rule = get_node(node["op"]).stacking
+    if rule is None or "outputs" in node or node.get("stacked"):
+        return None
+    inputs = node["inputs"]
+    if any(p >= len(inputs) for p in rule.shared):
+        return None
+    return (node["op"], repr(sorted(node.get("attrs", {}).items())),
+            tuple(graph.node(a)["shape"] for a in inputs), tuple(inputs[p] for p in rule.shared))
+
+
+def _producers(graph: Graph, ops: list[str]) -> list[list[int]]:
+    """For every op, the ops that compute its operands (by index in ``ops``)."""
+    where = {k: i for i, k in enumerate(ops)}
+    return [sorted({where[a] for a in graph.node(k)["inputs"] if a in where}) for k in ops]
+
+
+def _levels(producers: list[list[int]]) -> tuple[list[int], list[int]]:
+    """Depth and height of every op."""
+    depth = [0] * len(producers)
+    for i, ps in enumerate(producers):
+        depth[i] = 1 + max((depth[p] for p in ps), default=0)
+    height = [0] * len(producers)
+    for i in reversed(range(len(producers))):
+        for p in producers[i]:
+            height[p] = max(height[p], height[i] + 1)
+    return depth, height
+
+
+def _schedule(producers: list[list[int]], found: list[list[int]]) -> list[list[int]] | None:
     """A topological order of the ops with every group contracted to one unit, or None if there is none.
 
     Units are lists of op indices (a group's, or one op's); ties go to the unit whose first op comes first in
     the original order, so ops stay near where an op-by-op run has them.
     """
     unit_of = list(range(len(producers)))  # unit id: an op's own index, or len(producers) + group number
-    for g, members in enumerate(groups):
+    for g, members in enumerate(found):
         for i in members:
             unit_of[i] = len(producers) + g
     first = {u: i for i, u in reversed(list(enumerate(unit_of)))}
@@ -143,199 +261,71 @@ def schedule(producers: Sequence[Sequence[int]], groups: Sequence[list[int]]) ->
         units = list(nx.lexicographical_topological_sort(contracted, key=first.__getitem__))
     except nx.NetworkXUnfeasible:  # a cycle through a group
         return None
-    return [[u] if u < len(producers) else list(groups[u - len(producers)]) for u in units]
+    return [[u] if u < len(producers) else list(found[u - len(producers)]) for u in units]
 
 
-# -- running a group ----------------------------------------------------------------------------------------------
-class Group:
-    """Independent ops of one node type, run as one call of its ``forward`` and ``backward`` on stacked operands.
-
-    The members' outputs are one stack ``(members, batch, ...)`` in slot ``stack``; a member that some op reads
-    one by one also gets its row in its own slot at every forward (``eager``). At every operand position the
-    group reads a weight all members share, the stack another group made (same members, in order), or the
-    members' operands gathered into a stack; its gradients go back the same ways.
-    """
-
-    def __init__(self, members: list[int], ops: Sequence[Op], slot: Mapping[str, int], stack: int, index: int):
-        first = ops[members[0]]
-        self.members, self.keys = members, [ops[i].key for i in members]
-        self.node, self.needs, self.attrs = first.node, first.needs, first.attrs
-        self.shared = first.node.stacking.shared
-        self.outs = [slot[key] for key in self.keys]  # side by side: Program numbers them so
-        self.first, self.size = self.outs[0], len(self.outs)
-        if self.outs != list(range(self.first, self.first + self.size)):
-            raise GraphError(f"group {self.keys[0]!r}...: its members' slots are not side by side")
-        self.stack, self.index = stack, index
-        # Filled by route(): per operand position, where the operand comes from and where its gradient goes.
-        self.sources: list[tuple[str, int]] = []  # ("shared" | "stack", slot) or ("gather", -1)
-        self.operand_slots: list[list[int]] = []  # each member's operand slot, per position
-        self.routes: list[str] = []  # "shared", "stack" (hand the producer its stack's gradient) or "scatter"
-        self.reads: list[Callable[[Slots], np.ndarray]] = []
-        self.eager: set[int] = set()
-
-    def forward(self, slots: Slots, saved: list) -> None:
-        ctx = Context(self.needs, self.attrs)
-        reads = self.reads
-        operands = (reads[0](slots), reads[1](slots)) if len(reads) == 2 else [read(slots) for read in reads]
-        out = self.node.forward(ctx, *operands)
-        slots[self.stack] = out
-        if len(self.eager) == self.size and out.ndim > 1:  # every row at once, as views
-            slots[self.first : self.first + self.size] = out
-        else:
-            for i in self.eager:
-                slots[i] = out[i - self.first, ...]
-        saved[self.index] = ctx
-
-    def backward(self, slots: Slots, saved: list, grads: Slots) -> None:
-        grad, mask = grads[self.stack], None
-        if grad is None:  # the members' gradients came one by one
-            grad, mask = self._gather(slots, grads)
-            if grad is None:
-                return
-        input_grads = self.node.backward(saved[self.index], grad)
-        if len(input_grads) != len(self.sources):
-            raise GraphError(f"{self.node.name}.backward at nodes {self.keys[0]!r}... returned "
-                             f"{len(input_grads)} gradients for {len(self.sources)} inputs")
-        for p, g in enumerate(input_grads):
-            if not self.needs[p] or g is None:
-                continue
-            self._check(p, g, slots)
-            route, where = self.routes[p], self.sources[p][1]
-            if route == "shared":
-                # Each member's gradient of the weight, added as the op-by-op reverse pass adds them: last first.
-                total = sum_in_order(g[::-1] if mask is None else g[mask][::-1])
-                old = grads[where]
-                grads[where] = total if old is None else old + total
-            elif route == "stack" and mask is None:  # this group is all that reads those members
-                grads[where] = g
+# -- the rewrite --------------------------------------------------------------------------------------------------
+def stacked(graph: Graph) -> Graph:
+    """``graph`` with each group of :func:`groups` run as one op on stacks: ``stack`` gathers the members' operands,
+    ``broadcast`` hands a shared one to every member, the node type runs once, ``unstack`` gives every member its
+    row back under its own key. Every node of ``graph`` keeps its key, value and gradient."""
+    ops = [k for k in graph.topological_order() if graph.node(k)["inputs"]]
+    found = groups(graph)
+    where = {k: i for i, k in enumerate(ops)}
+    units = _schedule(_producers(graph, ops), [[where[k] for k in group] for group in found])
+    new = Graph(f"{graph.name}, stacked")
+    for key in graph.keys():
+        node = graph.node(key)
+        if not node["inputs"]:
+            new.nx.add_node(key, **node)
+    made: dict[tuple[str, ...], str] = {}  # members' keys -> the stack that holds their values, in order
+    for unit in units:
+        members = [ops[i] for i in unit]
+        node = graph.node(members[0])
+        if len(members) == 1:
+            outputs = node.get("outputs", (members[0],))
+            if outputs[0] == members[0]:  # a node type of several outputs is added once, with every key
+                new.apply(node["op"], outputs if "outputs" in node else members[0], *node["inputs"],
+                          attrs=node.get("attrs"), stacked=node.get("stacked", False), **_meta(node))
+            continue
+        size, rule = len(members), get_node(node["op"]).stacking
+        operands = []
+        for p in range(len(node["inputs"])):
+            keys = tuple(graph.node(m)["inputs"][p] for m in members)
+            rank = len(graph.node(keys[0])["shape"])
+            if p in rule.shared:
+                operands.append(new.apply("broadcast", _free(new, f"{keys[0]} x{size}"), keys[0],
+                                          attrs={"axis": -rank - 1, "members": size}))
+            elif keys not in made:
+                made[keys] = new.apply("stack", _free(new, span(keys)), *keys, attrs={"axis": -rank - 1})
+                operands.append(made[keys])
             else:
-                for row, i in enumerate(self.operand_slots[p]):
-                    if mask is None or mask[row]:
-                        old = grads[i]
-                        grads[i] = g[row] if old is None else old + g[row]
-
-    def _gather(self, slots: Slots, grads: Slots) -> tuple[np.ndarray | None, list[bool] | None]:
-        """The members' gradients as one stack, and which members have one (None: all)."""
-        member_grads = grads[self.first : self.first + self.size]
-        missing = sum(g is None for g in member_grads)
-        if not missing:
-            return np.array(member_grads), None
-        if missing == self.size:
-            return None, None
-        present = [g is not None for g in member_grads]
-        # Members that do not lead to what is differentiated get zeros, and their inputs nothing (as op by op).
-        zeros = np.zeros(slots[self.stack].shape[1:])
-        return np.array([g if g is not None else zeros for g in member_grads]), present
-
-    def _check(self, p: int, g, slots: Slots) -> None:
-        """Refuse a gradient for input ``p`` not shaped like that input's stack (or the shared input, per member)."""
-        kind, where = self.sources[p]
-        operand = slots[where if kind != "gather" else self.operand_slots[p][0]]
-        expected = operand.shape if kind == "stack" else (self.size, *operand.shape)
-        if getattr(g, "shape", None) != expected:
-            raise GraphError(f"{self.node.name}.backward at nodes {self.keys[0]!r}... (run stacked, "
-                             f"{self.size} at once) returned a gradient of shape {np.shape(g)} for input {p}, "
-                             f"expected {expected}: see graphnet.Stacking")
-
-    def unstack_grads(self, grads: Slots) -> None:
-        """Give every member its row of a gradient that was handed to the group as one stack."""
-        g = grads[self.stack]
-        if g is not None:
-            for row, i in enumerate(self.outs):
-                if grads[i] is None:
-                    grads[i] = g[row]
+                operands.append(made[keys])
+        group = new.apply(node["op"], _free(new, span(members)), *operands, attrs=node.get("attrs"), stacked=True)
+        made[tuple(members)] = group
+        new.apply("unstack", members, group, attrs={"axis": -len(node["shape"]) - 1})
+        for m in members:  # each member keeps what its builder stored on it (its step, its kind)
+            new.nx.nodes[m].update(_meta(graph.node(m)))
+    return new
 
 
-class ReadsGroup:
-    """An op of any number of inputs that is all that reads a group's members, and reads all of them, in order
-    (the total of every step's loss): it takes them as the rows of the group's stack, and hands their gradients
-    back as one stack."""
-
-    __slots__ = ("key", "node", "args", "needs", "attrs", "out", "index", "group")
-
-    def __init__(self, op: Op, group: Group) -> None:
-        self.key, self.node, self.args, self.needs, self.attrs = op.key, op.node, op.args, op.needs, op.attrs
-        self.out, self.index, self.group = op.out, op.index, group
-
-    def forward(self, slots: Slots, saved: list) -> None:
-        ctx = Context(self.needs, self.attrs)
-        slots[self.out] = self.node.forward(ctx, *slots[self.group.stack])
-        saved[self.index] = ctx
-
-    def backward(self, slots: Slots, saved: list, grads: Slots) -> None:
-        grad = grads[self.out]
-        if grad is None:
-            return
-        input_grads = self.node.backward(saved[self.index], grad)
-        stack = slots[self.group.stack]
-        if len(input_grads) != len(stack):
-            raise GraphError(f"{self.node.name}.backward at node {self.key!r} returned {len(input_grads)} "
-                             f"gradients for {len(stack)} inputs")
-        # A gradient nobody gave (None) is a zero one here: the rows travel as one stack.
-        g = np.array([np.zeros(stack.shape[1:]) if gi is None else gi for gi in input_grads])
-        if g.shape != stack.shape:
-            raise GraphError(f"{self.node.name}.backward at node {self.key!r} returned gradients of shapes "
-                             f"{[np.shape(gi) for gi in input_grads]} for inputs of shape {stack.shape[1:]}")
-        grads[self.group.stack] = g
+def _meta(node: dict) -> dict:
+    return {k: v for k, v in node.items() if k not in ENGINE_ATTRS}
 
 
-def route(groups: Sequence[Group], ops: list[Op | ReadsGroup]) -> None:
-    """Decide, for every group, where each operand comes from and where its gradient goes, and which members
-    are written to their own slots at every forward (those some op reads one by one). An op that is all that
-    reads a group, and reads all of it in order, is replaced in ``ops`` by a :class:`ReadsGroup`."""
-    readers: dict[str, list[tuple[int, int]]] = {}  # key -> (reading op, operand position)
-    for i, op in enumerate(ops):
-        for p, a in enumerate(op.args):
-            readers.setdefault(a, []).append((i, p))
-    by_keys = {tuple(group.keys): group for group in groups}
-    group_of = {i: group for group in groups for i in group.members}
-    for i, op in enumerate(ops):
-        group = by_keys.get(op.args)
-        if i not in group_of and group is not None and all(len(readers[k]) == 1 for k in op.args):
-            ops[i] = ReadsGroup(op, group)
-    for group in groups:
-        for p in range(len(group.needs)):
-            keys = tuple(ops[i].args[p] for i in group.members)
-            group.operand_slots.append([ops[i].inputs[p] for i in group.members])
-            producer = by_keys.get(keys)
-            if p in group.shared:
-                group.sources.append(("shared", ops[group.members[0]].inputs[p]))
-                group.routes.append("shared")
-                group.reads.append(_read(ops[group.members[0]].inputs[p]))
-            elif producer is not None:
-                group.sources.append(("stack", producer.stack))
-                # Hand the gradient on as one stack when each operand's only reader is its member, here.
-                group.routes.append("stack" if all(len(readers[k]) == 1 for k in keys) else "scatter")
-                group.reads.append(_read(producer.stack))
-            else:
-                group.sources.append(("gather", -1))
-                group.routes.append("scatter")
-                group.reads.append(_gather(group.operand_slots[p]))
-    for group in groups:
-        for row, i in enumerate(group.members):
-            for r, p in readers.get(ops[i].key, ()):
-                reader = group_of.get(r)
-                reads_stack = isinstance(ops[r], ReadsGroup) if reader is None else \
-                    reader.sources[p] == ("stack", group.stack)
-                if not reads_stack:
-                    group.eager.add(group.outs[row])
+def span(keys: Sequence[str]) -> str:
+    """A name for a run of keys: ``x[0..7]`` for ``x[0]``, ..., ``x[7]``."""
+    parts = [re.fullmatch(r"(.*)\[(-?\d+)\]", k) for k in keys]
+    if all(parts) and len({m.group(1) for m in parts}) == 1:
+        numbers = [int(m.group(2)) for m in parts]
+        if numbers == list(range(numbers[0], numbers[0] + len(numbers))):
+            return f"{parts[0].group(1)}[{numbers[0]}..{numbers[-1]}]"
+        return f"{parts[0].group(1)}[{','.join(map(str, numbers))}]"
+    return f"{keys[0]}..{keys[-1]}"
 
 
-def _read(i: int) -> Callable[[Slots], np.ndarray]:
-    return itemgetter(i)
-
-
-def _gather(where: list[int]) -> Callable[[Slots], np.ndarray]:
-    def read(slots: Slots) -> np.ndarray:
-        return np.array([slots[i] for i in where])
-
-    return read
-
-
-def sum_in_order(stack: np.ndarray) -> np.ndarray:
-    """``stack[0] + stack[1] + ...``, added one after another in this order.
-
-    ``np.add.accumulate`` adds each row to the running total, in order, whatever the shape; ``np.add.reduce``
-    may add eight rows pairwise, so its sum can differ in the last bit from adding them op by op.
-    """
-    return stack[0] if len(stack) == 1 else np.add.accumulate(stack, axis=0)[-1]
+def _free(graph: Graph, name: str) -> str:
+    """``name``, or with primes added until no node of ``graph`` has it."""
+    while name in graph:
+        name += "'"
+    return name

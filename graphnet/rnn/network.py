@@ -21,6 +21,7 @@ from ..engine.gradcheck import GradientCheck, check_program
 from ..engine.graph import Graph
 from ..engine.node import Shape
 from ..engine.program import Program
+from ..engine.stacking import STACK_ROWS, stacked
 from ..errors import GraphError
 from .cells import Cell, get_cell  # noqa: F401  (get_cell: for the example above)
 from .data import Generator
@@ -34,10 +35,11 @@ class Network:
     initial state, zeros unless fed), ``y_hat[t]`` (prediction), ``loss[t]`` and ``loss`` (their sum).
 
     A network holds its description and, per length, its unrolled graph (frozen: tasks that describe the same
-    network share it), never weights or values. Its description cannot change once made.
+    network share it) and the programs that run it, never weights or values. Its description cannot change
+    once made.
     """
 
-    __slots__ = ("cell", "inputs", "hidden", "outputs", "activation", "loss", "_graphs")
+    __slots__ = ("cell", "inputs", "hidden", "outputs", "activation", "loss", "_graphs", "_programs")
 
     def __init__(
         self,
@@ -51,7 +53,8 @@ class Network:
     ) -> None:
         for name, value in (("cell", cell), ("inputs", inputs), ("hidden", hidden), ("outputs", outputs),
                             ("activation", activation or cell.default_activation), ("loss", loss),
-                            ("_graphs", {})):  # the graph of each length built so far
+                            ("_graphs", {}),  # the graph of each length built so far
+                            ("_programs", {})):  # the programs compiled so far, by what they compute
             object.__setattr__(self, name, value)
 
     def __setattr__(self, name: str, value) -> None:
@@ -76,6 +79,25 @@ class Network:
         if graph is None:
             graph = self._graphs[steps] = self._build(steps).freeze()
         return graph
+
+    def program(self, steps: int, *, outputs: Sequence[str] | None = None, wrt: Sequence[str] | None = None,
+                batch: int = 1) -> Program:
+        """The program that runs the network unrolled over ``steps``, for batches of ``batch`` examples: it computes
+        ``outputs`` (default: every node) and the gradients of ``wrt`` (default: every weight).
+
+        Up to :data:`~graphnet.engine.stacking.STACK_ROWS` examples a batch, it runs the graph of what ``outputs``
+        need, :func:`~graphnet.engine.stacking.stacked` (the same numbers, fewer numpy calls); above, the graph as
+        it is. Each program is compiled once and kept.
+        """
+        fast = batch <= STACK_ROWS
+        key = (steps, None if outputs is None else tuple(outputs), None if wrt is None else tuple(wrt), fast)
+        program = self._programs.get(key)
+        if program is None:
+            graph = self.graph(steps)
+            if fast:
+                graph = stacked(graph if outputs is None else graph.subgraph(outputs))
+            program = self._programs[key] = graph.compile(outputs, wrt)
+        return program
 
     def _build(self, steps: int) -> Graph:
         g = Graph(f"{self.cell.name} unrolled over {steps} steps")
@@ -103,14 +125,10 @@ class Network:
             feeds.update(zip(over(TARGET, len(y)), y))
         return feeds
 
-    def predict_program(self, steps: int) -> Program:
-        """The schedule that computes every ``y_hat[t]`` and the last state, without targets or loss."""
-        return self._chunk_program(steps, over(PREDICTION, steps))
-
-    def _chunk_program(self, steps: int, outputs: Sequence[str]) -> Program:
-        """The schedule that computes ``outputs`` and the last state (what the next chunk starts from)."""
+    def _chunk_program(self, steps: int, outputs: Sequence[str], batch: int) -> Program:
+        """The program that computes ``outputs`` and the last state (what the next chunk starts from)."""
         last = [at(s, steps - 1) for s in self.cell.states]
-        return self.graph(steps).compile(list(dict.fromkeys([*outputs, *last])), wrt=())
+        return self.program(steps, outputs=list(dict.fromkeys([*outputs, *last])), wrt=(), batch=batch)
 
     def forward_in_chunks(
         self, params: Mapping[str, np.ndarray], x: np.ndarray, outputs: Callable[[int], Sequence[str]], *,
@@ -128,7 +146,7 @@ class Network:
             length = min(chunk, steps - start)
             feeds = self.feeds(x[start : start + length])
             feeds.update({at(s, -1): v for s, v in state.items()})
-            value = self._chunk_program(length, outputs(length)).forward(feeds, params).value
+            value = self._chunk_program(length, outputs(length), x.shape[-2]).forward(feeds, params).value
             yield start, length, value
             state = {s: value(at(s, length - 1)) for s in self.cell.states}
 
@@ -195,4 +213,4 @@ def check_network(
     rng = np.random.RandomState(seed)
     drawn = network.init_parameters(rng)
     problems = generator.sample(rng, batch, steps)
-    return check_program(network.graph(steps).compile(), network.feeds(problems.x, problems.y), params or drawn)
+    return check_program(network.program(steps, batch=batch), network.feeds(problems.x, problems.y), params or drawn)

@@ -34,8 +34,10 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, note, settings
 from hypothesis import strategies as st
 from scalar_reference import REFERENCE, each, reference_run
+from stacked_runs import in_stacked
 
-from graphnet import Graph, Node, Stacking, check_program, get_node, register_node, registered_nodes, unregister_node
+from graphnet import (Graph, Node, Stacking, check_program, get_node, register_node, registered_nodes, stacked,
+                      unregister_node)
 from graphnet.engine import nodes as builtin_nodes
 from graphnet.errors import GraphError
 
@@ -275,19 +277,26 @@ def choose(draw, grown: Grown) -> tuple[list[str] | None, list[str]]:
 
 def close(got: np.ndarray, want: np.ndarray, rtol: float) -> bool:
     scale = max(1.0, float(np.max(np.abs(want), initial=0.0)))
-    return np.shape(got) == np.shape(want) and np.allclose(got, want, rtol=rtol, atol=rtol * scale)
+    return np.shape(got) == np.shape(want) and np.allclose(got, want, rtol=rtol, atol=rtol * scale, equal_nan=True)
 
 
 # -- the properties -------------------------------------------------------------------------------------------------
 def a_run(data, family: str):
     """A grown graph, its feeds, weights and filled leaves, its outputs and ``wrt``, and its op-by-op run
-    (graphs whose numbers are too large or not finite set aside)."""
+    (graphs whose values or gradients are too large or not finite set aside)."""
     grown = data.draw(grown_graphs(family))
     note(repr(grown))
     feeds, params, fills = values_for(grown, data.draw(st.integers(0, 2**31 - 1)), data.draw(st.booleans()))
     outputs, wrt = data.draw(choose_strategy(grown))
-    op_by_op = grown.graph.compile(outputs, wrt, stack=False).forward(feeds, params)
+    op_by_op = grown.graph.compile(outputs, wrt).forward(feeds, params)
     assume(moderate(op_by_op.values))
+    # Every node's slope finite (sqrt at 0 has none): a stacked op computes its members together, and a member that
+    # does not lead to what is differentiated gets a zero gradient, which times an infinite slope is NaN.
+    g = grown.graph
+    leaves = [k for k in g.keys() if not g.node(k)["inputs"]]
+    everything = g.compile(outputs, leaves).forward(feeds, params)
+    for of in outputs or [k for k in g.keys() if g.nx.out_degree(k) == 0]:
+        assume(moderate(everything.backward(of, every_node=True)))
     return grown, feeds, params, fills, outputs, wrt, op_by_op
 
 
@@ -317,21 +326,31 @@ def test_a_grown_graph_runs_as_the_scalar_reference_computes_it(family, data):
 def test_a_grown_graph_runs_stacked_as_op_by_op_and_passes_the_gradient_check(family, data):
     grown, feeds, params, _, outputs, wrt, op_by_op = a_run(data, family)
     g = grown.graph
-    stacked = g.compile(outputs, wrt).forward(feeds, params)
+    fast = stacked(g if outputs is None else g.subgraph(outputs))  # as a network stacks what its outputs need
+    fast.validate()
+    run = fast.compile(outputs, wrt).forward(feeds, params)
     event(f"computed nodes: {min(len(op_by_op.program.ops), 12) // 4 * 4}+")
-    event(f"stacked groups: {len(stacked.program.groups)}")
+    event(f"stacked groups: {len(fast.keys(stacked=True))}")
     event(f"losses: {len(grown.losses)}")
     event(f"a node read by several ops: {any(g.nx.out_degree(k) > 1 for k in g.keys())}")
     for key, value in op_by_op.values.items():  # forward: each member exactly as alone
-        assert np.array_equal(stacked.value(key), value), key
+        assert np.array_equal(in_stacked(run.values, fast, key, value), value), key
+    leaves = [k for k in g.keys() if not g.node(k)["inputs"]]
     for of in {grown.of, data.draw(st.sampled_from(grown.losses))}:  # the total, and one loss alone
-        want, got = op_by_op.backward(of, every_node=True), stacked.backward(of, every_node=True)
-        assert set(got) == set(want)
-        for key in want:  # the same terms, summed in the same order but where a node has three readers or more
-            assert close(got[key], want[key], 1e-14), key
+        want, got = op_by_op.backward(of), run.backward(of)
+        for key in wrt:  # the same terms, summed in the same order but where a node has three readers or more
+            a, b = got.get(key), want.get(key)  # none, or zeros: nothing of ``of`` reaches the key
+            assert close(a if a is not None else 0 * b, b if b is not None else 0 * a, 1e-14) if a is not None or \
+                b is not None else True, (key, a, b)
+        # every node's gradient, with respect to every leaf: a member's is the row of its stack's
+        want = g.compile(outputs, leaves).forward(feeds, params).backward(of, every_node=True)
+        assume(moderate(want))
+        got = fast.compile(outputs, leaves).forward(feeds, params).backward(of, every_node=True)
+        for key, grad in want.items():
+            assert close(in_stacked(got, fast, key, grad), grad, 1e-14), key
     if grown.lead:  # networks side by side: each member is the graph run alone
         for m in range(grown.lead[0]):
-            alone = g.compile(outputs, wrt, stack=False).forward(
+            alone = g.compile(outputs, wrt).forward(
                 {k: v[m] for k, v in feeds.items()}, {k: v[m] for k, v in params.items()})
             for key, value in alone.values.items():
                 assert close(op_by_op.value(key)[m], value, 1e-14), key
@@ -341,8 +360,9 @@ def test_a_grown_graph_runs_stacked_as_op_by_op_and_passes_the_gradient_check(fa
         # cancellation (mean(b - b)) leaves it no room for the rounding of terms that cancel, so it is not asked.
         degenerate = abs(float(np.sum(op_by_op.value(grown.of)))) < 1e-6
         if program.wrt and not degenerate and grown.batch * sum(params[k].size for k in program.wrt) <= 60:
-            checks = check_program(program, feeds, params, of=grown.of)
-            assert all(check.passed for check in checks.values()), checks
+            for checked in (program, fast.compile(outputs, program.wrt)):  # the rewritten graph, like any graph
+                checks = check_program(checked, feeds, params, of=grown.of)
+                assert all(check.passed for check in checks.values()), checks
 
 
 def grown_graphs(family: str):

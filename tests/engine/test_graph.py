@@ -20,10 +20,18 @@ def small_graph() -> Graph:
     return g
 
 
-def test_nodes_carry_type_kind_inputs_and_shape():
+def test_nodes_carry_type_inputs_and_shape_and_what_their_builder_stores():
     g = small_graph()
-    assert g.node("xw") == {"op": "matmul", "kind": "op", "t": None, "inputs": ("x", "w"), "shape": (None, 2)}
+    assert g.node("xw") == {"op": "matmul", "inputs": ("x", "w"), "shape": (None, 2)}
+    assert g.node("y_hat")["kind"] == "output"  # the engine stores it, and never reads it
     assert list(g.nx.predecessors("xw")) == ["x", "w"]
+    assert g.keys(kind="output") == ["y_hat"]
+
+
+def test_a_builders_keyword_may_not_take_an_engine_attribute():
+    g = small_graph()
+    with pytest.raises(GraphError, match="node 'z': shape is the engine's to set"):
+        g.apply("sigmoid", "z", "xw", shape=(1, 2))
 
 
 def test_an_op_fed_the_same_node_twice_keeps_both_arguments():
@@ -69,12 +77,11 @@ def test_only_requested_outputs_are_computed():
     assert "loss" not in run.values
 
 
-def test_compile_is_cached_until_the_graph_changes():
+def test_compile_is_a_function_of_the_graph_as_it_is_now():
     g = small_graph()
-    assert g.compile() is g.compile()
     before = g.compile()
     g.apply("sigmoid", "extra", "xw")
-    assert g.compile() is not before
+    assert [op.key for op in g.compile().ops] == [op.key for op in before.ops] + ["extra"]
 
 
 def test_an_input_with_a_fill_defaults_to_it_with_the_run_batch():
@@ -110,8 +117,8 @@ def test_malformed_graphs_are_refused_where_they_are_built(build, message):
 
 def test_a_cycle_is_refused_naming_its_nodes():
     d = nx.DiGraph()
-    d.add_node("a", op="sigmoid", kind="op", t=None, inputs=("b",), shape=(None, 1))
-    d.add_node("b", op="sigmoid", kind="op", t=None, inputs=("a",), shape=(None, 1))
+    d.add_node("a", op="sigmoid", inputs=("b",), shape=(None, 1))
+    d.add_node("b", op="sigmoid", inputs=("a",), shape=(None, 1))
     d.add_edge("a", "b", args=(0,))
     d.add_edge("b", "a", args=(0,))
     with pytest.raises(GraphError, match="cycle: (a -> b -> a|b -> a -> b)"):
@@ -149,7 +156,7 @@ class BadCount(Node):
 @pytest.mark.parametrize("op, broken, message", [
     ("test_bad_shape", BadShape, r"test_bad_shape.backward at node 'bad' returned a gradient of shape \(1, 1\) for input "
                        r"'xw' of shape \(1, 2\)"),
-    ("test_bad_count", BadCount, r"test_bad_count.backward at node 'bad' returned 2 gradients for 1 inputs"),
+    ("test_bad_count", BadCount, r"test_bad_count.backward at node 'bad' returned 2 gradients for its 1 inputs"),
 ])
 def test_a_backward_returning_the_wrong_gradients_is_named(op, broken, message, node_type):
     node_type(op)(broken)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scalar_reference import Scalar
 
-from graphnet import Graph, check_program
+from graphnet import Graph, check_program, stacked
 
 
 class Value:
@@ -100,7 +100,7 @@ def more_ops(a, b):
 def test_micrograds_sanity_check(stack):
     graph, params, (x,) = parameters(("x", -4.0))
     y = sanity_check(x)
-    run = graph.compile([y.key], stack=stack).forward({}, params)
+    run = (stacked(graph) if stack else graph).compile([y.key]).forward({}, params)
     grads = run.backward(y.key)
     assert run.value(y.key).item() == -20.0 and grads["x"].item() == 46.0  # micrograd's (and PyTorch's) numbers
     reference = Scalar(-4.0)
@@ -113,7 +113,7 @@ def test_micrograds_sanity_check(stack):
 def test_micrograds_more_ops_and_its_readme_example(stack):
     graph, params, (a, b) = parameters(("a", -4.0), ("b", 2.0))
     g = more_ops(a, b)
-    program = graph.compile([g.key], stack=stack)
+    program = (stacked(graph) if stack else graph).compile([g.key])
     run = program.forward({}, params)
     grads = run.backward(g.key)
     # micrograd's README prints these: g 24.7041, dg/da 138.8338, dg/db 645.5773

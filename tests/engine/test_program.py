@@ -3,19 +3,20 @@
 import numpy as np
 import pytest
 
-from graphnet import load_task
+from graphnet import load_task, stacked
 from graphnet.errors import GraphError
 from conftest import TASK
 
 
 def run_of_5_plus_6(stack: bool, steps: int = 4):
-    """A run of the post's network (its first weights, seed 0) on 5 + 6, stacked or op by op."""
+    """A run of the post's network (its first weights, seed 0) on 5 + 6, of its graph as built or stacked."""
     task = load_task(TASK)
     network = task.build_network()
     problem = task.generator.example("5+6", steps)
     graph = network.graph(steps)
     params = network.init_parameters(np.random.RandomState(0))
-    return graph, graph.compile(stack=stack).forward(network.feeds(problem.x, problem.y), params)
+    program = (stacked(graph) if stack else graph).compile()
+    return graph, program.forward(network.feeds(problem.x, problem.y), params)
 
 
 def test_op_by_op_the_reverse_pass_visits_every_op_last_first_and_ends_with_backwards_gradients():
@@ -35,15 +36,16 @@ def test_op_by_op_the_reverse_pass_visits_every_op_last_first_and_ends_with_back
 
 def test_a_stacked_program_hands_a_group_back_at_once_with_the_same_gradients():
     _, op_by_op = run_of_5_plus_6(stack=False)
-    graph, stacked = run_of_5_plus_6(stack=True)
+    graph, fast = run_of_5_plus_6(stack=True)
     keys = []
-    for key, grad in stacked.reverse():
+    for key, grad in fast.reverse():
         keys.append(key)
     expected = op_by_op.backward(every_node=True)
-    assert len(keys) == len(stacked.program.schedule) < len(stacked.program.ops)
-    assert "h_synapse_1[0]" in keys and "h_synapse_1[3]" not in keys  # one group: its first member's key
-    for key in ["synapse_0", "synapse_h", "synapse_1", "h[0]", "y_hat[2]"]:  # members' rows of a stack, too
+    assert keys == [op.key for op in reversed(fast.program.ops)]
+    assert "h_synapse_1[0..3]" in keys and "h_synapse_1[3]" not in keys  # one op: the group's, on the stack
+    for key in ["synapse_0", "synapse_h", "synapse_1", "h[0]"]:
         np.testing.assert_array_equal(grad(key), expected[key])
+    np.testing.assert_array_equal(grad("y_hat[0..3]")[2], expected["y_hat[2]"])  # a member: its row of the stack
 
 
 def test_reverse_refuses_what_the_run_did_not_compute():

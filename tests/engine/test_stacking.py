@@ -1,5 +1,5 @@
-"""Stacking: groups of independent ops run as one call of their node type's own methods, with the numbers of the
-op-by-op run (``compile(stack=False)``): on random graphs, on the post's network, on gated cells, at any batch."""
+"""Stacking: a graph rewritten so that groups of independent ops run as one op of their node type, on stacks, with
+the numbers of the graph as built: on random graphs, on the post's network, on gated cells, at any batch."""
 
 import numpy as np
 import pytest
@@ -7,8 +7,9 @@ import pytest
 from graphnet import Node, Stacking
 from graphnet import Network, get_cell
 from graphnet.errors import GraphError
-from graphnet import Graph
-from graphnet.engine.program import STACK_ROWS
+from graphnet import Graph, stacked
+from graphnet.engine.stacking import STACK_ROWS, groups
+from stacked_runs import in_stacked
 
 
 class Cube(Node):
@@ -49,14 +50,13 @@ def random_graph(rng: np.random.RandomState, width: int = 3) -> Graph:
 
 
 def assert_runs_match(graph, feeds, params, *, exact=False, of="loss", weights_exact=None):
-    """The stacked run equals the op-by-op run: every value and every node's gradient.
+    """The stacked graph's run equals the graph's: every node's value and gradient.
 
     ``exact``: bit for bit; else within 1e-12. ``weights_exact``: the same for the weights' gradients (default
     as ``exact``), which a stacked run adds up in another order when a weight has other uses beside a group.
     """
-    op_by_op, stacked = graph.compile(stack=False), graph.compile()
-    assert not op_by_op.groups
-    slow, quick = op_by_op.forward(feeds, params), stacked.forward(feeds, params)
+    fast = stacked(graph)
+    slow, quick = graph.compile().forward(feeds, params), fast.compile().forward(feeds, params)
 
     def compare(a, b, key, bit_for_bit):
         if bit_for_bit:
@@ -64,13 +64,12 @@ def assert_runs_match(graph, feeds, params, *, exact=False, of="loss", weights_e
         else:
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=key)
 
-    assert list(slow.values) == list(quick.values)
-    for key, value in slow.values.items():
-        compare(quick.value(key), value, key, exact)
+    for key, value in slow.values.items():  # a member's value is its row of the stack, where it is not read alone
+        compare(in_stacked(quick.values, fast, key, value), value, key, exact)
     slow_grads, quick_grads = slow.backward(of, every_node=True), quick.backward(of, every_node=True)
-    assert slow_grads.keys() == quick_grads.keys()
     for key, grad in slow_grads.items():
-        compare(quick_grads[key], grad, key, exact if key not in params or weights_exact is None else weights_exact)
+        compare(in_stacked(quick_grads, fast, key, grad), grad, key,
+                exact if key not in params or weights_exact is None else weights_exact)
 
 
 def test_random_graphs_are_stacked_and_any_node_can_be_the_one_differentiated(cube):
@@ -78,7 +77,7 @@ def test_random_graphs_are_stacked_and_any_node_can_be_the_one_differentiated(cu
     for seed in range(30):
         rng = np.random.RandomState(seed)
         g = random_graph(rng, width=3)
-        stacked_groups += len(g.compile().groups)
+        stacked_groups += len(groups(g))
         for batch in (1, 4):
             feeds = {k: rng.normal(size=(batch, 3)) for k in ("x0", "x1", "target")}
             params = {k: rng.normal(scale=0.5, size=(3, 3)) for k in ("w0", "w1", "w2")}
@@ -97,9 +96,9 @@ def test_the_posts_network_runs_stacked_bit_for_bit(batch):
     params = net.init_parameters(rng)
     x, y = rng.randint(0, 2, size=(2, 8, batch, 2)).astype(float)
     graph = net.graph(8)
-    groups = [group.keys for group in graph.compile().groups]
-    assert [keys[0] for keys in groups] == ["x_synapse_0[0]", "h_synapse_1[0]", "y_hat[0]", "loss[0]"]
-    assert all(len(keys) == 8 for keys in groups)
+    found = groups(graph)
+    assert [keys[0] for keys in found] == ["x_synapse_0[0]", "h_synapse_1[0]", "y_hat[0]", "loss[0]"]
+    assert all(len(keys) == 8 for keys in found)
     assert_runs_match(graph, net.feeds(x, y[..., :1]), params, exact=True)
 
 
@@ -111,11 +110,11 @@ def test_gated_cells_run_stacked_as_op_by_op(cell, batch):
     params = net.init_parameters(rng)
     x, y = rng.randint(0, 2, size=(2, 6, batch, 2)).astype(float)
     graph = net.graph(6)
-    assert len(graph.compile().groups) > 4
+    assert len(groups(graph)) > 4
     # Within 1e-12: h[t] is read by five ops, and a stacked run adds their gradient terms in another order.
     assert_runs_match(graph, net.feeds(x, y[..., :1]), params)
     # Prediction (no targets, no loss, no gradients) through the stacked program gives the same numbers.
-    op_by_op = graph.compile(stack=False).forward(net.feeds(x, y[..., :1]), params)
+    op_by_op = graph.compile().forward(net.feeds(x, y[..., :1]), params)
     assert np.array_equal(net.predict(params, x), np.stack([op_by_op.values[f"y_hat[{t}]"] for t in range(6)]))
 
 
@@ -137,7 +136,7 @@ def test_groups_come_from_structure_not_names(cube):
 
     plain = dict(w="w", v="v", x="x", a="a", c="c", o="o", l="l", y="y", total="loss")
     odd = dict(w="zz", v="h_synapse_1", x="q", a="y_hat", c="sigmoid", o="x_synapse_0", l="t", y="loss", total="T")
-    found = [[[group.node.name] * group.size for group in build(names).compile().groups] for names in (plain, odd)]
+    found = [[[build(names).node(k)["op"] for k in group] for group in groups(build(names))] for names in (plain, odd)]
     assert found[0] == found[1] == [["matmul"] * 4, ["matmul"] * 4, ["squared_error"] * 4]
     rng = np.random.RandomState(0)
     feeds = {f"{k}{t}": rng.normal(size=(3, n)) for t in range(4) for k, n in (("x", 2), ("y", 1))}
@@ -153,7 +152,7 @@ def test_node_types_with_settings_get_them_when_stacked_too():
         g.apply("slice", f"right{t}", f"xw{t}", attrs={"start": 2, "stop": 6})
     g.apply("concat", "all", *[f"right{t}" for t in range(3)])
     g.apply("mean", "loss", "all")
-    assert [group.node.name for group in g.compile().groups] == ["matmul", "slice"]
+    assert [g.node(group[0])["op"] for group in groups(g)] == ["matmul", "slice"]
     feeds = {f"x{t}": np.arange(12.0).reshape(2, 6) + t for t in range(3)}
     assert_runs_match(g, feeds, {"w": np.eye(6)}, exact=True)
 
@@ -167,45 +166,47 @@ def test_an_op_fed_one_node_twice_and_a_node_read_twice_get_every_gradient():
         g.apply("mul", f"sq{t}", f"a{t}", f"a{t}")  # x * x: both arguments are one node
         g.apply("add", f"b{t}", f"sq{t}", f"a{t}")  # a[t] read by two ops
     g.apply("sum", "loss", *[f"b{t}" for t in range(3)])
-    assert {group.node.name for group in g.compile().groups} >= {"matmul", "mul", "add"}
+    assert {g.node(group[0])["op"] for group in groups(g)} >= {"matmul", "mul", "add"}
     rng = np.random.RandomState(1)
     assert_runs_match(g, {f"x{t}": rng.normal(size=(2, 2)) for t in range(3)}, {"w": rng.normal(size=(2, 2))})
 
 
-def test_stacking_leaves_the_graph_users_see_and_render_unchanged():
+def test_stacking_leaves_the_graph_it_rewrites_unchanged():
     from graphnet.render import node_link_json, to_digraph
 
-    net = Network(get_cell("rnn"), inputs=2, hidden=3, outputs=1)
-    graph = net.graph(4)
+    graph = Network(get_cell("rnn"), inputs=2, hidden=3, outputs=1).graph(4)
     before_json, before_dot = node_link_json(graph), to_digraph(graph).source
-    params = net.init_parameters(np.random.RandomState(0))
-    feeds = net.feeds(np.ones((4, 1, 2)), np.ones((4, 1, 1)))
-    run = graph.compile().forward(feeds, params)
-    values, grads = run.values, run.backward(every_node=True)
+    stacked(graph)
     assert node_link_json(graph) == before_json and to_digraph(graph).source == before_dot
-    # Every node has its value, as op by op; drawing a stacked run's values is the same picture.
-    slow = graph.compile(stack=False).forward(feeds, params)
-    assert values.keys() == slow.values.keys()
-    assert (to_digraph(graph, values=values, grads=grads).source
-            == to_digraph(graph, values=slow.values, grads=slow.backward(every_node=True)).source)
+
+
+def test_a_stacked_graph_keeps_every_member_and_what_its_builder_stored_on_it():
+    graph = Network(get_cell("rnn"), inputs=2, hidden=3, outputs=1).graph(4)
+    fast = stacked(graph)
+    fast.validate()
+    assert set(graph.nx) < set(fast.nx)
+    assert fast.node("y_hat[2]")["op"] == "unstack" and fast.node("y_hat[2]")["kind"] == "output"
+    assert fast.node("y_hat[2]")["t"] == 2 and fast.node("y_hat[0..3]")["stacked"]
+    assert fast.node("synapse_1 x4")["inputs"] == ("synapse_1",)  # the shared weight, handed to every member
 
 
 def test_reading_a_runs_values_changes_nothing_in_it():
     net = Network(get_cell("rnn"), inputs=2, hidden=3, outputs=1)
     params = net.init_parameters(np.random.RandomState(0))
-    run = net.graph(3).compile().forward(net.feeds(np.ones((3, 1, 2)), np.ones((3, 1, 1))), params)
-    before = list(run.slots)
-    run.values, run.value("h_synapse_1[1]"), run.backward(every_node=True)
-    assert all(a is b for a, b in zip(before, run.slots))
+    run = net.program(3).forward(net.feeds(np.ones((3, 1, 2)), np.ones((3, 1, 1))), params)
+    before = dict(run.values)
+    run.value("h_synapse_1[1]"), run.backward(every_node=True)
+    assert run.values.keys() == before.keys() and all(run.values[k] is v for k, v in before.items())
 
 
-def test_big_batches_run_op_by_op_with_the_same_numbers():
+def test_big_batches_run_the_graph_as_built_with_the_same_numbers():
     net = Network(get_cell("rnn"), inputs=2, hidden=4, outputs=1)
     graph = net.graph(3)
     params = net.init_parameters(np.random.RandomState(2))
     x, y = np.random.RandomState(3).randint(0, 2, size=(2, 3, STACK_ROWS + 1, 2)).astype(float)
-    run = graph.compile().forward(net.feeds(x, y[..., :1]), params)
-    assert graph.compile().groups and run.program is graph.compile(stack=False)  # stacking copies more there
+    assert any(op.node.name == "stack" for op in net.program(3, batch=STACK_ROWS).ops)
+    assert not any(op.node.name == "stack" for op in net.program(3, batch=STACK_ROWS + 1).ops)  # copies cost more
+    assert net.program(3, batch=1) is net.program(3, batch=2)  # compiled once, kept by the network
     assert_runs_match(graph, net.feeds(x, y[..., :1]), params, exact=True)
 
 
@@ -229,9 +230,9 @@ def test_a_stacked_backward_of_the_wrong_shape_is_named(node_type):
         g.apply("matmul", f"a{t}", f"x{t}", "w")
         g.apply("test_bad_stack", f"b{t}", f"a{t}")
     g.apply("sum", "loss", *[f"b{t}" for t in range(3)])
-    run = g.compile().forward({f"x{t}": np.ones((1, 2)) for t in range(3)}, {"w": np.eye(2)})
-    with pytest.raises(GraphError, match=r"test_bad_stack.backward at nodes 'b0'... \(run stacked, 3 at once\) "
-                                         r"returned a gradient of shape \(1, 2\) for input 0, expected \(3, 1, 2\)"):
+    run = stacked(g).compile().forward({f"x{t}": np.ones((1, 2)) for t in range(3)}, {"w": np.eye(2)})
+    with pytest.raises(GraphError, match=r"test_bad_stack.backward at node 'b0..b2' returned a gradient of shape "
+                                         r"\(1, 2\) for input 'a0..a2' of shape \(3, 1, 2\)"):
         run.backward()
 
 
@@ -239,7 +240,7 @@ def test_gradients_nobody_needs_are_not_computed_and_calling_backward_twice_is_t
     net = Network(get_cell("rnn"), inputs=2, hidden=4, outputs=1)
     params = net.init_parameters(np.random.RandomState(0))
     feeds = net.feeds(np.ones((3, 2, 2)), np.ones((3, 2, 1)))
-    run = net.graph(3).compile().forward(feeds, params)
+    run = net.program(3).forward(feeds, params)
     every = run.backward(every_node=True)
     assert "x[0]" not in every and "y[0]" not in every and "h[-1]" not in every
     first, second = run.backward(), run.backward()
@@ -248,7 +249,7 @@ def test_gradients_nobody_needs_are_not_computed_and_calling_backward_twice_is_t
 
 def test_a_missing_parameter_and_an_unknown_loss_are_clear_errors():
     net = Network(get_cell("rnn"), inputs=2, hidden=4, outputs=1)
-    program = net.graph(2).compile()
+    program = net.program(2)
     feeds = net.feeds(np.ones((2, 1, 2)), np.ones((2, 1, 1)))
     with pytest.raises(GraphError, match="node 'synapse_0' needs a value, and params has none"):
         program.forward(feeds, {})
