@@ -64,10 +64,10 @@ until then written), 130 interrupted by Ctrl-C (the checkpoint and the curve are
   graphnet render tasks/binary_addition.toml -o values.svg --weights weights.npz --example 9+60
   graphnet render tasks/binary_addition.toml -o grads.svg --weights weights.npz --example 9+60 --show grads
   graphnet render tasks/running_parity.toml -o parity.svg --weights parity.npz --example 1011
-  graphnet render tasks/binary_addition_lstm.toml --steps 4 --fold -o lstm.svg    # one node per step's cell""",
+  graphnet render tasks/binary_addition_lstm.toml --steps 3 --fold -o lstm.svg    # one node per step's cell""",
     "animate": """examples:
   graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 -o bptt.gif
-  graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 -o bptt.html   # play, hover
+  graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 -o bptt.html   # to explore
   graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 --show memory -o memory.gif
   graphnet animate tasks/binary_addition.toml --weights weights.npz --example 5+6 --steps 4 --show grads -o back.gif""",
     "nodes": """examples:
@@ -215,8 +215,8 @@ def build_parser() -> Parser:
     p.add_argument("--example", required=True, metavar="A+B", help="the problem to run, written as the task's "
                    "log writes it: 9+60 (addition), 60-9 (subtraction), 1011 (bit streams, last step first)")
     p.add_argument("-o", "--output", required=True, metavar="FILE",
-                   help="the animation: .gif (needs the 'animate' extra) or .html (a page with play/pause, a "
-                   "slider and every number on hover)")
+                   help="the animation: .gif (needs the 'animate' extra) or .html (a page to explore: zoom and "
+                   "pan, follow the step, click a node for its numbers, formula and inputs)")
     p.add_argument("--show", choices=ANIMATE_SHOWS, default="both",
                    help="both: the forward pass, then the reverse pass (default); values: the forward pass; grads: "
                    "the reverse pass; memory: each hidden cell coloured by the input steps it depends on")

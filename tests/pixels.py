@@ -3,7 +3,7 @@
 The numbers are found in the picture's SVG (Graphviz's: each text with its place and font size); each is then
 looked for in the PNG, in the box where that text is drawn, and its height is the height of its ink: the rows of
 the box with a pixel far from the box's background. A number is a text of digits alone (``0.93``, ``-4.1e-3``,
-``47``, ``1 0``), so its ink is as high as its digits.
+``47``, ``1 0``) or a shape (``B×16``), so its ink is as high as its digits.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-NUMBER = re.compile(r"^[-−]?\d[\d.]*(e-?\d+)?%?( [-−]?\d[\d.]*)*$")
+# a number, bits ("1 0"), or a shape ("B×16", "2×16": the B as high as a digit, the × lower)
+NUMBER = re.compile(r"^([-−]?\d[\d.]*(e-?\d+)?%?( [-−]?\d[\d.]*)*|(B×)?\d+(×\d+)*)$")
 SVG = "{http://www.w3.org/2000/svg}"
 
 

@@ -13,11 +13,13 @@ from ..render.backends import skeleton
 from .frame import Frame
 
 DPI = 96  # 1 pt of the picture is 1.33 px, as a browser shows an SVG: 11 pt numbers are 9 px high
+MAX_WIDTH = 1800  # px: a GIF is looked at whole; a wider picture is drawn smaller (the page zooms into it)
 
 
-def write_gif(frames: Sequence[Frame], path: str | Path, dpi: int = DPI) -> Path:
+def write_gif(frames: Sequence[Frame], path: str | Path, dpi: float = DPI) -> Path:
     """An animated GIF of the frames, each shown for its ``seconds``, looping; each run of frames laid out
-    alike (a pass) is laid out once and drawn at ``dpi``."""
+    alike (a pass) is laid out once and drawn at ``dpi``, or smaller if it would be wider than ``MAX_WIDTH``
+    pixels (the time to draw a frame grows with its pixels)."""
     from PIL import Image
 
     images = []
@@ -25,7 +27,8 @@ def write_gif(frames: Sequence[Frame], path: str | Path, dpi: int = DPI) -> Path
     for frame in frames:
         if fixed is None or skeleton(frame.picture.source) != fixed.skeleton:
             fixed = Fixed(frame.picture, Path(path))
-        images.append(Image.open(io.BytesIO(fixed.draw(frame.picture, "png", dpi))).convert("RGB"))
+            shown = min(dpi, 72 * MAX_WIDTH / fixed.width)
+        images.append(Image.open(io.BytesIO(fixed.draw(frame.picture, "png", round(shown, 2)))).convert("RGB"))
     # The passes may differ in size by a little (their legends): pad them all to the largest.
     width, height = max(i.width for i in images), max(i.height for i in images)
     padded = []

@@ -142,7 +142,7 @@ function stepBox(frame) {
   return elements.length ? union(elements.map(userBox)) : whole();
 }
 
-const READABLE = 12.5 / 11;  // screen px per unit at which the picture's numbers (11 pt) are 12.5 px high
+const READABLE = 13 / 11;  // screen px per unit at which the picture's numbers (11 pt) are 13 px high
 
 function fitStep() {
   // The frame's step as large as the view allows; a step too big to read so, the part the frame computes,
@@ -291,16 +291,17 @@ function numberCell(text, colour) {
 }
 
 function numbersTable(key, numbers) {
-  // Eight numbers to a row, each under its index: a vector in rows of 8, a matrix row by row in blocks of 8
-  // columns; each number on the colour of its cell in the picture.
+  // Up to eight numbers to a row (as many as the panel's width takes), each under its index: a vector in rows,
+  // a matrix row by row in blocks of columns; each number on the colour of its cell in the picture.
   const table = element("table", { class: "numbers" });
   if (!Array.isArray(numbers)) {
     table.append(element("tr", {}, numberCell(numbers, cellColour(key, "value"))));
     return table;
   }
   const matrix = Array.isArray(numbers[0]), columns = matrix ? numbers[0].length : numbers.length;
-  for (let start = 0; start < columns; start += 8) {
-    const stop = Math.min(start + 8, columns), head = element("tr", {}, element("th"));
+  const fit = Math.max(4, Math.min(8, Math.floor((panel.clientWidth - 60) / 70)));
+  for (let start = 0; start < columns; start += fit) {
+    const stop = Math.min(start + fit, columns), head = element("tr", {}, element("th"));
     for (let j = start; j < stop; j++) head.append(element("th", {}, matrix ? String(j) : "[" + j + "]"));
     table.append(head);
     for (const [i, row] of (matrix ? numbers : [numbers]).entries()) {
@@ -343,8 +344,8 @@ function showPanel(key) {
     const code = element("pre", {}, (op.forward || "") + (reverse ? "\n" + (op.backward || "") : ""));
     parts.push(element("details", {}, element("summary", {}, "the code the engine runs"), code));
   }
+  panel.hidden = false;  // shown first: the table's rows fit its width
   panel.replaceChildren(...parts);
-  panel.hidden = false;
 }
 
 // -- playing ----------------------------------------------------------------------------------------------------

@@ -141,6 +141,8 @@ class Fixed:
     layout is Graphviz's own output in its ``dot`` format, every node, edge and cluster with its position; a
     picture is drawn from it with each cell's contents replaced by that picture's.
 
+    ``width`` and ``height`` are the layout's size in points.
+
     Examples
     --------
     >>> from graphnet import load_task
@@ -155,6 +157,8 @@ class Fixed:
         self.skeleton = skeleton(picture.source)
         self.path = path
         self.positioned = layout(picture, "dot", path).decode()
+        box = re.search(r'\bbb="([-\d.]+),([-\d.]+),([-\d.]+),([-\d.]+)"', self.positioned)
+        self.width, self.height = float(box.group(3)) - float(box.group(1)), float(box.group(4)) - float(box.group(2))
 
     def draw(self, picture: Picture, fmt: str, dpi: float | None = None) -> bytes:
         """``picture`` as ``fmt`` bytes, in this layout's places (at ``dpi``, for a bitmap)."""
