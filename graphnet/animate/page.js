@@ -8,10 +8,21 @@ const SVG_NS = "http://www.w3.org/2000/svg", XLINK_NS = "http://www.w3.org/1999/
 const $ = id => document.getElementById(id);
 const view = $("view"), panel = $("panel"), slider = $("frame");
 
+// Each frame's cells, rebuilt once from its layout's and the changes of the frames before it in that layout.
+for (const name of ORDER) {
+  const last = {};
+  for (const frame of PHASES[name].frames) {
+    const layout = PHASES[name].layouts[frame.layout];
+    const shown = Object.assign({}, last[frame.layout] || Object.fromEntries(layout.cells.map(c => [c[0], c])));
+    for (const value of frame.cells) shown[value[0]] = value;
+    frame.shown = last[frame.layout] = shown;
+  }
+}
+
 const state = { phase: ORDER[0], index: 0, playing: true, timer: null, pinned: null, follow: false };
 let bound = null;      // the layout whose SVG is in the view
 let svg = null;        // that SVG element
-let cells = {};        // cell id -> {polygon, text, link, title, base}: the SVG's elements of each cell
+let cells = {};        // cell id -> {polygon, text, link, title, shown}: the SVG's elements of each cell
 let nodeElements = {}; // node key -> its <g class="node">
 let clusters = {};     // cluster name (cluster_t3) -> its <g class="cluster">
 let camera = null;     // the view: its centre (x, y) in the SVG's units and its scale (screen px per unit)
@@ -38,7 +49,7 @@ function bind(layout) {
       text.setAttribute("text-anchor", "middle");
       text.setAttribute("x", box.x + box.width / 2);
     }
-    cells[base[0]] = { polygon, text, link, title, base, shown: null };
+    cells[base[0]] = { polygon, text, link, title, shown: null };
     setCell(cells[base[0]], base);
   }
   nodeElements = {};
@@ -73,9 +84,7 @@ function draw(i) {
   const frame = frames[i], layout = PHASES[state.phase].layouts[frame.layout];
   const fresh = bound !== layout;
   if (fresh) bind(layout);
-  const changed = {};
-  for (const value of frame.cells) changed[value[0]] = value;
-  for (const id in cells) setCell(cells[id], changed[id] || cells[id].base);
+  for (const id in cells) setCell(cells[id], frame.shown[id]);
   state.index = i;
   slider.max = frames.length - 1;
   slider.value = i;

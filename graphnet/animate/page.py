@@ -52,6 +52,7 @@ def page_data(frames: Sequence[Frame]) -> dict:
     """What the page shows, as JSON-ready data: each pass (``phases``) and each node (``nodes``, ``ops``)."""
     phases: dict[str, dict] = {}
     skeletons: dict[str, list[str]] = {}
+    before: dict[tuple[str, int], dict] = {}  # (pass, layout) -> the cells of its frame before, by id
     for frame in frames:
         phase = phases.setdefault(frame.phase, {"name": NAMES.get(frame.phase, frame.phase), "layouts": [],
                                                 "frames": [], "numbers": {}})
@@ -63,8 +64,10 @@ def page_data(frames: Sequence[Frame]) -> dict:
             phase["layouts"].append({"svg": svg[svg.index("<svg"):],
                                      "cells": [_cell(id, made) for id, made in frame.picture.cells.items()]})
         index = known.index(shape)
-        base = dict((c[0], c) for c in phase["layouts"][index]["cells"])
-        changed = [_cell(id, made) for id, made in frame.picture.cells.items() if _cell(id, made) != base[id]]
+        last = before.get((frame.phase, index), {})
+        # each frame as the cells it changes: those of the frame before in its layout (the first: the layout's)
+        changed = [_cell(id, made) for id, made in frame.picture.cells.items() if last.get(id, made) != made]
+        before[frame.phase, index] = frame.picture.cells
         phase["frames"].append({"caption": frame.caption, "seconds": frame.seconds, "step": frame.step,
                                 "keys": list(frame.keys), "layout": index, "cells": changed,
                                 "notes": dict(frame.notes)})
