@@ -60,7 +60,7 @@ KIND_STYLE = {
     # is half as wide again).
     "loss": dict(shape="box", style="filled,diagonals", fillcolor="#f7f7f7", color="#555555"),
 }
-BITS = ("input", "target")  # kinds whose numbers are bits: narrow cells
+BITS = ("input", "target")  # kinds with no gradient whose numbers a gradient picture shows
 DRAWN_OTHERWISE = ("parameter", "loss")  # kinds never drawn as a strip of cells: a heat map, a number
 
 
@@ -174,6 +174,7 @@ def to_digraph(
     shown = grads if grads is not None else values
     scales = scales or fit_scales(graph, values, grads)
     colours = weight_colours(graph.parameters)
+    on_grey: set[str] = set()  # what was drawn on the grey scale: numbers in [0, 1], bits with no gradient
 
     def add_node(target: graphviz.Digraph, key: str) -> None:
         attrs = graph.node(key)
@@ -201,13 +202,17 @@ def to_digraph(
                 style.update(margin="0.08")
         vector = None if kind in DRAWN_OTHERWISE else c.first_vector(shown, attrs.get("shows", key), attrs["shape"])
         colour = scales.cells.colour
+        whole = c.first_vector(values if labels is None else labels, attrs.get("shows", key), attrs["shape"])
+        bits = whole is not None and bool(np.isin(whole[~np.isnan(whole)], (0.0, 1.0)).all())  # narrow cells
         if vector is None and grads is not None and kind in BITS:
-            vector = c.first_vector(values, key, attrs["shape"])  # no gradient: its bits instead
+            vector = c.first_vector(values, key, attrs["shape"])  # no gradient: its numbers instead, bits in grey
+            colour = unit_colour if bits else (lambda v: "#ffffff")
+            on_grey.add("bits" if bits else "")
+        elif vector is not None and grads is None and whole is not None and is_unit(whole):  # every frame alike
             colour = unit_colour
+            on_grey.add("unit")
         if vector is not None:
-            if grads is None and is_unit(vector):
-                colour = unit_colour
-            label = c.strip(dot.cells, attrs.get("shows", key), vector, colour, heading, bits=kind in BITS)
+            label = c.strip(dot.cells, attrs.get("shows", key), vector, colour, heading, bits=bits)
             style.update(shape="plain" if operation else "box", margin="0.05")
         target.node(key, label=label, tooltip=f"{key}: {attrs['op']} {shape}", **style)
 
@@ -265,7 +270,7 @@ def to_digraph(
     if pending is None:
         pending = any(cell.tooltip.endswith("not computed yet") for cell in dot.cells.values())
     key = legend(scales.cells if shown is not None else None, gradients=grads is not None,
-                 unit=grads is None and shown is not None, bits=grads is not None, weights=bool(colours),
+                 unit="unit" in on_grey, bits="bits" in on_grey, weights=bool(colours),
                  pending=pending and shown is not None, steps=bool(steps))
     dot.attr(label=c.title(dot.cells, dot.heading, caption, key))
     return dot
