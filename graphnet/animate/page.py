@@ -126,9 +126,9 @@ def _nodes(graph: Graph) -> dict[str, dict]:
             "shape": shape_text(attrs.get("shape", ())), "inputs": inputs,
             "readers": sorted(graph.nx.successors(key)), "shows": attrs.get("shows", key),
             "folds": attrs.get("folds", []),
-            "forward": formulas.forward(key, op, inputs) if "folds" not in attrs else
+            "forward": formulas.forward(key, op, inputs, attrs.get("attrs", {})) if "folds" not in attrs else
             f"{key}: the ops of step {attrs.get('t')}'s cell, folded into one node: {', '.join(attrs['folds'])}",
-            "backward": formulas.backward(key, op, inputs) if "folds" not in attrs else
+            "backward": formulas.backward(key, op, inputs, attrs.get("attrs", {})) if "folds" not in attrs else
             "back through each of those ops' backward, the last first",
         }
     return out
