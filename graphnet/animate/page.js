@@ -155,15 +155,16 @@ const READABLE = 13 / 11;  // screen px per unit at which the picture's numbers 
 
 function fitStep() {
   // The frame's step as large as the view allows; a step too big to read so, the part the frame computes,
-  // at least at a readable size.
+  // readable but no closer than twice that (a small part is not blown up to fill the view).
   const frame = frameOf(state.phase, state.index), { width, height } = size();
   const scaleFor = box => Math.min(width / (box.width * 1.08), height / (box.height * 1.08));
-  let box = stepBox(frame);
-  if (scaleFor(box) < READABLE) {
+  let box = stepBox(frame), scale = scaleFor(box);
+  if (scale < READABLE) {
     const elements = frame.keys.map(k => nodeElements[k]).filter(Boolean);
     if (elements.length) box = union(elements.map(userBox));
+    scale = Math.min(Math.max(scaleFor(box), READABLE), 2 * READABLE);
   }
-  camera = { x: box.x + box.width / 2, y: box.y + box.height / 2, scale: Math.max(scaleFor(box), READABLE) };
+  camera = { x: box.x + box.width / 2, y: box.y + box.height / 2, scale };
   apply();
 }
 
@@ -323,6 +324,7 @@ function numbersTable(key, numbers) {
 }
 
 function showPanel(key) {
+  panel.hidden = false;  // shown first: the table's rows fit its width
   const node = NODES[key] || { key, inputs: [], readers: [] };
   const frame = frameOf(state.phase, state.index), reverse = state.phase === "reverse";
   const close = element("button", { type: "button", title: "close (Esc)" }, "×");
@@ -353,7 +355,6 @@ function showPanel(key) {
     const code = element("pre", {}, (op.forward || "") + (reverse ? "\n" + (op.backward || "") : ""));
     parts.push(element("details", {}, element("summary", {}, "the code the engine runs"), code));
   }
-  panel.hidden = false;  // shown first: the table's rows fit its width
   panel.replaceChildren(...parts);
 }
 

@@ -208,3 +208,26 @@ def test_a_picture_drawn_unlike_the_one_laid_out_is_refused():
     fixed = Fixed(to_digraph(post_graph(2)))
     with pytest.raises(ValueError, match="only in its cells"):
         fixed.draw(to_digraph(post_graph(3)), "svg")
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="needs Graphviz's dot program (CI installs it)")
+def test_without_pygraphviz_the_dot_and_neato_programs_lay_out_once_and_draw_again(monkeypatch):
+    """The system's Graphviz (Debian's 2.43 here) lays the picture out with dot and draws it in place with
+    neato -n2: the same places, the later picture's numbers."""
+    import numpy as np
+
+    from graphnet import get_generator
+
+    monkeypatch.setitem(sys.modules, "pygraphviz", None)
+    network = load_task(TASK).build_network()
+    graph = network.graph(2)
+    problem = get_generator("binary_addition").encode([1], [1], 2)
+    params = network.init_parameters(np.random.RandomState(0))
+    values = graph.compile().forward(network.feeds(problem.x, problem.y), params).values
+    first = to_digraph(graph, values=values, caption="first")
+    later = to_digraph(graph, values={k: v + 1 if k == "h[0]" else v for k, v in values.items()}, caption="later",
+                       scales=render.fit_scales(graph, values))
+    fixed = Fixed(first)
+    drawn, own = Drawing(fixed.draw(later, "svg").decode()), Drawing(fixed.draw(first, "svg").decode())
+    assert drawn.nodes == own.nodes and ">later<" in fixed.draw(later, "svg").decode()
+    assert fixed.draw(later, "png", dpi=96).startswith(b"\x89PNG")
