@@ -19,9 +19,10 @@ from . import __version__
 from .app.checkpoint import Checkpointer, load_checkpoint, save_checkpoint
 from .app.curve import EVERY as CURVE_EVERY
 from .app.curve import Curve, check_curve_path, write_curve
+from .app.example import read_example, run_example
 from .app.plugins import load_entry_points, load_plugins
 from .app.probe import PROBLEMS as PROBE_PROBLEMS
-from .app.tasks import Task, check_memory, evaluation_bytes, load_task
+from .app.tasks import check_memory, evaluation_bytes, load_task
 from .app.training import LogEntry, add_integers, evaluate, train
 from .app.files import check_writable
 from .app.weights import load_weights, save_weights
@@ -29,8 +30,7 @@ from .engine.gradcheck import RULE, GradientCheck, check_node
 from .engine.node import get_node, registered_nodes
 from .errors import DivergedError, GraphnetError, UsageError
 from .rnn.cells import get_cell, registered_cells
-from .rnn.data import Batch, registered_generators
-from .rnn.keys import PREDICTION, at
+from .rnn.data import registered_generators
 from .rnn.network import Network, check_network
 
 # Problems the accuracy check after training reads when there are too many to try them all (as eval's default).
@@ -64,10 +64,10 @@ until then written), 130 interrupted by Ctrl-C (the checkpoint and the curve are
   graphnet render tasks/binary_addition.toml -o values.svg --weights weights.npz --example 9+60
   graphnet render tasks/binary_addition.toml -o grads.svg --weights weights.npz --example 9+60 --show grads
   graphnet render tasks/running_parity.toml -o parity.svg --weights parity.npz --example 1011
-  graphnet render tasks/binary_addition_lstm.toml --steps 4 --fold -o lstm.svg    # one node per step's cell""",
+  graphnet render tasks/binary_addition_lstm.toml --steps 3 --fold -o lstm.svg    # one node per step's cell""",
     "animate": """examples:
   graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 -o bptt.gif
-  graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 -o bptt.html   # play, hover
+  graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 -o bptt.html   # to explore
   graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 --show memory -o memory.gif
   graphnet animate tasks/binary_addition.toml --weights weights.npz --example 5+6 --steps 4 --show grads -o back.gif""",
     "nodes": """examples:
@@ -215,8 +215,8 @@ def build_parser() -> Parser:
     p.add_argument("--example", required=True, metavar="A+B", help="the problem to run, written as the task's "
                    "log writes it: 9+60 (addition), 60-9 (subtraction), 1011 (bit streams, last step first)")
     p.add_argument("-o", "--output", required=True, metavar="FILE",
-                   help="the animation: .gif (needs the 'animate' extra) or .html (a page with play/pause, a "
-                   "slider and every number on hover)")
+                   help="the animation: .gif (needs the 'animate' extra) or .html (a page to explore: zoom and "
+                   "pan, follow the step, click a node for its numbers, formula and inputs)")
     p.add_argument("--show", choices=ANIMATE_SHOWS, default="both",
                    help="both: the forward pass, then the reverse pass (default); values: the forward pass; grads: "
                    "the reverse pass; memory: each hidden cell coloured by the input steps it depends on")
@@ -400,30 +400,22 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise UsageError("--show grads needs --weights and --example")
     steps = task.problem.bits if args.steps is None else args.steps
     _positive("--steps", steps)
-    problem = None
     if args.example is not None:
-        problem = _example(task, args.example, args.steps)
-        steps = max(steps, len(problem.x))
+        steps = max(steps, len(read_example(task, args.example, args.steps).x))
     if steps > render.MAX_STEPS:
         raise UsageError(f"--steps {steps}: more than {render.MAX_STEPS} steps will not be legible; "
                          f"draw fewer, e.g. --steps 16")
-    network = task.build_network()
-    graph = network.graph(steps)
-    values = grads = None
+    graph = task.build_network().graph(steps)
+    values = grads = caption = None
     title = f"{task.network.cell} unrolled over {steps} steps ({Path(args.task).name})"
-    if problem is not None:
-        params = load_weights(args.weights, network)
-        problem = task.generator.example(args.example, steps)
-        run = network.program(steps).forward(network.feeds(problem.x, problem.y), params)
-        values = run.values
-        grads = run.backward(every_node=True) if args.show == "grads" else None
-        predicted = np.round(np.stack([values[at(PREDICTION, t)][0] for t in range(steps)]))  # (T, outputs)
-        title += f": the network says {task.generator.describe(problem, 0, predicted)}"
-        if not np.array_equal(predicted, problem.y[:, 0]):
-            title += f", the answer is {task.generator.describe(problem, 0, problem.y[:, 0])}"
-        title += ", cells coloured by the gradient of the loss" if grads is not None else ""
+    if args.example is not None:
+        params = load_weights(args.weights, task.build_network())
+        example = run_example(task, params, args.example, steps)
+        graph, values = example.graph, example.run.values
+        grads = example.run.backward(every_node=True) if args.show == "grads" else None
+        caption = example.says() + ("; the colours: the gradient of the loss" if grads is not None else "")
     drawn = render.fold_steps(graph, task.network.cell) if args.fold else graph
-    dot = render.to_digraph(drawn, values=values, grads=grads, title=title)
+    dot = render.to_digraph(drawn, values=values, grads=grads, title=title, caption=caption)
     render.write(dot, graph, output)  # .json is always the whole graph, folded or not
     folded = f", drawn as {len(drawn)}" if args.fold else ""
     print(f"wrote {output} ({steps} steps, {len(graph)} nodes{folded})")
@@ -438,7 +430,7 @@ def cmd_animate(args: argparse.Namespace) -> int:
     check_writable(args.output, "-o", reading=[args.task, args.weights])
     steps = task.problem.bits if args.steps is None else args.steps
     _positive("--steps", steps)
-    steps = max(steps, len(_example(task, args.example, args.steps).x))
+    steps = max(steps, len(read_example(task, args.example, args.steps).x))
     if steps > animate.MAX_STEPS:
         raise UsageError(f"--steps {steps}: more than {animate.MAX_STEPS} steps make too many frames to follow; "
                          f"animate fewer, e.g. --steps 8")
@@ -448,14 +440,6 @@ def cmd_animate(args: argparse.Namespace) -> int:
     print(f"wrote {args.output} ({len(frames)} frames, {steps} steps, "
           f"{sum(f.seconds for f in frames):.0f} s a loop)")
     return 0
-
-
-def _example(task: Task, text: str, steps: int | None) -> Batch:
-    """The task's problem written ``text`` (``render --example``), over ``steps`` or as few as it needs."""
-    try:
-        return task.generator.example(text, steps)
-    except ValueError as exc:
-        raise UsageError(f"--example {text}: {exc}") from None
 
 
 def cmd_nodes(args: argparse.Namespace) -> int:

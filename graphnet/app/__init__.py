@@ -2,6 +2,7 @@
 
 - :mod:`~graphnet.app.tasks`: task files, read and checked key by key, with ``--set`` overrides;
 - :mod:`~graphnet.app.training`: SGD through the unrolled graph, the log, evaluation, adding integers;
+- :mod:`~graphnet.app.example`: one problem, written as a user writes it, run through the network;
 - :mod:`~graphnet.app.weights` and :mod:`~graphnet.app.checkpoint`: what a run saves, written atomically;
 - :mod:`~graphnet.app.curve`: a learning curve (error, loss, accuracy every N iterations), as CSV or a picture;
 - :mod:`~graphnet.app.sweep`: many runs over settings and seeds, on a process pool;
