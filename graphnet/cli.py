@@ -28,6 +28,7 @@ from .app.files import check_writable
 from .app.weights import load_weights, save_weights
 from .engine.gradcheck import RULE, GradientCheck, check_node
 from .engine.node import get_node, registered_nodes
+from .engine.stacking import stacked
 from .errors import DivergedError, GraphnetError, UsageError
 from .rnn.cells import get_cell, registered_cells
 from .rnn.data import registered_generators
@@ -64,7 +65,8 @@ until then written), 130 interrupted by Ctrl-C (the checkpoint and the curve are
   graphnet render tasks/binary_addition.toml -o values.svg --weights weights.npz --example 9+60
   graphnet render tasks/binary_addition.toml -o grads.svg --weights weights.npz --example 9+60 --show grads
   graphnet render tasks/running_parity.toml -o parity.svg --weights parity.npz --example 1011
-  graphnet render tasks/binary_addition_lstm.toml --steps 3 --fold -o lstm.svg    # one node per step's cell""",
+  graphnet render tasks/binary_addition_lstm.toml --steps 3 --fold -o lstm.svg    # one node per step's cell
+  graphnet render tasks/binary_addition.toml --steps 3 --stacked -o stacked.svg   # what training runs""",
     "animate": """examples:
   graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 -o bptt.gif
   graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 -o bptt.html   # to explore
@@ -208,6 +210,9 @@ def build_parser() -> Parser:
                    help="draw each step's cell as one node (for gated cells such as lstm and gru, far fewer nodes)")
     p.add_argument("--show", choices=("values", "grads"), default="values",
                    help="colour the cells by the values of the run or by the gradients of its loss (default: values)")
+    p.add_argument("--stacked", action="store_true",
+                   help="draw the graph as the speed layer rewrites it (graphnet.stacked): each group of independent "
+                        "ops of one node type as one op on stacked operands, what training runs")
     p = command("animate", "Animate a run: the forward and reverse pass step by step, or the hidden layer's memory.",
                 cmd_animate)
     _task_args(p)
@@ -398,6 +403,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise UsageError("--weights and --example go together: the values drawn are those of that example")
     if args.show == "grads" and args.weights is None:
         raise UsageError("--show grads needs --weights and --example")
+    if args.stacked and args.fold:
+        raise UsageError("--stacked and --fold: a stacked op holds every step, so there is no step's cell to fold; "
+                         "give one of them")
     steps = task.problem.bits if args.steps is None else args.steps
     _positive("--steps", steps)
     if args.example is not None:
@@ -414,6 +422,12 @@ def cmd_render(args: argparse.Namespace) -> int:
         graph, values = example.graph, example.run.values
         grads = example.run.backward(every_node=True) if args.show == "grads" else None
         caption = example.says() + ("; the colours: the gradient of the loss" if grads is not None else "")
+    if args.stacked:
+        graph, title = stacked(graph), title + ", stacked"
+        if args.example is not None:  # the stacked graph's own run: its stacks have values and gradients too
+            run = graph.compile().forward(task.build_network().feeds(example.problem.x, example.problem.y), params)
+            values = run.values
+            grads = run.backward(every_node=True) if args.show == "grads" else None
     drawn = render.fold_steps(graph, task.network.cell) if args.fold else graph
     dot = render.to_digraph(drawn, values=values, grads=grads, title=title, caption=caption)
     render.write(dot, graph, output)  # .json is always the whole graph, folded or not

@@ -30,7 +30,8 @@ A node type says whether its ops may be stacked with its ``stacking`` rule
   the same height (longest path to an output), and a path strictly changes both;
 - keep the graph a DAG once every group is contracted to one op (checked: groups that break it are dropped).
 
-The rewrite reads node types, settings, inputs and shapes, never node names, time steps or the cell type.
+The rewrite reads node types, settings, inputs and shapes, never node names, time steps or the cell type. The
+nodes it adds carry ``kind="stacked"``, for pictures; the members keep what their builder stored on them.
 
 Examples
 --------
@@ -295,13 +296,14 @@ def stacked(graph: Graph) -> Graph:
             rank = len(graph.node(keys[0])["shape"])
             if p in rule.shared:
                 operands.append(new.apply("broadcast", _free(new, f"{keys[0]} x{size}"), keys[0],
-                                          attrs={"axis": -rank - 1, "members": size}))
+                                          attrs={"axis": -rank - 1, "members": size}, kind="stacked"))
             elif keys not in made:
-                made[keys] = new.apply("stack", _free(new, span(keys)), *keys, attrs={"axis": -rank - 1})
+                made[keys] = new.apply("stack", _free(new, span(keys)), *keys, attrs={"axis": -rank - 1}, kind="stacked")
                 operands.append(made[keys])
             else:
                 operands.append(made[keys])
-        group = new.apply(node["op"], _free(new, span(members)), *operands, attrs=node.get("attrs"), stacked=True)
+        group = new.apply(node["op"], _free(new, span(members)), *operands, attrs=node.get("attrs"), stacked=True,
+                          kind="stacked")
         made[tuple(members)] = group
         new.apply("unstack", members, group, attrs={"axis": -len(node["shape"]) - 1})
         for m in members:  # each member keeps what its builder stored on it (its step, its kind)
