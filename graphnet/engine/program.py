@@ -50,6 +50,7 @@ class Feed(NamedTuple):
     op: str
     shape: Shape
     fill: float | None  # the value of an unfed input or a constant
+    stacks: tuple[str, ...] = ()  # the inputs it holds side by side, which a run may give instead of it
 
 
 class Op:
@@ -98,15 +99,19 @@ class Program:
                  given: Mapping[str, Shape] | None = None) -> None:
         self.name, self.ops, self.wrt = name, ops, tuple(wrt)
         weights = [f for f in feeds if f.op == "parameter"]
-        inputs = [f for f in feeds if f.op == "input" and f.fill is None]
+        inputs = [f for f in feeds if f.op == "input" and f.fill is None and not f.stacks]
+        self._stacked = [f for f in feeds if f.stacks]  # inputs given as one, or made from their members
         self._filled = [f for f in feeds if f.fill is not None]  # inputs with a default, and constants
-        self.feeds = weights + inputs + self._filled
+        self.feeds = weights + inputs + self._stacked + self._filled
         self.slot = {key: i for i, key in enumerate([f.key for f in self.feeds] + [k for op in ops for k in op.outputs])}
         for index, op in enumerate(ops):
             op.place(index, self.slot)
         self.reverse_ops = [op for op in reversed(ops) if any(op.needs)]  # what can pass a gradient on, last first
         self._weights, self._inputs = _taker([f.key for f in weights]), _taker([f.key for f in inputs])
-        self._first_input, self._first_filled = len(weights), len(weights) + len(inputs)
+        self._first_input, self._first_stacked = len(weights), len(weights) + len(inputs)
+        self._first_filled = self._first_stacked + len(self._stacked)
+        # each member of an input given stacked: where its value and gradient are, as a row of that input's
+        self.rows = {m: (self.slot[f.key], row, len(f.shape)) for f in self._stacked for row, m in enumerate(f.stacks)}
         # The static shapes of what a run may be given (every input and weight of the graph, also those this program
         # does not read: a batch fed for the whole graph is the batch of its constants), to read its axes off.
         self._shapes = dict(given) if given is not None else {f.key: f.shape for f in feeds if f.op != "constant"}
@@ -154,7 +159,12 @@ class Program:
         except KeyError as missing:
             raise GraphError(f"node {missing.args[0]!r} needs a value, and params has none") from None
         try:
-            values[self._first_input : self._first_filled] = self._inputs(feeds)
+            values[self._first_input : self._first_stacked] = self._inputs(feeds)
+            for i, leaf in enumerate(self._stacked, self._first_stacked):
+                given = feeds.get(leaf.key)
+                # given as one array (the inputs of every step), or as its members, stacked here on a new axis
+                values[i] = given if given is not None else \
+                    np.stack([feeds[k] for k in leaf.stacks], axis=-len(leaf.shape))
         except KeyError as missing:
             raise GraphError(f"node {missing.args[0]!r} needs a value, and feeds has none") from None
         filled = self._fills.get(axes)
@@ -262,10 +272,17 @@ class Run:
         """
         grads = self._seed(of)
         self._reverse(self.program.reverse_ops, grads)
-        slot = self.program.slot
+        program, slot = self.program, self.program.slot
         if every_node:
-            return {key: grads[i] for key, i in slot.items() if grads[i] is not None}
-        return {key: grads[slot[key]] for key in self.program.wrt if key in slot and grads[slot[key]] is not None}
+            found = {key: grads[i] for key, i in slot.items() if grads[i] is not None}
+        else:
+            found = {key: grads[slot[key]] for key in program.wrt if key in slot and grads[slot[key]] is not None}
+        # a member of an input given stacked: its row of the stacked input's gradient, which has every reader's share
+        for key, (i, row, rank) in program.rows.items():
+            g = grads[i]
+            if g is not None and (every_node or key in program.wrt):
+                found[key] = g[(slice(None),) * (g.ndim - rank) + (row,)]
+        return found
 
     def _reverse(self, ops: Sequence[Op], grads: list) -> None:
         """The reverse pass through ``ops`` (last first): each op's node type's ``backward`` on the gradient of its

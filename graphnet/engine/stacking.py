@@ -275,11 +275,18 @@ def stacked(graph: Graph) -> Graph:
     where = {k: i for i, k in enumerate(ops)}
     units = _schedule(_producers(graph, ops), [[where[k] for k in group] for group in found])
     new = Graph(f"{graph.name}, stacked")
+    made: dict[tuple[str, ...], str] = {}  # members' keys -> the stack that holds their values, in order
+    given = _stacked_inputs(graph, found)
     for key in graph.keys():
         node = graph.node(key)
-        if not node["inputs"]:
+        if key in given:  # the first of inputs given stacked: the stacked input, and each member its row of it
+            keys = given[key]
+            made[keys] = new.input(_free(new, span(keys)), (len(keys), *node["shape"]), stacks=keys, kind="stacked")
+            new.apply("unstack", keys, made[keys], attrs={"axis": -len(node["shape"]) - 1})
+            for k in keys:
+                new.nx.nodes[k].update(_meta(graph.node(k)))
+        elif not node["inputs"] and not any(key in keys for keys in given.values()):
             new.nx.add_node(key, **node)
-    made: dict[tuple[str, ...], str] = {}  # members' keys -> the stack that holds their values, in order
     for unit in units:
         members = [ops[i] for i in unit]
         node = graph.node(members[0])
@@ -309,6 +316,26 @@ def stacked(graph: Graph) -> Graph:
         for m in members:  # each member keeps what its builder stored on it (its step, its kind)
             new.nx.nodes[m].update(_meta(graph.node(m)))
     return new
+
+
+def _stacked_inputs(graph: Graph, found: list[list[str]]) -> dict[str, tuple[str, ...]]:
+    """Fed inputs that a group reads as one operand, all of them in order, each once (every step's input bits):
+    given as one input of them side by side, which a run may feed whole, with no copy, or step by step. By the
+    first of them, their keys."""
+    taken: set[str] = set()
+    given: dict[str, tuple[str, ...]] = {}
+    for group in found:
+        node = graph.node(group[0])
+        for p in range(len(node["inputs"])):
+            if p in get_node(node["op"]).stacking.shared:
+                continue
+            keys = tuple(graph.node(m)["inputs"][p] for m in group)
+            if len(set(keys)) == len(keys) and not taken & set(keys) and all(
+                    graph.node(k)["op"] == "input" and graph.node(k).get("fill") is None
+                    and not graph.node(k).get("stacks") for k in keys):
+                given[keys[0]] = keys
+                taken.update(keys)
+    return given
 
 
 def _meta(node: dict) -> dict:
