@@ -119,19 +119,22 @@ class Program:
         self._checked: set[tuple] = set()  # the (leading axes, batch size) of runs whose shapes were checked
         self._no_stacking = next((op for op in ops if op.node.stacking is None), None)
 
-    def forward(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> Run:
+    def forward(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray], *,
+                context: type[Context] = Context) -> Run:
         """Run every op on ``feeds`` (inputs, by key) and ``params`` (weights, by key): the forward pass.
 
         Values may carry leading axes before their static shape, the same for all: several networks run side by
         side, a member axis in front of every weight and input (:mod:`graphnet.app.members`), as the node types'
-        ``stacking`` rules allow. Those axes and the batch size are read off what is given.
+        ``stacking`` rules allow. Those axes and the batch size are read off what is given. ``context``: the class
+        of the contexts handed to node types, whose ``xp`` is the array library they compute with
+        (:mod:`graphnet.engine.compiling` traces a run with jax.numpy's).
         """
-        values, axes = self._start(feeds, params)
+        values, axes = self._start(feeds, params, context.xp)
         contexts: list[Context] = []
         with np.errstate(over="ignore"):  # a sigmoid's exp(-x) may overflow to inf, which still gives the right 0
             try:
                 for op in self.ops:
-                    ctx = Context(op.needs, op.attrs)
+                    ctx = context(op.needs, op.attrs)
                     if op.single:
                         values[op.out] = op.node.forward(ctx, *op.read(values))
                     else:  # a node type of several outputs gives one value each
@@ -142,10 +145,10 @@ class Program:
                 raise self._blame(op, "forward", exc, values, axes) from exc
         if axes not in self._checked:
             self._check_values(values, axes)
-        return Run(self, values, contexts)
+        return Run(self, values, contexts, context.xp)
 
     # -- what a run is given, and what it gives ----------------------------------------------------------------
-    def _start(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> tuple[list, tuple]:
+    def _start(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray], xp=np) -> tuple[list, tuple]:
         """The values of a run before its first op: the leaves', in their slots; and its leading axes and batch."""
         axes = self._axes(feeds, params)
         if axes[0] and self._no_stacking is not None:
@@ -164,7 +167,7 @@ class Program:
                 given = feeds.get(leaf.key)
                 # given as one array (the inputs of every step), or as its members, stacked here on a new axis
                 values[i] = given if given is not None else \
-                    np.stack([feeds[k] for k in leaf.stacks], axis=-len(leaf.shape))
+                    xp.stack([feeds[k] for k in leaf.stacks], axis=-len(leaf.shape))
         except KeyError as missing:
             raise GraphError(f"node {missing.args[0]!r} needs a value, and feeds has none") from None
         filled = self._fills.get(axes)
@@ -245,10 +248,10 @@ class Run:
     """The values of one forward pass (``values[slot]``, or by key with :meth:`value` and :attr:`by_key`) and what each
     op saved for its backward (``contexts``, in op order); :meth:`backward` is the reverse pass."""
 
-    __slots__ = ("program", "slots", "contexts")
+    __slots__ = ("program", "slots", "contexts", "xp")
 
-    def __init__(self, program: Program, slots: list, contexts: list[Context]) -> None:
-        self.program, self.slots, self.contexts = program, slots, contexts
+    def __init__(self, program: Program, slots: list, contexts: list[Context], xp=np) -> None:
+        self.program, self.slots, self.contexts, self.xp = program, slots, contexts, xp
 
     def value(self, key: str) -> np.ndarray:
         """The value of node ``key`` in this run."""
@@ -349,7 +352,7 @@ class Run:
     def _seed(self, of: str) -> list:
         """The gradients of a reverse pass from ``of`` before it starts: ones for ``of``, none for the rest."""
         grads: list = [None] * len(self.slots)
-        grads[self.program.slot[of]] = np.ones_like(self.value(of))
+        grads[self.program.slot[of]] = self.xp.ones_like(self.value(of))
         return grads
 
     def _failed(self, op: Op, exc: Exception) -> GraphError:
