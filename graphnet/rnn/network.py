@@ -100,15 +100,17 @@ class Network:
         return program
 
     def _build(self, steps: int) -> Graph:
-        g = Graph(f"{self.cell.name} unrolled over {steps} steps")
+        cell = self.cell
+        _check_states(cell)
+        g = Graph(f"{cell.name} unrolled over {steps} steps")
         for key, shape in self.parameter_shapes().items():
             g.parameter(key, shape)
-        state = {s: g.input(at(s, -1), (None, self.hidden), kind="state", fill=0.0) for s in self.cell.states}
+        state = _States(cell, {s: g.input(at(s, -1), (None, self.hidden), kind="state", fill=0.0) for s in cell.states})
         losses = []
         for t in range(steps):
             x = g.input(at(INPUT, t), (None, self.inputs), t=t)
-            state = self.cell.step(g, t, x, state, self.activation)
-            logits = g.apply("matmul", at("h_synapse_1", t), state[self.cell.states[0]], "synapse_1", t=t)
+            state = _States(cell, _checked_step(cell, g, cell.step(g, t, x, state, self.activation), self.hidden))
+            logits = g.apply("matmul", at("h_synapse_1", t), state[cell.states[0]], "synapse_1", t=t)
             y_hat = g.apply("sigmoid", at(PREDICTION, t), logits, kind="output", t=t)
             y = g.input(at(TARGET, t), (None, self.outputs), kind="target", t=t)
             # squared_error on y_hat is the post's loss; a cross-entropy loss reads the logits, which is stable
@@ -185,6 +187,57 @@ class Network:
             for t in range(length):
                 out[start + t] = np.concatenate([value(at(s, t)) for s in names], axis=-1)
         return out
+
+
+# -- what a cell must keep to: the states it declares ----------------------------------------------------------
+# A cell's mistakes are named as its own (``culprit``), so that the command can name the plugin it came from.
+_HOW = "a cell names every state it carries in states = (...), the first being what the output layer reads"
+
+
+def _check_states(cell: Cell) -> None:
+    """A cell's ``states``: a non-empty tuple of distinct names."""
+    states = cell.states
+    if (not isinstance(states, (tuple, list)) or not states or not all(isinstance(s, str) and s for s in states)
+            or len(set(states)) != len(states)):
+        raise GraphError(f"cell {cell.name!r}: states = {states!r}; expected a tuple of distinct names such as "
+                         f"('h',) or ('h', 'c'): {_HOW}", culprit=cell)
+
+
+class _States(dict):
+    """A step's state keys by name, as the cell's ``step`` reads them: a name it never declared is its mistake."""
+
+    def __init__(self, cell: Cell, keys: Mapping[str, str]) -> None:
+        super().__init__(keys)
+        self.cell = cell
+
+    def __missing__(self, name: str):
+        raise GraphError(f"cell {self.cell.name!r}: its step reads state {name!r}, which it does not declare "
+                         f"(states = {tuple(self.cell.states)!r}); {_HOW}", culprit=self.cell)
+
+
+def _checked_step(cell: Cell, g: Graph, new: object, hidden: int) -> Mapping[str, str]:
+    """What a cell's ``step`` returned, if it is its new state: a node key of shape (batch, hidden) per state."""
+    said = f"cell {cell.name!r}: its step returned"
+    if not isinstance(new, Mapping):
+        raise GraphError(f"{said} {type(new).__name__}; expected the new state's node keys by name, e.g. "
+                         "{'h': 'h[t]'}", culprit=cell)
+    extra = [name for name in new if name not in cell.states]
+    if extra:
+        raise GraphError(f"{said} state {extra[0]!r}, which it does not declare (states = {tuple(cell.states)!r}); "
+                         f"{_HOW}", culprit=cell)
+    missing = [name for name in cell.states if name not in new]
+    if missing:
+        raise GraphError(f"{said} no state {missing[0]!r}; expected one node key per name in its states "
+                         f"{tuple(cell.states)!r}", culprit=cell)
+    for name, key in new.items():
+        if not isinstance(key, str) or key not in g:
+            raise GraphError(f"{said} {name!r}: {key!r}, which is not a node of the graph; expected the key "
+                             "g.apply returned", culprit=cell)
+        shape = tuple(g.node(key)["shape"])
+        if shape != (None, hidden):
+            raise GraphError(f"{said} {name!r}: {key!r} of shape {shape}; expected (None, {hidden}), a batch of "
+                             "vectors of the network's hidden width", culprit=cell)
+    return new
 
 
 def check_network(
