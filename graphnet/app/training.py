@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
-from ..errors import DivergedError
+from ..errors import DivergedError, NonFiniteError
 from ..rnn.data import Batch, Generator, bits_to_int, get_generator
 from ..rnn.keys import LOSS, PREDICTION, over
 from ..rnn.network import Network
@@ -115,26 +115,29 @@ def train(
         steps = tqdm(steps, desc="training", unit="it", mininterval=0.5, leave=False, disable=None)
         if on_log is not None:
             log = _beside_the_bar(on_log)
-    for iteration, batch in zip(steps, problems):
-        feeds = network.feeds(batch.x, batch.y)
-        run = program.forward(feeds, params)
-        grads = run.backward()
-        if not _finite(run.value(LOSS), grads):  # named on the graph as built, node by node in step order
-            as_built = network.graph(task.problem.bits).compile().forward(feeds, params)
-            raise DivergedError(_nonfinite_message(as_built, iteration))
-        if spec.log_every and iteration % spec.log_every == 0:
-            every_value = run if on_step else network.program(task.problem.bits, batch=spec.batch_size).forward(feeds,
-                                                                                                                params)
-            entry = _log_entry(task, network, batch, every_value.value, iteration)
-            result.log.append(entry)
-            if log:
-                log(entry)
-        params = sgd_step(params, grads, spec.learning_rate)
-        if on_step is not None:
-            on_step(iteration, batch, run.value, params)
-        result.iterations = iteration + 1
-        if after_step is not None and after_step(iteration + 1, params, problems.state):
-            break
+    # A run that diverges is stopped at the first NaN or inf and named in one line (DivergedError), without the
+    # overflow warnings numpy would print on its way there.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for iteration, batch in zip(steps, problems):
+            feeds = network.feeds(batch.x, batch.y)
+            run = program.forward(feeds, params)
+            grads = run.backward()
+            if not _finite(run.value(LOSS), grads):  # named on the graph as built, node by node in step order
+                as_built = network.graph(task.problem.bits).compile().forward(feeds, params)
+                raise DivergedError(_nonfinite_message(as_built, iteration))
+            if spec.log_every and iteration % spec.log_every == 0:
+                every_value = run if on_step else network.program(task.problem.bits, batch=spec.batch_size).forward(
+                    feeds, params)
+                entry = _log_entry(task, network, batch, every_value.value, iteration)
+                result.log.append(entry)
+                if log:
+                    log(entry)
+            params = sgd_step(params, grads, spec.learning_rate)
+            if on_step is not None:
+                on_step(iteration, batch, run.value, params)
+            result.iterations = iteration + 1
+            if after_step is not None and after_step(iteration + 1, params, problems.state):
+                break
     result.params = params
     result.rng_state = problems.state()
     return result
@@ -195,23 +198,22 @@ def _finite(loss: np.ndarray, grads: Params) -> bool:
 def _nonfinite_message(run, iteration: int) -> str:
     """Name the first node (in the order the forward pass ran) whose value, or else gradient, is NaN or inf."""
     advice = "lower training.learning_rate, or check the weights it started from"
-    values = run.values  # filled in topological order by the forward pass
-    order = list(values)
-    for key in order:
-        if not np.all(np.isfinite(values[key])):
-            return f"training diverged at iteration {iteration}: node {key!r} is {_which(values[key])}; {advice}"
-    grads = run.backward(every_node=True)
-    for key in reversed(order):
-        if key in grads and not np.all(np.isfinite(grads[key])):
-            return (
-                f"training diverged at iteration {iteration}: the gradient at node {key!r} is "
-                f"{_which(grads[key])}; {advice}"
-            )
-    return f"training diverged at iteration {iteration}: a NaN or inf in the loss or a gradient; {advice}"
+    found = nonfinite(run.values) or nonfinite(run.backward(every_node=True), gradients=True)
+    return f"training diverged at iteration {iteration}: {found or 'a NaN or inf in the loss or a gradient'}; {advice}"
 
 
-def _which(value: np.ndarray) -> str:
-    return "NaN" if np.any(np.isnan(value)) else "inf"
+def nonfinite(numbers: Mapping[str, np.ndarray], *, gradients: bool = False) -> str | None:
+    """Where a run's numbers left the floats: ``node 'h_in[3]' is inf`` for the first node whose value holds a
+    NaN or inf, in the order the forward pass ran (``numbers``: a run's values, in that order), or ``the gradient
+    at node 'h[0]' is NaN`` for the first met by the reverse pass (``gradients``: numbers of a reverse pass, by
+    node, in forward order); None if all are finite."""
+    keys = reversed(list(numbers)) if gradients else numbers
+    for key in keys:
+        value = numbers[key]
+        if not np.all(np.isfinite(value)):
+            which = "NaN" if np.any(np.isnan(value)) else "inf"
+            return f"the gradient at node {key!r} is {which}" if gradients else f"node {key!r} is {which}"
+    return None
 
 
 def predictions(value: Callable[[str], np.ndarray], steps: int) -> np.ndarray:
@@ -290,13 +292,23 @@ def correct_counts(network: Network, params: Params, problems: Batch, batch: int
         y = problems.y[:, start : start + batch]
         if lead:  # every member sees the same problems: a view, not a copy
             x = np.broadcast_to(x[:, None], (x.shape[0], *lead, *x.shape[1:]))
-        predicted = np.round(network.predict(params, x))
+        with np.errstate(over="ignore", invalid="ignore"):  # a prediction that overflows to NaN is simply wrong
+            predicted = np.round(network.predict(params, x))
         correct += np.sum(np.all(predicted == y[:, None] if lead else predicted == y, axis=(0, -1)), axis=-1)
     return correct
 
 
 def add_integers(network: Network, params: Params, a: int, b: int) -> int:
-    """The trained network's sum of two non-negative integers of any size (unrolled over as many bits)."""
+    """The trained network's sum of two non-negative integers of any size (unrolled over as many bits).
+
+    Weights so large that the run overflows give no sum: :class:`~graphnet.errors.NonFiniteError` says where.
+    """
     bits = max(a.bit_length(), b.bit_length()) + 1
     problem = get_generator("binary_addition").encode([a], [b], bits)
-    return bits_to_int(network.predict(params, problem.x)[:, 0, 0])
+    with np.errstate(over="ignore", invalid="ignore"):  # a NaN is reported below, in one line
+        predicted = network.predict(params, problem.x)[:, 0, 0]
+    lost = np.flatnonzero(~np.isfinite(predicted))
+    if lost.size:
+        raise NonFiniteError(f"the network's run overflows with these weights: its prediction of bit {lost[0]} is "
+                             f"{predicted[lost[0]]}, so there is no sum to read")
+    return bits_to_int(predicted)

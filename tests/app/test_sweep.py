@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, children, wait_for_line, wait_until_gone
 
 from graphnet.cli import main
 from graphnet.errors import SweepError
@@ -63,10 +63,14 @@ def test_the_command_refuses_bad_arguments_in_one_line(capsys, tmp_path):
     assert "nope" in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+                         ids=lambda s: signal.Signals(s).name)
 @pytest.mark.parametrize("to", ["the process group", "the main process alone"])
-def test_ctrl_c_keeps_the_finished_trials_and_leaves_no_process(tmp_path, to):
-    # Two quick trials, then two that would run for ever (hidden 2 never solves): interrupted once the quick
-    # ones have reported, the sweep writes their rows, exits 130 at once, and stops every worker.
+def test_a_stopped_sweep_keeps_the_finished_trials_and_leaves_no_process(tmp_path, to, signum):
+    # Two quick trials, then two that would run for ever (hidden 2 never solves): stopped once the quick ones have
+    # reported, the sweep writes their rows, exits with 128 + the signal at once, and stops every worker. A
+    # terminal's Ctrl-C, or its closing, reaches the whole process group; kill, timeout and systemd may send to
+    # the main process alone.
     csv_path = tmp_path / "s.csv"
     proc = subprocess.Popen(
         [sys.executable, "-m", "graphnet", "sweep", str(ROOT / TASK), "--set", "training.iterations=50,100000000",
@@ -74,22 +78,34 @@ def test_ctrl_c_keeps_the_finished_trials_and_leaves_no_process(tmp_path, to):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, start_new_session=True)
     reported = [proc.stderr.readline() for _ in range(2)]  # "sweep: 1/4 ...", "sweep: 2/4 ..."
     assert reported[1].startswith("sweep: 2/4 training.iterations=50"), reported
-    children = [int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
-    assert len(children) >= 2  # the workers (and multiprocessing's resource tracker)
-    if to == "the process group":  # a terminal's Ctrl-C
-        os.killpg(proc.pid, signal.SIGINT)
-    else:  # kill -INT PID, timeout -s INT, a supervisor
-        os.kill(proc.pid, signal.SIGINT)
+    workers = children(proc.pid)
+    assert len(workers) >= 2  # the workers (and multiprocessing's resource tracker)
+    if to == "the process group":
+        os.killpg(proc.pid, signum)
+    else:
+        os.kill(proc.pid, signum)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert err.strip() == f"graphnet: interrupted after 2 of 4 trials; their results are written to {csv_path}", err
+    assert proc.returncode == 128 + signum, err
+    stopped = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+    # one line: no worker's traceback, no warning of multiprocessing's about what it left
+    assert err == f"graphnet: {stopped} after 2 of 4 trials; their results are written to {csv_path}\n", err
     rows = csv_path.read_text().splitlines()
     assert len(rows) == 3 and all(row.startswith("training.iterations=50 network.hidden=2,") for row in rows[1:])
     assert "0/2" in out
-    deadline = time.monotonic() + 30
-    while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "a worker outlived the sweep"
+    assert not wait_until_gone(workers), "a worker outlived the sweep"
+
+
+def test_a_worker_ends_when_its_sweep_is_killed(tmp_path):
+    # SIGKILL cannot be answered: the sweep's process is gone at once, and its workers notice and end.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "graphnet", "sweep", str(ROOT / TASK), "--set", "training.iterations=50,100000000",
+         "--set", "network.hidden=2", "--seeds", "2", "--workers", "2", "--csv", str(tmp_path / "s.csv")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path, start_new_session=True)
+    wait_for_line(proc.stderr, "sweep: 2/4")
+    workers = children(proc.pid)
+    proc.kill()
+    proc.wait(timeout=60)
+    assert not wait_until_gone(workers), "a worker outlived its sweep"
 
 
 def test_a_table_of_two_keys_keeps_its_columns():
