@@ -48,7 +48,7 @@ EXAMPLES = {
   graphnet train tasks/binary_addition.toml --save weights.npz --quiet
   graphnet train tasks/binary_addition.toml --set network.hidden=8 --set training.seed=3
   graphnet train tasks/binary_addition.toml --checkpoint run.npz --checkpoint-every 500
-  graphnet train tasks/binary_addition.toml --resume run.npz --checkpoint run.npz   # after Ctrl-C
+  graphnet train tasks/binary_addition.toml --resume run.npz --checkpoint run.npz   # after it was stopped
   graphnet train tasks/binary_addition.toml --curve curve.csv --quiet     # error and accuracy every 100
   graphnet train tasks/binary_addition.toml --curve curve.svg --curve-every 250   # drawn (the 'plot' extra)
 
@@ -56,8 +56,11 @@ EXAMPLES = {
 trained on since the previous row of the post's error, the sum over bits of |y - y_hat|), loss (the mean loss
 of those iterations), accuracy (the fraction of 512 fixed problems with every bit right)
 
+Ctrl-C, SIGTERM (kill, timeout, systemd) and SIGHUP (a closed terminal) stop a run alike: after the current
+update, the checkpoint and the curve are written (when given), then one line.
+
 exit codes: 0 done, 2 bad input, 3 training diverged (NaN or inf; the last checkpoint is kept, the curve
-until then written), 130 interrupted by Ctrl-C (the checkpoint and the curve are written first when given)""",
+until then written), 128 + the signal when stopped (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)""",
     "eval": """examples:
   graphnet eval tasks/binary_addition.toml --weights weights.npz             # all 128x128 problems
   graphnet eval tasks/binary_addition.toml --weights weights.npz --bits 64   # 10000 random 64-bit sums""",
@@ -98,7 +101,11 @@ the other 25%.""",
     "sweep": """examples:
   graphnet sweep tasks/binary_addition.toml --set network.hidden=2,4,8,16,32 --seeds 5
   graphnet sweep tasks/binary_addition.toml --set network.hidden=8,16 --set training.learning_rate=0.1,0.5 \\
-      --seeds 3 --csv sweep.csv --plot sweep.svg""",
+      --seeds 3 --csv sweep.csv --plot sweep.svg
+
+A trial that diverges (NaN or inf) stops there and the sweep goes on: its row says diverged. Stopped by Ctrl-C,
+SIGTERM or SIGHUP, a sweep writes the rows of the trials that finished, ends its workers and exits with 128 +
+the signal.""",
 }
 
 
@@ -169,13 +176,14 @@ def build_parser() -> Parser:
     p.add_argument("--quiet", action="store_true", help="no log and no progress bar, only the final line")
     p.add_argument("--checkpoint", metavar="C.npz",
                    help="write a checkpoint here (weights, iteration, random state) at the end, every "
-                   "--checkpoint-every iterations and on Ctrl-C; it is also a weights file")
+                   "--checkpoint-every iterations and when the run is stopped (Ctrl-C, SIGTERM, SIGHUP); it is also "
+                   "a weights file")
     p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
-                   help="also checkpoint every N iterations (default: 0, only at the end and on Ctrl-C)")
+                   help="also checkpoint every N iterations (default: 0, only at the end and when stopped)")
     p.add_argument("--resume", metavar="C.npz",
                    help="continue the run saved in this checkpoint; training.iterations counts from the start")
     p.add_argument("--curve", metavar="FILE",
-                   help="write a learning curve here (also on Ctrl-C): a row of iteration, error, loss, accuracy "
+                   help="write a learning curve here (also when stopped): a row of iteration, error, loss, accuracy "
                    "every --curve-every iterations and at the last; .csv, or .svg/.png drawn with matplotlib "
                    "(the 'plot' extra)")
     p.add_argument("--curve-every", type=int, metavar="N",

@@ -8,6 +8,7 @@ import os
 import pty
 import re
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -53,3 +54,46 @@ def test_training_on_a_terminal_shows_the_same_log_as_a_pipe_and_the_bar():
     piped = run_cli(*args)
     assert "training:" in written and "it/s" in written  # the progress bar was drawn
     assert without_timing(screen) == without_timing(piped.stdout.splitlines())  # and never into the log's lines
+
+
+def test_a_run_stopped_on_a_terminal_leaves_its_log_and_one_clean_line(tmp_path):
+    # What a person sees after SIGTERM (or Ctrl-C) mid-run: the bar gone, the log as it was, the one line whole.
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 300, 0, 0))
+    checkpoint = tmp_path / "run.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "graphnet", "train", str(TASK), "--set",
+                             "training.iterations=1000000", "--set", "training.log_every=1000000", "--checkpoint",
+                             str(checkpoint)], stdin=follower, stdout=follower, stderr=follower, cwd=ROOT,
+                            close_fds=True)
+    os.close(follower)
+    written = b""
+    while b"it/s" not in written:  # the log of iteration 0 and the progress bar after it: it is training
+        ready, _, _ = select.select([leader], [], [], 120)
+        assert ready, written
+        written += os.read(leader, 65536)
+    proc.send_signal(signal.SIGTERM)
+    while True:
+        ready, _, _ = select.select([leader], [], [], 120)
+        try:
+            chunk = os.read(leader, 65536) if ready else b""
+        except OSError:  # the command has exited and closed the terminal's other side
+            chunk = b""
+        written += chunk
+        if not chunk and proc.poll() is not None:
+            break
+    os.close(leader)
+    assert proc.returncode == 143
+    screen = pyte.Screen(300, 50)
+    pyte.ByteStream(screen).feed(written)
+    lines = [line.rstrip() for line in screen.display if line.strip()]
+    assert re.fullmatch(rf"graphnet: stopped by SIGTERM after iteration \d+; checkpoint written to {checkpoint}",
+                        lines[-1]), lines
+    assert lines[:5] == run_cli("train", str(TASK), "--set", "training.iterations=1").stdout.splitlines()[:5]
+    assert not any("it/s" in line for line in lines)  # no bar left behind
+
+
+def test_a_name_that_would_reverse_the_terminal_line_is_shown_escaped():
+    screen, written = on_a_terminal("train", str(TASK), "--set", "network.cell=ls\u202etm", columns=300)
+    assert "\u202e" not in written  # the character itself never reaches the terminal: its name does
+    assert screen == [f"graphnet: error: {TASK}: unknown cell 'ls\\u202etm'; known cells: gru, lstm, rnn; did you "
+                      "mean 'lstm'? it has an invisible U+202E RIGHT-TO-LEFT OVERRIDE"], screen

@@ -20,7 +20,7 @@ from ..render import PENDING, RECURRENT_COLOUR, Picture
 from ..render.cells import NAME_SIZE, cell, number, text, title
 from ..render.colours import EDGE_COLOUR, WHITE, WEIGHT_COLOURS, ink, mix, rgb
 from ..rnn.keys import INPUT, at
-from ..app.training import nonfinite
+from ..rnn.network import nonfinite
 from .frame import Frame, seconds
 
 SHARE_WIDTH = 30  # a step's share, "100", fits

@@ -22,10 +22,10 @@ import numpy as np
 from ..engine.graph import Graph
 from ..engine.program import Run
 from ..errors import NonFiniteError, UsageError
-from ..rnn.data import Batch
+from ..rnn.data import Batch, checked
 from ..rnn.keys import PREDICTION, over
+from ..rnn.network import nonfinite
 from .tasks import Task
-from .training import nonfinite
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def read_example(task: Task, text: str, steps: int | None = None) -> Batch:
         problem = task.generator.example(text, steps)
     except ValueError as exc:
         raise UsageError(f"--example {text}: {exc}") from None
-    return problem
+    return checked(task.generator, problem, "example", steps, 1)
 
 
 def run_example(task: Task, params: Mapping[str, np.ndarray], text: str, steps: int | None = None) -> Example:

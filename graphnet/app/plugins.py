@@ -218,7 +218,7 @@ def blame(exc: BaseException) -> PluginError | None:
     owner = called.f_locals.get("self")
     what = _describe(owner)
     where = f"{what}: {method}" if what else method
-    said = str(exc) if isinstance(exc, GraphnetError) else f"{exc.__class__.__name__}: {exc}"
+    said = f"{exc.__class__.__name__}: {exc}"
     at_line = f"{Path(raised.f_code.co_filename).name}, line {line}"
     expected = f"; expected: {EXPECTED[method]}" if method in EXPECTED and what else ""
     return PluginError(f"plugin {label}: {where} raised {said} ({at_line}){expected}")

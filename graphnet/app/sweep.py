@@ -215,9 +215,11 @@ def sweep(
     trained as the members of one program (:func:`run_together`), many times faster than one by one, with
     the same results; the pool runs such groups side by side. Otherwise every trial trains on its own.
     Each worker loads ``plugins`` (the command's ``--plugin``) and the installed ones first, as the command did.
-    ``on_trial(trial, done, total)`` is called as each trial finishes (a group's, when the group does). Ctrl-C
-    raises :class:`SweepInterrupted` with the trials that finished, after stopping every worker: whether the
-    signal reached the whole process group (a terminal's Ctrl-C; the workers ignore it) or this process alone.
+    ``on_trial(trial, done, total)`` is called as each trial finishes (a group's, when the group does). A trial
+    that diverges is a row that says so (``Trial.diverged``); the others go on. Ctrl-C, SIGTERM or SIGHUP (within
+    :func:`~graphnet.app.stopping.stopping`) raises :class:`SweepInterrupted` with the trials that finished,
+    after ending every worker: whether the signal reached the whole process group (a terminal's Ctrl-C or its
+    closing) or this process alone.
     """
     for combo in settings(grid):  # a bad file, key or value fails here, in this process, with a clear line
         load_task(task_path, list(combo))

@@ -42,7 +42,7 @@ from ..rnn.cells import get_cell, registered_cells
 from ..rnn.network import Network
 from .files import check_readable
 from .plugins import load_plugins
-from .quoting import lookalike_hint, printable
+from .quoting import lookalike_hint, lookalikes, printable
 
 # Sizes past these are refused before any memory is spent on them.
 MAX_HIDDEN = 4096
@@ -222,7 +222,7 @@ def load_task(path: str | Path, overrides: Iterable[str] = ()) -> Task:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise TaskError(f"{source}: not valid TOML: {exc}") from None
+        raise TaskError(f"{source}: not valid TOML: {exc}{_invisible(text)}") from None
     except RecursionError:
         raise TaskError(f"{source}: not a task file: its tables or arrays are nested too deeply to read") from None
     if not raw:
@@ -246,6 +246,16 @@ def load_task(path: str | Path, overrides: Iterable[str] = ()) -> Task:
         raw[section][key] = value
         given_by[section, key] = f"--set {override.strip()}"
     return _check(source, raw, tuple(plugins), given_by)
+
+
+def _invisible(text: str) -> str:
+    """``"; line 11 has an invisible U+200B ZERO WIDTH SPACE"`` for the first line of ``text`` holding a character
+    that shows as nothing (pasted along with a key, it makes the line look right and read wrong); else ``""``."""
+    for number, line in enumerate(text.splitlines(), 1):
+        found = [said for said in lookalikes(line.strip()) if said.startswith("it has an invisible")]
+        if found:
+            return f"; line {number} {found[0][3:]}"
+    return ""
 
 
 def _did_you_mean(path: Path) -> str:

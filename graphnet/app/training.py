@@ -14,16 +14,17 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Iterator
 
 import numpy as np
 
 from ..errors import DivergedError, NonFiniteError
-from ..rnn.data import Batch, Generator, bits_to_int, get_generator
+from ..rnn.data import Batch, Generator, bits_to_int, checked, get_generator
 from ..rnn.keys import LOSS, PREDICTION, over
-from ..rnn.network import Network
+from ..rnn.network import Network, nonfinite
 from .tasks import EVAL_BATCH, Task
 from .weights import Params
 
@@ -159,7 +160,8 @@ class Problems:
         while left > 0:
             n = min(left, max(1, DRAW_AHEAD // size))
             self._start, self._taken = self.rng.get_state(), 0
-            drawn = self.generator.sample_many(self.rng, n, size, self.bits)
+            drawn = checked(self.generator, self.generator.sample_many(self.rng, n, size, self.bits), "sample",
+                            self.bits, n * size)
             for i in range(0, n * size, size):
                 self._taken += 1
                 yield Batch(drawn.x[:, i : i + size], drawn.y[:, i : i + size])
@@ -200,20 +202,6 @@ def _nonfinite_message(run, iteration: int) -> str:
     advice = "lower training.learning_rate, or check the weights it started from"
     found = nonfinite(run.values) or nonfinite(run.backward(every_node=True), gradients=True)
     return f"training diverged at iteration {iteration}: {found or 'a NaN or inf in the loss or a gradient'}; {advice}"
-
-
-def nonfinite(numbers: Mapping[str, np.ndarray], *, gradients: bool = False) -> str | None:
-    """Where a run's numbers left the floats: ``node 'h_in[3]' is inf`` for the first node whose value holds a
-    NaN or inf, in the order the forward pass ran (``numbers``: a run's values, in that order), or ``the gradient
-    at node 'h[0]' is NaN`` for the first met by the reverse pass (``gradients``: numbers of a reverse pass, by
-    node, in forward order); None if all are finite."""
-    keys = reversed(list(numbers)) if gradients else numbers
-    for key in keys:
-        value = numbers[key]
-        if not np.all(np.isfinite(value)):
-            which = "NaN" if np.any(np.isnan(value)) else "inf"
-            return f"the gradient at node {key!r} is {which}" if gradients else f"node {key!r} is {which}"
-    return None
 
 
 def predictions(value: Callable[[str], np.ndarray], steps: int) -> np.ndarray:
@@ -267,10 +255,12 @@ def evaluate(
 def problems_to_check(task: Task, bits: int | None = None, samples: int = 10000, seed: int = 0) -> tuple[Batch, bool]:
     """The problems an accuracy is measured on: all of them when they are few (True), else random ones."""
     bits = bits or task.problem.bits
-    problems = task.generator.all_problems(bits)
+    generator = task.generator
+    problems = generator.all_problems(bits)
     if problems is not None:
-        return problems, True
-    return task.generator.sample(np.random.RandomState(seed), samples, bits), False
+        return checked(generator, problems, "all_problems", bits), True
+    return checked(generator, generator.sample(np.random.RandomState(seed), samples, bits), "sample", bits,
+                   samples), False
 
 
 def fixed_sample(task: Task, size: int, seed: int = 0) -> Batch:
@@ -305,10 +295,12 @@ def add_integers(network: Network, params: Params, a: int, b: int) -> int:
     """
     bits = max(a.bit_length(), b.bit_length()) + 1
     problem = get_generator("binary_addition").encode([a], [b], bits)
-    with np.errstate(over="ignore", invalid="ignore"):  # a NaN is reported below, in one line
-        predicted = network.predict(params, problem.x)[:, 0, 0]
-    lost = np.flatnonzero(~np.isfinite(predicted))
-    if lost.size:
-        raise NonFiniteError(f"the network's run overflows with these weights: its prediction of bit {lost[0]} is "
-                             f"{predicted[lost[0]]}, so there is no sum to read")
+    predicted = np.empty(bits)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, in one line
+        for start, length, run in network.forward_in_chunks(params, problem.x, functools.partial(over, PREDICTION)):
+            lost = nonfinite(run.values)  # a NaN, or an inf an output's sigmoid would hide
+            if lost:
+                raise NonFiniteError(f"the network's run overflows with these weights ({lost}, counting from bit "
+                                     f"{start}): there is no sum to read from it")
+            predicted[start : start + length] = [run.value(key)[0, 0] for key in over(PREDICTION, length)]
     return bits_to_int(predicted)

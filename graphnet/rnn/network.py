@@ -20,9 +20,9 @@ import numpy as np
 from ..engine.gradcheck import GradientCheck, check_program
 from ..engine.graph import Graph
 from ..engine.node import Shape
-from ..engine.program import Program
+from ..engine.program import Program, Run
 from ..engine.stacking import STACK_ROWS, stacked
-from ..errors import GraphError
+from ..errors import GraphError, NonFiniteError
 from .cells import Cell, get_cell  # noqa: F401  (get_cell: for the example above)
 from .data import Generator
 from .keys import INPUT, LOSS, PREDICTION, TARGET, at, over
@@ -135,11 +135,11 @@ class Network:
     def forward_in_chunks(
         self, params: Mapping[str, np.ndarray], x: np.ndarray, outputs: Callable[[int], Sequence[str]], *,
         chunk: int = 256,
-    ) -> Iterator[tuple[int, int, Callable[[str], np.ndarray]]]:
+    ) -> Iterator[tuple[int, int, Run]]:
         """Run inputs ``x`` (T, ..., B, inputs) forward ``chunk`` steps at a time, the last state of a chunk fed
         as the first state of the next, so memory and graph size stay bounded however many steps there are.
 
-        Yields, chunk by chunk, its first step, its length and its run's ``value(key)``, which knows the keys
+        Yields, chunk by chunk, its first step, its length and its run, whose ``value(key)`` knows the keys
         ``outputs(length)`` names, counted from the chunk's first step (``h[0]`` is step ``start``).
         """
         steps = x.shape[0]
@@ -148,9 +148,9 @@ class Network:
             length = min(chunk, steps - start)
             feeds = self.feeds(x[start : start + length])
             feeds.update({at(s, -1): v for s, v in state.items()})
-            value = self._chunk_program(length, outputs(length), x.shape[-2]).forward(feeds, params).value
-            yield start, length, value
-            state = {s: value(at(s, length - 1)) for s in self.cell.states}
+            run = self._chunk_program(length, outputs(length), x.shape[-2]).forward(feeds, params)
+            yield start, length, run
+            state = {s: run.value(at(s, length - 1)) for s in self.cell.states}
 
     def predict(self, params: Mapping[str, np.ndarray], x: np.ndarray, *, chunk: int = 256) -> np.ndarray:
         """Predictions ``y_hat`` (T, ..., B, outputs) for inputs ``x`` (T, ..., B, inputs), any T.
@@ -159,10 +159,10 @@ class Network:
         member axis: networks side by side, their weights stacked) are carried through.
         """
         out = np.empty(x.shape[:-1] + (self.outputs,))
-        for start, length, value in self.forward_in_chunks(params, x, functools.partial(over, PREDICTION),
-                                                           chunk=chunk):
+        for start, length, run in self.forward_in_chunks(params, x, functools.partial(over, PREDICTION),
+                                                         chunk=chunk):
             for t in range(length):
-                out[start + t] = value(at(PREDICTION, t))
+                out[start + t] = run.value(at(PREDICTION, t))
         return out
 
     def states(self, params: Mapping[str, np.ndarray], x: np.ndarray, *, chunk: int = 256) -> np.ndarray:
@@ -183,9 +183,9 @@ class Network:
         def every_state(length: int) -> list[str]:
             return [at(s, t) for t in range(length) for s in names]
 
-        for start, length, value in self.forward_in_chunks(params, x, every_state, chunk=chunk):
+        for start, length, run in self.forward_in_chunks(params, x, every_state, chunk=chunk):
             for t in range(length):
-                out[start + t] = np.concatenate([value(at(s, t)) for s in names], axis=-1)
+                out[start + t] = np.concatenate([run.value(at(s, t)) for s in names], axis=-1)
         return out
 
 
@@ -266,4 +266,23 @@ def check_network(
     rng = np.random.RandomState(seed)
     drawn = network.init_parameters(rng)
     problems = generator.sample(rng, batch, steps)
-    return check_program(network.program(steps, batch=batch), network.feeds(problems.x, problems.y), params or drawn)
+    feeds = network.feeds(problems.x, problems.y)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is named below, in one line (on the graph as built)
+        lost = nonfinite(network.graph(steps).compile().forward(feeds, params or drawn).values)
+    if lost:  # central differences of inf are no measure of anything
+        raise NonFiniteError(f"the run overflows at these weights ({lost}): no gradient of it can be checked")
+    return check_program(network.program(steps, batch=batch), feeds, params or drawn)
+
+
+def nonfinite(numbers: Mapping[str, np.ndarray], *, gradients: bool = False) -> str | None:
+    """Where a run's numbers left the floats: ``node 'h_in[3]' is inf`` for the first node whose value holds a
+    NaN or inf, in the order the forward pass ran (``numbers``: a run's values, in that order), or ``the gradient
+    at node 'h[0]' is NaN`` for the first met by the reverse pass (``gradients``: numbers of a reverse pass, by
+    node, in forward order); None if all are finite."""
+    keys = reversed(list(numbers)) if gradients else numbers
+    for key in keys:
+        value = numbers[key]
+        if not np.all(np.isfinite(value)):
+            which = "NaN" if np.any(np.isnan(value)) else "inf"
+            return f"the gradient at node {key!r} is {which}" if gradients else f"node {key!r} is {which}"
+    return None

@@ -43,6 +43,33 @@ def test_a_sweep_in_two_processes_stops_each_run_when_it_solves(tmp_path):
     assert any(t.solved for t in trials)
 
 
+DIVERGING = ["--set", "training.learning_rate=0.01,1e3", "--set", "network.activation=relu", "--set",
+             "network.loss=bce_with_logits", "--set", "training.iterations=200", "--seeds", "2"]
+
+
+@pytest.mark.parametrize("how", [["--workers", "2"], ["--workers", "1", "--separately"]],
+                         ids=["together, on two workers", "one by one, in the process"])
+def test_a_setting_that_diverges_keeps_its_rows_and_the_sweep_goes_on(tmp_path, how):
+    # relu and a step of 1000 overflow within a few iterations; a step of 0.01 trains on.
+    result = subprocess.run([sys.executable, "-m", "graphnet", "sweep", str(ROOT / TASK), *DIVERGING, *how, "--csv",
+                             str(tmp_path / "s.csv")], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((tmp_path / "s.csv").open()))
+    assert [(r["setting"].split()[0], r["seed"], r["diverged"]) for r in rows] == [
+        ("training.learning_rate=0.01", "0", "False"), ("training.learning_rate=0.01", "1", "False"),
+        ("training.learning_rate=1e3", "0", "True"), ("training.learning_rate=1e3", "1", "True")]
+    assert all(int(r["iterations"]) == 200 for r in rows if r["diverged"] == "False")
+    assert all(0 <= int(r["iterations"]) < 200 and r["solved"] == "False" for r in rows if r["diverged"] == "True")
+    said = result.stderr.splitlines()
+    assert "Warning" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert said[-1] == ("graphnet: diverged (a NaN or inf in the loss or a gradient; their rows say diverged): "
+                        "training.learning_rate=1e3 network.activation=relu network.loss=bce_with_logits "
+                        "training.iterations=200 in 2 of 2 seeds; a lower training.learning_rate may train them")
+    assert any(re.search(r"learning_rate=1e3 .* seed 0: diverged at iteration \d+ \(NaN or inf\)", line)
+               for line in said)
+    assert re.search(r"learning_rate=1e3 .*0/2 .*-\s+-\s+2/2$", result.stdout, re.M), result.stdout
+
+
 def test_the_csv_is_written_whole_and_the_table_summarises_it(tmp_path):
     trials = [Trial("network.hidden=4", 0, True, 700, 0.2, 1.0), Trial("network.hidden=4", 1, False, 900, 0.3, 0.5)]
     path = tmp_path / "out.csv"
