@@ -311,8 +311,6 @@ def tell(text: str) -> None:
 
 
 # -- commands ---------------------------------------------------------------------------------------------------
-
-
 def print_entry(entry: LogEntry) -> None:
     say("\n".join(entry.lines()))
 
@@ -500,8 +498,9 @@ def _steps_to_draw(task: Task, args: argparse.Namespace, most: int, too_many: st
         if needed > task.problem.bits:
             raise UsageError(f"--example {args.example}: needs {needed} steps, more than {most} {too_many} (a "
                              "shorter example)")
-        raise UsageError(f"{task.source}: task.bits = {task.problem.bits}, the steps drawn unless --steps says: "
-                         f"more than {most} {too_many} with --steps, e.g. --steps {fewer}")
+        given = [f"--set {o.strip()}" for o in args.overrides if o.partition("=")[0].strip() == "task.bits"]
+        bits = given[-1] if given else f"{task.source}: [task] bits = {task.problem.bits}"
+        raise UsageError(f"{bits}, the steps drawn without --steps: more than {most} {too_many}, e.g. --steps {fewer}")
     return steps, problem
 
 

@@ -443,6 +443,9 @@ CASES = [
                                                  "9+" + "9" * 30, "-o", "{f}/a.gif"],
      f"--example 9+{'9' * 30}: needs 101 steps, more than 16 make too many frames to follow; animate fewer (a "
      "shorter example)"),
+    ("render a task of more steps than draw", ["render", T, "--set", "task.bits=300", "-o", "{f}/g.dot"],
+     "--set task.bits=300, the steps drawn without --steps: more than 256 will not be legible; draw fewer, e.g. "
+     "--steps 16"),
     ("render an example too long, no --steps", ["render", T, "--weights", "{f}/weights.npz", "--example",
                                                 f"{2**300}+1", "-o", "{f}/g.svg"],
      f"--example {2**300}+1: needs 302 steps, more than 256 will not be legible; draw fewer (a shorter example)"),
