@@ -305,9 +305,17 @@ def tell(text: str) -> None:
     """Print a line on stderr, where a command says why it stopped; if stderr is gone too (a closed terminal:
     SIGHUP), there is nobody to tell."""
     try:
+        _line_start(sys.stderr)
         print(printable(text), file=sys.stderr, flush=True)
     except OSError:
         pass
+
+
+def _line_start(stream) -> None:
+    """On a terminal, the line cleared and the cursor at its start: the ``^C`` a terminal echoes when Ctrl-C is
+    pressed would otherwise stay at the end of the line, or begin the next line the command prints."""
+    if stream.isatty():
+        stream.write("\r\x1b[K")
 
 
 # -- commands ---------------------------------------------------------------------------------------------------
@@ -670,6 +678,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         with finishing():
             write_csv(csv, stop.trials)
             if stop.trials:
+                _line_start(sys.stdout)
                 say(table(stop.trials))
             tell(f"graphnet: {stop} after {len(stop.trials)} of {stop.total} trials; their results are written to "
                  f"{csv}")

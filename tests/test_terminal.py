@@ -15,6 +15,7 @@ import sys
 import termios
 
 import pyte
+import pytest
 
 from conftest import ROOT, TASK, run_cli
 
@@ -97,3 +98,46 @@ def test_a_name_that_would_reverse_the_terminal_line_is_shown_escaped():
     assert "\u202e" not in written  # the character itself never reaches the terminal: its name does
     assert screen == [f"graphnet: error: {TASK}: unknown cell 'ls\\u202etm'; known cells: gru, lstm, rnn; did you "
                       "mean 'lstm'? it has an invisible U+202E RIGHT-TO-LEFT OVERRIDE"], screen
+
+
+@pytest.mark.parametrize("command, marker, last", [
+    (["train", str(TASK), "--set", "training.iterations=1000000", "--checkpoint", "{tmp}/run.npz"], rb"-{12}\r\n.*it/s",
+     r"graphnet: interrupted after iteration \d+; checkpoint written to {tmp}/run.npz"),
+    (["sweep", str(TASK), "--set", "training.iterations=50,100000000", "--set", "network.hidden=2", "--seeds", "2",
+      "--workers", "2", "--csv", "{tmp}/s.csv"], rb"sweep: 2/4",
+     r"graphnet: interrupted after 2 of 4 trials; their results are written to {tmp}/s.csv"),
+], ids=["train", "sweep"])
+def test_ctrl_c_typed_at_the_terminal_leaves_clean_lines(tmp_path, command, marker, last):
+    """Ctrl-C as a person types it: the terminal sends SIGINT to every process of the run (its workers too) and
+    echoes ^C where the cursor is; the command's last lines start clean and the progress bar is gone."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
+
+    def controlled_by_the_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen([sys.executable, "-m", "graphnet", *(a.replace("{tmp}", str(tmp_path)) for a in command)],
+                            stdin=follower, stdout=follower, stderr=follower, cwd=ROOT, close_fds=True,
+                            preexec_fn=controlled_by_the_terminal)
+    os.close(follower)
+    written, typed = b"", False
+    while True:
+        ready, _, _ = select.select([leader], [], [], 120)
+        try:
+            chunk = os.read(leader, 65536) if ready else b""
+        except OSError:  # the command has exited and closed the terminal's other side
+            chunk = b""
+        written += chunk
+        if not typed and re.search(marker, written, re.S):  # what it prints once at work
+            os.write(leader, b"\x03")  # Ctrl-C
+            typed = True
+        if not chunk and proc.poll() is not None:
+            break
+    os.close(leader)
+    assert proc.returncode == 130
+    screen = pyte.Screen(160, 50)
+    pyte.ByteStream(screen).feed(written)
+    lines = [line.rstrip() for line in screen.display if line.strip()]
+    assert re.fullmatch(last.replace("{tmp}", re.escape(str(tmp_path))), lines[-1]), lines
+    assert not any("^C" in line or "it/s" in line for line in lines), lines

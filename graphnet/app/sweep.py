@@ -280,7 +280,10 @@ def _in_pool(jobs: list[tuple], workers: int, plugins: tuple[str, ...], done: Ca
     def hand_out(conn) -> None:
         if todo:
             busy[conn] = todo.pop(0)
-            conn.send(busy[conn][1])
+            try:
+                conn.send(busy[conn][1])
+            except OSError:  # the worker has ended already: waiting on its pipe says how (_result)
+                pass
 
     try:
         for _, conn in procs:

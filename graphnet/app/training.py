@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -113,7 +115,8 @@ def train(
     if progress:
         from tqdm import tqdm
 
-        steps = tqdm(steps, desc="training", unit="it", mininterval=0.5, leave=False, disable=None)
+        steps = tqdm(steps, desc="training", unit="it", mininterval=0.5, leave=False, disable=None,
+                     ncols=_bar_columns())
         if on_log is not None:
             log = _beside_the_bar(on_log)
     # A run that diverges is stopped at the first NaN or inf and named in one line (DivergedError), without the
@@ -174,6 +177,16 @@ class Problems:
         if self._taken:
             self.generator.sample_many(replay, self._taken, self.size, self.bits)
         return replay.get_state()
+
+
+def _bar_columns() -> int | None:
+    """The progress bar's width: the terminal's, less room for the ``^C`` a terminal echoes after it when Ctrl-C is
+    pressed. A bar as wide as the terminal pushes the echo onto a line of its own, and clearing the bar then
+    clears that line instead, leaving the bar on the screen after the run has stopped."""
+    try:
+        return max(os.get_terminal_size(sys.stderr.fileno()).columns - 3, 20)
+    except (OSError, ValueError):  # not a terminal: tqdm draws nothing there anyway
+        return None
 
 
 def _beside_the_bar(on_log: Callable[[LogEntry], None]) -> Callable[[LogEntry], None]:
