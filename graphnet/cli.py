@@ -25,7 +25,7 @@ from .app.plugins import blame, load_entry_points, load_plugins
 from .app.probe import PROBLEMS as PROBE_PROBLEMS
 from .app.quoting import printable
 from .app.stopping import exit_code, finishing, stopped_by, stopping
-from .app.tasks import Task, check_memory, evaluation_bytes, load_task
+from .app.tasks import Task, check_memory, evaluation_bytes, load_task, unknown_hint
 from .app.training import LogEntry, add_integers, evaluate, train
 from .app.files import check_writable
 from .app.weights import load_weights, save_weights
@@ -555,7 +555,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         if getattr(args, option) not in (None, []):
             raise UsageError(f"gradcheck: --{option.replace('overrides', 'set')} goes with --task TASK")
     names = args.names or [n for n, t in registered_nodes().items() if not t.leaf]
-    node_types = [get_node(n) for n in names]
+    node_types = [_node_type(n) for n in names]
     leaves = [n.name for n in node_types if n.leaf]
     if leaves:
         raise UsageError(f"gradcheck: {', '.join(leaves)}: leaf node types have no backward to check")
@@ -571,6 +571,14 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         say(f"{node.name:<20}{line}")
     say(f"{len(node_types) - failed} passed, {failed} failed ({RULE}: score at most 1)")
     return 1 if failed else 0
+
+
+def _node_type(name: str):
+    """The node type ``gradcheck NAME`` names, or one line saying what was meant or how to load one's own."""
+    try:
+        return get_node(name)
+    except GraphnetError as exc:
+        raise UsageError(f"gradcheck: {exc}{unknown_hint(name, registered_nodes(), 'a node type')}") from None
 
 
 # Forward passes a network check may cost: two per weight element, each over every step.

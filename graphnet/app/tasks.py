@@ -339,19 +339,19 @@ def _check(source: str, raw: dict[str, Any], plugins: tuple[str, ...],
     return task
 
 
-# What a message about a name no registry knows adds: where such things come from.
-OF_YOUR_OWN = "; {what} of your own is loaded with --plugin FILE.py, or plugins = [...] in the task file " \
-              "(docs/extending.md)"
-
-
 def _registered(get: Callable[[str], Any], known: Callable[[], dict], name: str, where: str, what: str) -> Any:
-    """``get(name)``, or a TaskError naming ``where`` for a name nobody registered: a look-alike letter in it
-    pointed out, and how to load one of one's own (``what``: "a node type")."""
+    """``get(name)``, or a TaskError naming ``where`` for a name nobody registered (see :func:`unknown_hint`)."""
     try:
         return get(name)
     except (TaskError, GraphError) as exc:
-        hint = lookalike_hint(name, known()) or OF_YOUR_OWN.format(what=what)
-        raise TaskError(f"{where}: {exc}{hint}") from None
+        raise TaskError(f"{where}: {exc}{unknown_hint(name, known(), what)}") from None
+
+
+def unknown_hint(name: str, known: Iterable[str], what: str) -> str:
+    """What a message about a ``name`` nobody registered adds: a look-alike or invisible character in it pointed
+    out, with the name meant; else where such things come from (``what``: "a node type", "a cell")."""
+    return lookalike_hint(name, known) or (f"; {what} of your own is loaded with --plugin FILE.py, or plugins = "
+                                           "[...] in the task file (docs/extending.md)")
 
 
 def _check_consistency(task: Task) -> None:
