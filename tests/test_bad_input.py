@@ -132,7 +132,6 @@ def files(tmp_path_factory):
                                                                                                   "inputs = 1"))
     (folder / "exit7.py").write_text("import sys\nsys.exit(7)\n")
     (folder / "exit_bare.py").write_text("raise SystemExit\n")
-    (folder / "sweep.csv").write_text("setting,seed\nan earlier sweep's results,0\n")  # not named by the next sweep
     return folder
 
 
@@ -164,9 +163,9 @@ CASES = [
     ("task wrong type", ["train", "{f}/wrong_type.toml"], "[network] hidden: expected an integer from 1"),
     ("task bool for int", ["train", "{f}/bool.toml"], "[network] hidden: expected an integer from 1"),
     ("task zero", ["train", "{f}/zero.toml"], "[training] batch_size: expected an integer from 1"),
-    ("task negative", ["train", "{f}/negative.toml"], "learning_rate: expected a finite number above 0, got -0.1"),
-    ("task NaN", ["train", "{f}/nan.toml"], "learning_rate: expected a finite number above 0, got nan"),
-    ("task inf", ["train", "{f}/inf.toml"], "learning_rate: expected a finite number above 0, got inf"),
+    ("task negative", ["train", "{f}/negative.toml"], "learning_rate: expected a finite number above 0 and at most 1,000,000, got -0.1"),
+    ("task NaN", ["train", "{f}/nan.toml"], "learning_rate: expected a finite number above 0 and at most 1,000,000, got nan"),
+    ("task inf", ["train", "{f}/inf.toml"], "learning_rate: expected a finite number above 0 and at most 1,000,000, got inf"),
     ("task absurd hidden", ["train", "{f}/billion.toml"], "would need about 22,351,742,334.7 GiB"),
     ("task absurd run", ["train", "{f}/huge_run.toml"], "x 16) would need about 6543.0 GiB of memory"),
     ("task inputs vs generator", ["train", "{f}/wrong_inputs.toml"], "inputs: the binary_addition task has 2"),
@@ -410,9 +409,6 @@ CASES = [
     ("sweep a key twice", ["sweep", T, "--set", "network.hidden=8", "--set", "network.hidden=16"],
      "network.hidden is given twice (also --set 'network.hidden=8'); give its values once, e.g. --set "
      "network.hidden=8,16"),
-    ("sweep onto the default CSV of an earlier sweep", ["sweep", T, "--set", "network.hidden=2"],
-     "--csv: the default, sweep.csv, exists already; it is kept (only a file named as the output is replaced): "
-     "give --csv sweep.csv to replace it, or another name"),
     ("learning rate past its limit", ["train", T, "--set", "training.learning_rate=1e7"],
      "expected a finite number above 0 and at most 1,000,000, got 10000000.0"),
     ("activation of any number of inputs", ["train", T, "--set", "network.activation=sum"],
@@ -467,6 +463,15 @@ def test_debug_shows_the_traceback_of_a_bad_input_and_keeps_its_exit_code(files,
     diverging = diverging_checkpoint(tmp_path / "run.npz")
     result = run_cli("train", T, "--set", "training.iterations=30", "--quiet", "--resume", diverging, "--debug")
     assert result.returncode == 3 and "DivergedError" in result.stderr  # exit 3 stays 3
+
+
+def test_a_sweep_keeps_the_default_csv_of_an_earlier_sweep(tmp_path):
+    (tmp_path / "sweep.csv").write_text("setting,seed\nan earlier sweep's results,0\n")  # not named this time
+    result = run_cli("sweep", T, "--set", "network.hidden=2", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr == (
+        "graphnet: error: --csv: the default, sweep.csv, exists already; it is kept (only a file named as the output "
+        "is replaced): give --csv sweep.csv to replace it, or another name\n")
+    assert (tmp_path / "sweep.csv").read_text() == "setting,seed\nan earlier sweep's results,0\n"
 
 
 def test_stdout_that_takes_no_more_is_one_line(files):
