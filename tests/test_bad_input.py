@@ -414,7 +414,9 @@ CASES = [
     ("activation of any number of inputs", ["train", T, "--set", "network.activation=sum"],
      "'sum' takes any number of inputs, expected a node type of one input"),
     ("activation nobody registered", ["train", T, "--set", "network.activation=softplus"],
-     "sum, tanh; a node type of your own is loaded with --plugin FILE.py, or plugins = [...] in the task file"),
+     "unknown node type 'softplus'; known node types: add, "),
+    ("activation nobody registered, how to load one", ["train", T, "--set", "network.activation=softplus"],
+     "; a node type of your own is loaded with --plugin FILE.py, or plugins = [...] in the task file"),
     ("--set key with a look-alike letter", ["train", T, "--set", "network.h\u0456dden=8"],
      "unknown key 'h\u0456dden' in [network]; did you mean 'hidden'? its '\u0456' is U+0456 CYRILLIC SMALL LETTER "
      "BYELORUSSIAN-UKRAINIAN I, not the Latin 'i'"),
@@ -424,7 +426,7 @@ CASES = [
      "not valid TOML: Expected '=' after a key in a key/value pair (at line 11, column 4); line 11 has an "
      "invisible U+200B ZERO WIDTH SPACE"),
     ("task activation with a Cyrillic letter", ["train", "{f}/cyrillic_activation.toml"],
-     "sum, tanh; did you mean 'sigmoid'? its '\u043e' is U+043E CYRILLIC SMALL LETTER O, not the Latin 'o'"),
+     "; did you mean 'sigmoid'? its '\u043e' is U+043E CYRILLIC SMALL LETTER O, not the Latin 'o'"),
     ("a name that would reverse the terminal line", ["train", T, "--set", "network.cell=ls\u202etm"],
      "unknown cell 'ls\\u202etm'; known cells: gru, lstm, rnn; did you mean 'lstm'? it has an invisible U+202E "
      "RIGHT-TO-LEFT OVERRIDE"),
@@ -627,16 +629,16 @@ def extreme(files):
 
 @pytest.mark.parametrize("args, message", [
     (["render", T, "--example", "9+60", "-o", "{f}/limit.svg"],
-     "--weights {f}/limit.npz: the run of --example 9+60 overflows (node 'h_synapse_1[0]' is inf); a picture of it "
-     "would show no numbers"),
+     "the run of 9 + 60 = 69 overflows with these weights (node 'h_synapse_1[0]' is inf); a picture of it would show "
+     "no numbers"),
     (["render", T, "--example", "9+60", "--show", "grads", "-o", "{f}/limit.svg"], "overflows"),
     (["animate", T, "--example", "5+6", "--steps", "4", "-o", "{f}/limit.html"],
-     "the run of 5+6 overflows with these weights (node 'h_synapse_1[0]' is inf); an animation of it would show no "
-     "numbers"),
-    (["add", "9", "60"], "the network's run overflows with these weights (node 'h_synapse_1[0]' is inf, counting "
-     "from bit 0): there is no sum to read from it"),
+     "the run of 5 + 6 = 11 overflows with these weights (node 'h_synapse_1[0]' is inf); a picture of it would show "
+     "no numbers"),
+    (["add", "9", "60"], "the network's run overflows with these weights (node '"),
+    (["add", "9", "60"], "is inf, counting from bit 0): there is no sum to read from it"),
     (["gradcheck", "--task", T, "--steps", "2"], "the run overflows at these weights"),
-], ids=["render", "render grads", "animate", "add", "gradcheck"])
+], ids=["render", "render grads", "animate", "add", "add, what it says", "gradcheck"])
 def test_weights_whose_run_overflows_are_refused_in_one_line_with_exit_3(extreme, args, message):
     result = run_cli(*[a.replace("{f}", str(extreme)) for a in args], "--weights", extreme / "limit.npz", cwd=extreme)
     assert result.returncode == 3 and result.stdout == "", result.stderr

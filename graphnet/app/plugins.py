@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import re
 import sys
 import traceback
 import zlib
@@ -198,30 +199,49 @@ def blame(exc: BaseException) -> PluginError | None:
     """``exc`` as the mistake of the plugin whose code made it, in one line naming the plugin, the node type,
     cell or generator and what was expected; None if no plugin's code is to blame.
 
-    A plugin is to blame when the error names it as the culprit (:class:`~graphnet.errors.GraphnetError`'s
-    ``culprit``: graphnet found a result of its code wrong), or when the error was raised while its code ran.
+    A plugin is to blame when the error names its node type, cell or generator as the culprit (``culprit`` of a
+    :class:`~graphnet.errors.GraphnetError`, or the engine's ``(node type 'x' of module)``: graphnet found a
+    result of its code wrong), or when the error, or the one it was raised from, was raised while its code ran.
     """
     if not isinstance(exc, Exception) or isinstance(exc, PluginError):
         return None
+    said, label = str(exc), None
     culprit = getattr(exc, "culprit", None)
     if culprit is not None:
         label = plugin_of(culprit)
-        return PluginError(f"plugin {label}: {exc}") if label else None
+    elif isinstance(exc, GraphnetError):  # the engine names where a node type not graphnet's own comes from
+        found = _ENGINE_NAMES.search(said)
+        if found and found.group(2) in _LOADED:
+            said, label = said[: found.start()], _LOADED[found.group(2)]
+    frames = _plugin_frames(exc)
+    if frames:
+        (called, _, frame_label), (raised, line, _) = frames[0], frames[-1]  # what graphnet called, where it raised
+        method, what = called.f_code.co_name, _describe(called.f_locals.get("self"))
+        raised_in = exc if _plugin_frames(exc, causes=False) else exc.__cause__ or exc.__context__
+        if label is None or not isinstance(exc, GraphnetError):  # the plugin's own exception, said as such
+            said = f"{what}: {method}" if what else method
+            said += f" raised {raised_in.__class__.__name__}: {raised_in}"
+        label = label or frame_label
+        said += f" ({Path(raised.f_code.co_filename).name}, line {line})"
+        said += f"; expected: {EXPECTED[method]}" if method in EXPECTED and what else ""
+    return PluginError(f"plugin {label}: {_readable(said)}") if label else None
+
+
+# The engine's words for a node type that is not graphnet's own: " (node type 'softplus' of my_nodes)".
+_ENGINE_NAMES = re.compile(r" \(node type '([^']*)' of ([\w.]+)\)$")
+
+
+def _plugin_frames(exc: BaseException, *, causes: bool = True) -> list[tuple]:
+    """The frames of ``exc``'s traceback in a plugin's code, (frame, line, the plugin's label), outermost first;
+    if there are none, those of the exception it was raised from (the engine re-raises a node type's own)."""
     places = _plugin_places()
-    frames = [(frame, line, label) for frame, line in traceback.walk_tb(exc.__traceback__)
-              if (label := _plugin_at(frame.f_code.co_filename, places))]
-    if not frames:
-        return None
-    called, _, label = frames[0]  # the plugin's method graphnet called
-    raised, line, _ = frames[-1]  # where in the plugin it went wrong
-    method = called.f_code.co_name
-    owner = called.f_locals.get("self")
-    what = _describe(owner)
-    where = f"{what}: {method}" if what else method
-    said = f"{exc.__class__.__name__}: {exc}"
-    at_line = f"{Path(raised.f_code.co_filename).name}, line {line}"
-    expected = f"; expected: {EXPECTED[method]}" if method in EXPECTED and what else ""
-    return PluginError(f"plugin {label}: {where} raised {said} ({at_line}){expected}")
+    while exc is not None:
+        frames = [(frame, line, label) for frame, line in traceback.walk_tb(exc.__traceback__)
+                  if (label := _plugin_at(frame.f_code.co_filename, places))]
+        if frames or not causes:
+            return frames
+        exc = exc.__cause__ or exc.__context__
+    return []
 
 
 def _describe(owner: object) -> str:

@@ -275,13 +275,10 @@ def check_network(
 
 
 def nonfinite(numbers: Mapping[str, np.ndarray], *, gradients: bool = False) -> str | None:
-    """Where a run's numbers left the floats: ``node 'h_in[3]' is inf`` for the first node whose value holds a
-    NaN or inf, in the order the forward pass ran (``numbers``: a run's values, in that order), or ``the gradient
-    at node 'h[0]' is NaN`` for the first met by the reverse pass (``gradients``: numbers of a reverse pass, by
-    node, in forward order); None if all are finite."""
-    keys = reversed(list(numbers)) if gradients else numbers
-    for key in keys:
-        value = numbers[key]
+    """Where a run's numbers left the floats: ``node 'h_in[3]' is inf`` for the first of ``numbers`` that holds a
+    NaN or inf, in their order (a run's values: the order the forward pass made them), or, for ``gradients`` (a
+    reverse pass's, in the order it made them), ``the gradient at node 'h[0]' is NaN``; None if all are finite."""
+    for key, value in numbers.items():
         if not np.all(np.isfinite(value)):
             which = "NaN" if np.any(np.isnan(value)) else "inf"
             return f"the gradient at node {key!r} is {which}" if gradients else f"node {key!r} is {which}"

@@ -341,32 +341,29 @@ PLUGIN_MISTAKES = [
      "step, (steps, problems) whole numbers from 0"),
     ("a node type's forward raising", [*TRAIN, "--set", "network.activation=domain_error", "--plugin",
                                        "raising_node.py"],
-     "plugin raising_node.py: node type 'domain_error': forward raised ValueError: math domain error "
+     "plugin raising_node.py: domain_error.forward at node 'h[0]' failed: ValueError: math domain error "
      "(raising_node.py, line 11); expected: forward(ctx, *inputs) returns the node's value"),
     ("a sweep's worker meets it", ["sweep", T, "--set", "network.activation=domain_error", "--set",
                                    "network.hidden=2,4", "--workers", "2", "--seeds", "1", "--csv", "s.csv",
                                    "--plugin", "raising_node.py"],
-     "plugin raising_node.py: node type 'domain_error': forward raised ValueError: math domain error"),
+     "plugin raising_node.py: domain_error.forward at node 'h[0]' failed: ValueError: math domain error"),
 ]
-# Mistakes only the engine sees, in a node type's results: it checks them where it checks shapes, in a GraphError
-# that names the node type and the node and whose culprit is the node type, so that the command names the plugin.
-# (The reverse pass meets the last step's h[7] first.)
+# Mistakes in a node type's results, which the engine checks where it checks shapes (naming the node type and
+# where it comes from): the command names the plugin. The reverse pass meets the last step's h[7] first.
 ENGINE_CHECKS = [
     ("a backward returning None", [*TRAIN, "--set", "network.activation=no_return", "--plugin", "no_return.py"],
-     "plugin no_return.py: node type 'no_return' at node 'h[7]': backward returned None; expected a tuple of one "
-     "gradient per input"),
+     "plugin no_return.py: no_return.backward at node 'h[7]' returned None for its 1 inputs; it returns a tuple, one "
+     "gradient (or None) per input\n"),
     ("a forward of the wrong shape", [*TRAIN, "--set", "network.activation=half_width", "--plugin", "half_width.py"],
-     "plugin half_width.py: node type 'half_width' at node 'h[0]': forward returned shape (1, 8); expected (1, 16)"),
+     "plugin half_width.py: half_width.forward at node 'h[0]' returned a value of shape (1, 8); the graph expects "
+     "(1, 16) (static shape (None, 16))\n"),
     ("a gradient too many", [*TRAIN, "--set", "network.activation=two_gradients", "--plugin", "two_gradients.py"],
-     "plugin two_gradients.py: node type 'two_gradients' at node 'h[7]': backward returned 2 gradients; expected 1, "
-     "one per input"),
+     "plugin two_gradients.py: two_gradients.backward at node 'h[7]' returned 2 gradients for its 1 inputs; it "
+     "returns a tuple, one gradient (or None) per input\n"),
 ]
-AWAITING_THE_ENGINE = pytest.mark.xfail(strict=True, reason="the engine is to name the node type at fault as its "
-                                        "GraphError's culprit (issue 28, the lead's engine work)")
 
 
-@pytest.mark.parametrize("name, args, message", [*PLUGIN_MISTAKES, *(pytest.param(*case, marks=AWAITING_THE_ENGINE)
-                                                                   for case in ENGINE_CHECKS)],
+@pytest.mark.parametrize("name, args, message", PLUGIN_MISTAKES + ENGINE_CHECKS,
                          ids=[case[0] for case in PLUGIN_MISTAKES + ENGINE_CHECKS])
 def test_a_plugins_mistake_is_one_line_naming_the_plugin(mistakes, name, args, message):
     result = run_cli(*args, cwd=mistakes)
@@ -380,7 +377,7 @@ def test_debug_shows_where_in_the_plugin_and_keeps_exit_2(mistakes):
                      cwd=mistakes)
     assert result.returncode == 2
     assert 'raising_node.py", line 11, in forward' in result.stderr  # the traceback, into the plugin
-    assert result.stderr.splitlines()[-1].startswith("graphnet: error: plugin raising_node.py: node type")
+    assert result.stderr.splitlines()[-1].startswith("graphnet: error: plugin raising_node.py: domain_error.forward")
 
 
 def test_gradcheck_names_the_plugin_of_a_node_type_that_raises(mistakes):
