@@ -213,11 +213,10 @@ def blame(exc: BaseException) -> PluginError | None:
         found = _ENGINE_NAMES.search(said)
         if found and found.group(2) in _LOADED:
             said, label = said[: found.start()], _LOADED[found.group(2)]
-    frames = _plugin_frames(exc)
+    raised_in, frames = _plugin_frames(exc)
     if frames:
         (called, _, frame_label), (raised, line, _) = frames[0], frames[-1]  # what graphnet called, where it raised
         method, what = called.f_code.co_name, _describe(called.f_locals.get("self"))
-        raised_in = exc if _plugin_frames(exc, causes=False) else exc.__cause__ or exc.__context__
         if label is None or not isinstance(exc, GraphnetError):  # the plugin's own exception, said as such
             said = f"{what}: {method}" if what else method
             said += f" raised {raised_in.__class__.__name__}: {raised_in}"
@@ -231,17 +230,18 @@ def blame(exc: BaseException) -> PluginError | None:
 _ENGINE_NAMES = re.compile(r" \(node type '([^']*)' of ([\w.]+)\)$")
 
 
-def _plugin_frames(exc: BaseException, *, causes: bool = True) -> list[tuple]:
-    """The frames of ``exc``'s traceback in a plugin's code, (frame, line, the plugin's label), outermost first;
-    if there are none, those of the exception it was raised from (the engine re-raises a node type's own)."""
+def _plugin_frames(exc: BaseException) -> tuple[BaseException | None, list[tuple]]:
+    """The frames of ``exc``'s traceback in a plugin's code, (frame, line, the plugin's label), outermost first,
+    with the exception they belong to; if there are none, those of the exception it was raised from (the engine
+    re-raises a node type's own), and so on."""
     places = _plugin_places()
     while exc is not None:
         frames = [(frame, line, label) for frame, line in traceback.walk_tb(exc.__traceback__)
                   if (label := _plugin_at(frame.f_code.co_filename, places))]
-        if frames or not causes:
-            return frames
+        if frames:
+            return exc, frames
         exc = exc.__cause__ or exc.__context__
-    return []
+    return None, []
 
 
 def _describe(owner: object) -> str:
