@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TASK = ROOT / "tasks" / "binary_addition.toml"
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for post_reference
+# The tests send SIGHUP and SIGTERM to the runs they start (and to themselves) as a terminal or `kill` does. A suite
+# started with those ignored (under nohup, or by a runner that ignores them) would hand that on to every child, and
+# graphnet keeps an ignored signal ignored, as nohup asks: the runs would then go on for ever. The suite answers
+# them by default, as a shell's command does.
+for _signum in (signal.SIGHUP, signal.SIGTERM):
+    if signal.getsignal(_signum) == signal.SIG_IGN:
+        signal.signal(_signum, signal.SIG_DFL)
 # JAX's compilation cache of the tests (and of the CLI runs they start) goes to a directory of their own, so the
 # suite leaves nothing in the user's HOME
 os.environ.setdefault("GRAPHNET_JAX_CACHE", str(Path(tempfile.gettempdir()) / f"graphnet-tests-jax-{os.getuid()}"))

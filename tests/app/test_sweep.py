@@ -140,15 +140,19 @@ def test_a_stopped_sweep_keeps_the_finished_trials_and_leaves_no_process(tmp_pat
         [sys.executable, "-m", "graphnet", "sweep", str(ROOT / TASK), "--set", "training.iterations=50,100000000",
          "--set", "network.hidden=2", "--seeds", "2", "--workers", "2", "--csv", str(csv_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, start_new_session=True)
-    reported = [proc.stderr.readline() for _ in range(2)]  # "sweep: 1/4 ...", "sweep: 2/4 ..."
-    assert reported[1].startswith("sweep: 2/4 training.iterations=50"), reported
-    workers = children(proc.pid)
-    assert len(workers) >= 2  # the workers (and multiprocessing's resource tracker)
-    if to == "the process group":
-        os.killpg(proc.pid, signum)
-    else:
-        os.kill(proc.pid, signum)
-    out, err = proc.communicate(timeout=60)
+    try:
+        reported = [proc.stderr.readline() for _ in range(2)]  # "sweep: 1/4 ...", "sweep: 2/4 ..."
+        assert reported[1].startswith("sweep: 2/4 training.iterations=50"), reported
+        workers = children(proc.pid)
+        assert len(workers) >= 2  # the workers (and multiprocessing's resource tracker)
+        if to == "the process group":
+            os.killpg(proc.pid, signum)
+        else:
+            os.kill(proc.pid, signum)
+        out, err = proc.communicate(timeout=60)
+    finally:  # a sweep that did not stop must not train on after the test, on a core others need
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 128 + signum, err
     stopped = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
     # one line: no worker's traceback, no warning of multiprocessing's about what it left
