@@ -110,3 +110,12 @@ def test_shapes_are_checked_by_each_node_type():
         get_node("slice").shape((None, 8), start=5, stop=9)
     with pytest.raises(ValueError, match="bias_add needs a bias of shape"):
         get_node("bias_add").shape((None, 4), (3,))
+
+
+def test_relu_passes_the_gradient_where_its_input_is_positive_and_none_at_zero():
+    # At the kink the gradient is 0, as the docstring says (PyTorch's too); central differences cannot judge it.
+    relu, ctx = get_node("relu"), Context()
+    x = np.array([[-2.0, -0.0, 0.0, 1e-300, 3.0]])
+    assert relu.forward(ctx, x).tolist() == [[0.0, 0.0, 0.0, 1e-300, 3.0]]
+    (grad,) = relu.backward(ctx, np.full_like(x, 5.0))
+    assert grad.tolist() == [[0.0, 0.0, 0.0, 5.0, 5.0]]
