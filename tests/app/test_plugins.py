@@ -24,6 +24,15 @@ class Triple(Node):
 """
 
 
+@pytest.fixture(autouse=True)
+def forget_the_node_types_plugins_register():
+    """What a test's plugins register is forgotten after it: the property tests draw from every registered type."""
+    before = set(registered_nodes())
+    yield
+    for name in set(registered_nodes()) - before:
+        unregister_node(name)
+
+
 def test_a_module_file_registers_its_node_types_once(tmp_path):
     (tmp_path / "triple_nodes.py").write_text(TRIPLE)
     first = load_plugins(["triple_nodes.py"], relative_to=tmp_path)
@@ -61,7 +70,6 @@ def test_a_plugin_written_against_the_old_paths_still_works_and_warns(tmp_path):
     assert any(m.startswith("graphnet.training moved to graphnet.app.training") and "add -> add_integers" in m
                for m in said)
     assert "old_triple" in registered_nodes()
-    unregister_node("old_triple")
 
 
 @pytest.mark.parametrize("old, name", [("graphnet.nodes", "Sigmoid"), ("graphnet.graph", "Graph"),
