@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 
 from graphnet import register_node, unregister_node
 from pathlib import Path
@@ -13,6 +15,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TASK = ROOT / "tasks" / "binary_addition.toml"
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for post_reference
+# JAX's compilation cache of the tests (and of the CLI runs they start) goes to a directory of their own, so the
+# suite leaves nothing in the user's HOME
+os.environ.setdefault("GRAPHNET_JAX_CACHE", str(Path(tempfile.gettempdir()) / f"graphnet-tests-jax-{os.getuid()}"))
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -50,6 +50,7 @@ class Feed(NamedTuple):
     op: str
     shape: Shape
     fill: float | None  # the value of an unfed input or a constant
+    stacks: tuple[str, ...] = ()  # the inputs it holds side by side, which a run may give instead of it
 
 
 class Op:
@@ -98,15 +99,19 @@ class Program:
                  given: Mapping[str, Shape] | None = None) -> None:
         self.name, self.ops, self.wrt = name, ops, tuple(wrt)
         weights = [f for f in feeds if f.op == "parameter"]
-        inputs = [f for f in feeds if f.op == "input" and f.fill is None]
+        inputs = [f for f in feeds if f.op == "input" and f.fill is None and not f.stacks]
+        self._stacked = [f for f in feeds if f.stacks]  # inputs given as one, or made from their members
         self._filled = [f for f in feeds if f.fill is not None]  # inputs with a default, and constants
-        self.feeds = weights + inputs + self._filled
+        self.feeds = weights + inputs + self._stacked + self._filled
         self.slot = {key: i for i, key in enumerate([f.key for f in self.feeds] + [k for op in ops for k in op.outputs])}
         for index, op in enumerate(ops):
             op.place(index, self.slot)
         self.reverse_ops = [op for op in reversed(ops) if any(op.needs)]  # what can pass a gradient on, last first
         self._weights, self._inputs = _taker([f.key for f in weights]), _taker([f.key for f in inputs])
-        self._first_input, self._first_filled = len(weights), len(weights) + len(inputs)
+        self._first_input, self._first_stacked = len(weights), len(weights) + len(inputs)
+        self._first_filled = self._first_stacked + len(self._stacked)
+        # each member of an input given stacked: where its value and gradient are, as a row of that input's
+        self.rows = {m: (self.slot[f.key], row, len(f.shape)) for f in self._stacked for row, m in enumerate(f.stacks)}
         # The static shapes of what a run may be given (every input and weight of the graph, also those this program
         # does not read: a batch fed for the whole graph is the batch of its constants), to read its axes off.
         self._shapes = dict(given) if given is not None else {f.key: f.shape for f in feeds if f.op != "constant"}
@@ -114,19 +119,22 @@ class Program:
         self._checked: set[tuple] = set()  # the (leading axes, batch size) of runs whose shapes were checked
         self._no_stacking = next((op for op in ops if op.node.stacking is None), None)
 
-    def forward(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> Run:
+    def forward(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray], *,
+                context: type[Context] = Context) -> Run:
         """Run every op on ``feeds`` (inputs, by key) and ``params`` (weights, by key): the forward pass.
 
         Values may carry leading axes before their static shape, the same for all: several networks run side by
         side, a member axis in front of every weight and input (:mod:`graphnet.app.members`), as the node types'
-        ``stacking`` rules allow. Those axes and the batch size are read off what is given.
+        ``stacking`` rules allow. Those axes and the batch size are read off what is given. ``context``: the class
+        of the contexts handed to node types, whose ``xp`` is the array library they compute with
+        (:mod:`graphnet.engine.compiling` traces a run with jax.numpy's).
         """
-        values, axes = self._start(feeds, params)
+        values, axes = self._start(feeds, params, context.xp)
         contexts: list[Context] = []
         with np.errstate(over="ignore"):  # a sigmoid's exp(-x) may overflow to inf, which still gives the right 0
             try:
                 for op in self.ops:
-                    ctx = Context(op.needs, op.attrs)
+                    ctx = context(op.needs, op.attrs)
                     if op.single:
                         values[op.out] = op.node.forward(ctx, *op.read(values))
                     else:  # a node type of several outputs gives one value each
@@ -137,10 +145,10 @@ class Program:
                 raise self._blame(op, "forward", exc, values, axes) from exc
         if axes not in self._checked:
             self._check_values(values, axes)
-        return Run(self, values, contexts)
+        return Run(self, values, contexts, context.xp)
 
     # -- what a run is given, and what it gives ----------------------------------------------------------------
-    def _start(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> tuple[list, tuple]:
+    def _start(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray], xp=np) -> tuple[list, tuple]:
         """The values of a run before its first op: the leaves', in their slots; and its leading axes and batch."""
         axes = self._axes(feeds, params)
         if axes[0] and self._no_stacking is not None:
@@ -154,7 +162,12 @@ class Program:
         except KeyError as missing:
             raise GraphError(f"node {missing.args[0]!r} needs a value, and params has none") from None
         try:
-            values[self._first_input : self._first_filled] = self._inputs(feeds)
+            values[self._first_input : self._first_stacked] = self._inputs(feeds)
+            for i, leaf in enumerate(self._stacked, self._first_stacked):
+                given = feeds.get(leaf.key)
+                # given as one array (the inputs of every step), or as its members, stacked here on a new axis
+                values[i] = given if given is not None else \
+                    xp.stack([feeds[k] for k in leaf.stacks], axis=-len(leaf.shape))
         except KeyError as missing:
             raise GraphError(f"node {missing.args[0]!r} needs a value, and feeds has none") from None
         filled = self._fills.get(axes)
@@ -235,10 +248,10 @@ class Run:
     """The values of one forward pass (``values[slot]``, or by key with :meth:`value` and :attr:`by_key`) and what each
     op saved for its backward (``contexts``, in op order); :meth:`backward` is the reverse pass."""
 
-    __slots__ = ("program", "slots", "contexts")
+    __slots__ = ("program", "slots", "contexts", "xp")
 
-    def __init__(self, program: Program, slots: list, contexts: list[Context]) -> None:
-        self.program, self.slots, self.contexts = program, slots, contexts
+    def __init__(self, program: Program, slots: list, contexts: list[Context], xp=np) -> None:
+        self.program, self.slots, self.contexts, self.xp = program, slots, contexts, xp
 
     def value(self, key: str) -> np.ndarray:
         """The value of node ``key`` in this run."""
@@ -262,10 +275,17 @@ class Run:
         """
         grads = self._seed(of)
         self._reverse(self.program.reverse_ops, grads)
-        slot = self.program.slot
+        program, slot = self.program, self.program.slot
         if every_node:
-            return {key: grads[i] for key, i in slot.items() if grads[i] is not None}
-        return {key: grads[slot[key]] for key in self.program.wrt if key in slot and grads[slot[key]] is not None}
+            found = {key: grads[i] for key, i in slot.items() if grads[i] is not None}
+        else:
+            found = {key: grads[slot[key]] for key in program.wrt if key in slot and grads[slot[key]] is not None}
+        # a member of an input given stacked: its row of the stacked input's gradient, which has every reader's share
+        for key, (i, row, rank) in program.rows.items():
+            g = grads[i]
+            if g is not None and (every_node or key in program.wrt):
+                found[key] = g[(slice(None),) * (g.ndim - rank) + (row,)]
+        return found
 
     def _reverse(self, ops: Sequence[Op], grads: list) -> None:
         """The reverse pass through ``ops`` (last first): each op's node type's ``backward`` on the gradient of its
@@ -332,7 +352,7 @@ class Run:
     def _seed(self, of: str) -> list:
         """The gradients of a reverse pass from ``of`` before it starts: ones for ``of``, none for the rest."""
         grads: list = [None] * len(self.slots)
-        grads[self.program.slot[of]] = np.ones_like(self.value(of))
+        grads[self.program.slot[of]] = self.xp.ones_like(self.value(of))
         return grads
 
     def _failed(self, op: Op, exc: Exception) -> GraphError:

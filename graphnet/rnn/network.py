@@ -21,7 +21,7 @@ from ..engine.gradcheck import GradientCheck, check_program
 from ..engine.graph import Graph
 from ..engine.node import Shape
 from ..engine.program import Program
-from ..engine.stacking import STACK_ROWS, stacked
+from ..engine.stacking import STACK_ROWS, span, stacked
 from ..errors import GraphError
 from .cells import Cell, get_cell  # noqa: F401  (get_cell: for the example above)
 from .data import Generator
@@ -119,10 +119,14 @@ class Network:
 
     # -- running --------------------------------------------------------------------------------------------
     def feeds(self, x: np.ndarray, y: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Feeds for a run from time-major arrays: ``x`` (T, B, inputs) and ``y`` (T, B, outputs)."""
+        """Feeds for a run from time-major arrays: ``x`` (T, B, inputs) and ``y`` (T, B, outputs), step by step
+        (``x[t]``), and whole under the name a stacked graph gives every step's inputs side by side (``x[0..7]``),
+        which it then reads with no copy."""
         feeds = dict(zip(over(INPUT, len(x)), x))
+        feeds[_whole(INPUT, len(x))] = _steps_behind_lead(x)
         if y is not None:
             feeds.update(zip(over(TARGET, len(y)), y))
+            feeds[_whole(TARGET, len(y))] = _steps_behind_lead(y)
         return feeds
 
     def _chunk_program(self, steps: int, outputs: Sequence[str], batch: int) -> Program:
@@ -185,6 +189,18 @@ class Network:
             for t in range(length):
                 out[start + t] = np.concatenate([value(at(s, t)) for s in names], axis=-1)
         return out
+
+
+def _steps_behind_lead(x: np.ndarray) -> np.ndarray:
+    """Time-major ``x`` (T, ..., B, width) with its steps' axis after the leading (member) axes, where a stacked
+    input has it: (..., T, B, width), a view."""
+    return x if x.ndim == 3 else np.moveaxis(x, 0, -3)
+
+
+@functools.lru_cache(maxsize=256)
+def _whole(name: str, steps: int) -> str:
+    """The key of node ``name`` at every step side by side, as a stacked graph names it (``x[0..7]``)."""
+    return span(over(name, steps))
 
 
 def check_network(
