@@ -33,9 +33,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import DivergedError, TaskError
-from ..rnn.keys import LOSS
 from .tasks import EVAL_BATCH, Task, check_memory, training_bytes
-from .training import Accuracy, Problems, correct_counts, problems_to_check
+from .training import Accuracy, Networks, Problems, correct_counts, descend, problems_to_check
 from .weights import Params
 
 
@@ -49,6 +48,7 @@ class Member:
     iterations: int  # the updates it made: to the iteration ``until`` stopped it, or all of them
     seconds: float  # its share of the training time: each iteration's time divided among the members it trained
     stopped: bool  # whether ``until`` stopped it before the task's iterations
+    diverged: bool = False  # whether its loss or a gradient went NaN or inf (with ``diverged="stop"``)
 
 
 def train_members(
@@ -58,12 +58,15 @@ def train_members(
     learning_rates: Sequence[float] | None = None,
     until: Callable[[int, Params], np.ndarray] | None = None,
     every: int = 100,
+    diverged: str = "raise",
 ) -> list[Member]:
     """Train one network per seed (with its learning rate, default the task's) as the members of one program.
 
     ``until(done, params)``, called every ``every`` iterations with the members still training (their weights
-    stacked on the member axis), returns which of them to stop (a boolean per member). Raises
-    :class:`~graphnet.errors.DivergedError` naming the seed if a member's loss or gradient is NaN or inf.
+    stacked on the member axis), returns which of them to stop (a boolean per member). A member whose loss or
+    gradient is NaN or inf raises :class:`~graphnet.errors.DivergedError` naming its seed; with
+    ``diverged="stop"``, it is stopped there instead (``Member.diverged``, its weights those before the update
+    that failed) and the others go on: each member is computed as it alone, so one's NaN is not another's.
     """
     spec, network = task.training, task.build_network()
     rates = [spec.learning_rate] * len(seeds) if learning_rates is None else list(learning_rates)
@@ -80,50 +83,45 @@ def train_members(
     if unruled:  # its methods may not compute each member as it alone: no numbers are better than wrong ones
         raise TaskError(f"{task.source}: node type {unruled[0]!r} declares no stacking rule, so its networks cannot "
                         "train side by side; train them one by one")
-    params = {key: np.stack([p[key] for p in initial]) for key in initial[0]}
-    active = list(range(len(seeds)))  # the members still training, in member-axis order
-    rate = np.array(rates)
+    networks = Networks({key: np.stack([p[key] for p in initial]) for key in initial[0]}, rates, streams,
+                        side_by_side=True)
     shares = np.zeros(len(seeds))
     finished: dict[int, Member] = {}
-    for iteration in range(spec.iterations):
-        start = time.perf_counter()
-        batches = [next(streams[m]) for m in active]
-        x = np.stack([b.x for b in batches], axis=1)  # (T, members, batch, inputs): each step's inputs, per member
-        y = np.stack([b.y for b in batches], axis=1)
-        run = program.forward(network.feeds(x, y), params)
-        grads = run.backward()
-        _check_finite(run.value(LOSS), grads, [seeds[m] for m in active], iteration)
-        params = {key: w - rate.reshape(-1, *[1] * (w.ndim - 1)) * grads[key] for key, w in params.items()}
-        shares[active] += (time.perf_counter() - start) / len(active)
+    if diverged not in ("raise", "stop"):
+        raise ValueError(f"diverged={diverged!r}: expected 'raise' or 'stop'")
+
+    def member(row: int, iterations: int, **how: bool) -> Member:
+        m = networks.active[row]
+        return Member(seeds[m], rates[m], {k: v[row].copy() for k, v in networks.params.items()}, iterations,
+                      float(shares[m]), **how)
+
+    def lost(iteration: int, rows: np.ndarray, feeds: dict, grads: Params) -> None:
+        if diverged == "raise":
+            raise DivergedError(f"training diverged at iteration {iteration} for the network of seed "
+                                f"{seeds[networks.active[np.flatnonzero(rows)[0]]]}: a NaN or inf in its loss or "
+                                "a gradient; lower training.learning_rate")
+        for row in np.flatnonzero(rows):  # its weights before the update that failed
+            finished[networks.active[row]] = member(row, iteration, stopped=False, diverged=True)
+
+    clock = [time.perf_counter()]
+
+    def after_update(iteration: int, batch, run) -> bool:
+        now = time.perf_counter()
+        shares[networks.active] += (now - clock[0]) / len(networks.active)
         done = iteration + 1
         if until is not None and done % every == 0 and done < spec.iterations:
-            stop = np.asarray(until(done, params), dtype=bool)
+            stop = np.asarray(until(done, networks.params), dtype=bool)
             for row in np.flatnonzero(stop):
-                m = active[row]
-                finished[m] = Member(seeds[m], rates[m], {k: v[row].copy() for k, v in params.items()}, done,
-                                     float(shares[m]), True)
+                finished[networks.active[row]] = member(row, done, stopped=True)
             if stop.any():
-                keep = ~stop
-                active = [m for m, k in zip(active, keep) if k]
-                params = {key: w[keep] for key, w in params.items()}
-                rate = rate[keep]
-                if not active:
-                    break
-    for row, m in enumerate(active):
-        finished[m] = Member(seeds[m], rates[m], {k: v[row].copy() for k, v in params.items()}, spec.iterations,
-                             float(shares[m]), False)
+                networks.leave(stop)
+        clock[0] = time.perf_counter()
+        return not networks.active
+
+    descend(network, program, networks, range(spec.iterations), diverged=lost, after_update=after_update)
+    for row, m in enumerate(networks.active):
+        finished[m] = member(row, spec.iterations, stopped=False)
     return [finished[m] for m in range(len(seeds))]
-
-
-def _check_finite(loss: np.ndarray, grads: Params, seeds: list[int], iteration: int) -> None:
-    """Raise DivergedError naming the first member whose loss or gradient holds a NaN or inf."""
-    total = np.array(loss, dtype=np.float64)
-    for g in grads.values():
-        total = total + g.reshape(len(seeds), -1).sum(axis=1)
-    bad = np.flatnonzero(~np.isfinite(total))
-    if bad.size:
-        raise DivergedError(f"training diverged at iteration {iteration} for the network of seed {seeds[bad[0]]}: "
-                            "a NaN or inf in its loss or a gradient; lower training.learning_rate")
 
 
 def evaluate_members(task: Task, params: Params, *, batch: int | None = None) -> list[Accuracy]:

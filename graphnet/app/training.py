@@ -14,16 +14,20 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+import sys
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import DivergedError
-from ..rnn.data import Batch, Generator, bits_to_int, get_generator
+from ..errors import DivergedError, NonFiniteError
+from ..rnn.data import Batch, Generator, bits_to_int, checked, get_generator
 from ..rnn.keys import LOSS, PREDICTION, over
-from ..rnn.network import Network
+from ..engine.program import Program, Run
+from ..rnn.network import Network, nonfinite
 from .tasks import EVAL_BATCH, Task
 from .weights import Params
 
@@ -95,49 +99,144 @@ def train(
     exactly as an uninterrupted one. A NaN or inf in the loss or a gradient raises
     :class:`~graphnet.errors.DivergedError`.
     """
-    spec, network = task.training, task.build_network()
+    spec, network, bits = task.training, task.build_network(), task.problem.bits
     rng = np.random.RandomState(spec.seed)
     # The post draws the weights first, then the examples: keep that order for its exact run.
     initial = network.init_parameters(rng)
     if rng_state is not None:
         rng.set_state(rng_state)
-    params = dict(initial if params is None else params)
+    iterations = range(start, spec.iterations)
+    problems = Problems(task.generator, rng, spec.batch_size, bits, len(iterations))
+    networks = Networks(dict(initial if params is None else params), spec.learning_rate, [iter(problems)])
     # An iteration needs the loss and the gradients; a hook that reads the run (a learning curve) needs every
     # node's value, and so does a log entry, which runs the whole program once more on its batch.
-    program = network.program(task.problem.bits, outputs=None if on_step else [LOSS], batch=spec.batch_size)
-    result = TrainResult(params, iterations=start)
-    steps = range(start, spec.iterations)
-    problems = Problems(task.generator, rng, spec.batch_size, task.problem.bits, len(steps))
+    program = network.program(bits, outputs=None if on_step else [LOSS], batch=spec.batch_size)
+    result = TrainResult(networks.params, iterations=start)
     log = on_log
     if progress:
         from tqdm import tqdm
 
-        steps = tqdm(steps, desc="training", unit="it", mininterval=0.5, leave=False, disable=None)
+        iterations = tqdm(iterations, desc="training", unit="it", mininterval=0.5, leave=False, disable=None,
+                          ncols=_bar_columns())
         if on_log is not None:
             log = _beside_the_bar(on_log)
-    for iteration, batch in zip(steps, problems):
-        feeds = network.feeds(batch.x, batch.y)
-        run = program.forward(feeds, params)
-        grads = run.backward()
-        if not _finite(run.value(LOSS), grads):  # named on the graph as built, node by node in step order
-            as_built = network.graph(task.problem.bits).compile().forward(feeds, params)
-            raise DivergedError(_nonfinite_message(as_built, iteration))
+
+    def diverged(iteration: int, lost: np.ndarray, feeds: dict, grads: Params) -> None:
+        # named on the graph as built, node by node in step order
+        as_built = network.graph(bits).compile().forward(feeds, networks.params)
+        raise DivergedError(_nonfinite_message(as_built, iteration))
+
+    def before_update(iteration: int, batch: Batch, run: Run) -> None:
         if spec.log_every and iteration % spec.log_every == 0:
-            every_value = run if on_step else network.program(task.problem.bits, batch=spec.batch_size).forward(feeds,
-                                                                                                                params)
+            every_value = run if on_step else network.program(bits, batch=spec.batch_size).forward(
+                network.feeds(batch.x, batch.y), networks.params)
             entry = _log_entry(task, network, batch, every_value.value, iteration)
             result.log.append(entry)
             if log:
                 log(entry)
-        params = sgd_step(params, grads, spec.learning_rate)
+
+    def after_update(iteration: int, batch: Batch, run: Run) -> bool:
         if on_step is not None:
-            on_step(iteration, batch, run.value, params)
+            on_step(iteration, batch, run.value, networks.params)
         result.iterations = iteration + 1
-        if after_step is not None and after_step(iteration + 1, params, problems.state):
-            break
-    result.params = params
+        return after_step is not None and bool(after_step(iteration + 1, networks.params, problems.state))
+
+    descend(network, program, networks, iterations, diverged=diverged, before_update=before_update,
+            after_update=after_update)
+    result.params = networks.params
     result.rng_state = problems.state()
     return result
+
+
+class Networks:
+    """What a training loop trains: one network, or several side by side on a leading *member* axis (their
+    weights stacked, one learning rate and one stream of problems each; see :mod:`graphnet.app.members`).
+
+    ``params`` are their weights now; :meth:`batch` draws the next iteration's problems; :meth:`update` makes the
+    SGD step, out of place; :meth:`leave` takes members out, and the others go on as they would have alone.
+    """
+
+    def __init__(self, params: Params, learning_rate: float | Sequence[float], streams: list[Iterator[Batch]],
+                 *, side_by_side: bool = False) -> None:
+        self.params, self.streams, self.side_by_side = params, streams, side_by_side
+        self.rate = np.asarray(learning_rate, dtype=np.float64) if side_by_side else learning_rate
+        self.active = list(range(len(streams)))  # the members still training, in member-axis order
+
+    def batch(self) -> Batch:
+        """The next problems: a member's from its own stream, side by side on the member axis after the steps'."""
+        if not self.side_by_side:
+            return next(self.streams[0])
+        batches = [next(self.streams[m]) for m in self.active]
+        return Batch(np.stack([b.x for b in batches], axis=1), np.stack([b.y for b in batches], axis=1))
+
+    def finite(self, loss: np.ndarray, grads: Params) -> np.ndarray:
+        """Whether the loss and every gradient are finite: one flag per member (one flag alone for one network)."""
+        if not self.side_by_side:  # one running total: a NaN or an inf anywhere makes it non-finite
+            total = float(loss)
+            for g in grads.values():
+                total += float(g.sum())
+            return np.array([math.isfinite(total)])
+        total = np.array(loss, dtype=np.float64)
+        for g in grads.values():
+            total = total + g.reshape(len(self.active), -1).sum(axis=1)
+        return np.isfinite(total)
+
+    def update(self, grads: Params) -> None:
+        """W <- W - learning_rate * dL/dW, each member with its own rate."""
+        if not self.side_by_side:
+            self.params = sgd_step(self.params, grads, self.rate)
+            return
+        rate = self.rate
+        self.params = {k: w - rate.reshape(-1, *[1] * (w.ndim - 1)) * grads[k] for k, w in self.params.items()}
+
+    def leave(self, rows: np.ndarray, grads: Params | None = None) -> None:
+        """Take out the members of ``rows`` (booleans, in member-axis order), with their gradients if given."""
+        keep = ~rows
+        self.active = [m for m, k in zip(self.active, keep) if k]
+        if self.side_by_side:
+            self.params = {key: w[keep] for key, w in self.params.items()}
+            self.rate = self.rate[keep]
+            if grads is not None:
+                grads.update({key: g[keep] for key, g in grads.items()})
+
+
+def descend(
+    network: Network,
+    program: Program,
+    networks: Networks,
+    iterations: Iterable[int],
+    *,
+    diverged: Callable[[int, np.ndarray, dict, Params], None],
+    before_update: Callable[[int, Batch, Run], None] | None = None,
+    after_update: Callable[[int, Batch, Run], bool] | None = None,
+) -> None:
+    """The training loop, for one network and for many side by side: for every iteration, a batch, the forward
+    pass, the reverse pass, and the SGD step.
+
+    A NaN or inf in the loss or a gradient calls ``diverged(iteration, lost, feeds, grads)`` (``lost``: a flag
+    per member) before any update; it raises, or lets those members leave while the others go on.
+    ``before_update`` sees the run before the weights change (the log); ``after_update`` after, and ends the
+    loop when it returns True.
+    """
+    # A run that diverges is stopped at the first NaN or inf and named in one line, without the overflow warnings
+    # numpy would print on its way there.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for iteration in iterations:
+            batch = networks.batch()
+            feeds = network.feeds(batch.x, batch.y)
+            run = program.forward(feeds, networks.params)
+            grads = run.backward()
+            lost = ~networks.finite(run.value(LOSS), grads)
+            if lost.any():
+                diverged(iteration, lost, feeds, grads)
+                networks.leave(lost, grads)
+                if not networks.active:
+                    break
+            if before_update is not None:
+                before_update(iteration, batch, run)
+            networks.update(grads)
+            if after_update is not None and after_update(iteration, batch, run):
+                break
 
 
 class Problems:
@@ -156,7 +255,8 @@ class Problems:
         while left > 0:
             n = min(left, max(1, DRAW_AHEAD // size))
             self._start, self._taken = self.rng.get_state(), 0
-            drawn = self.generator.sample_many(self.rng, n, size, self.bits)
+            drawn = checked(self.generator, self.generator.sample_many(self.rng, n, size, self.bits), "sample",
+                            self.bits, n * size)
             for i in range(0, n * size, size):
                 self._taken += 1
                 yield Batch(drawn.x[:, i : i + size], drawn.y[:, i : i + size])
@@ -171,6 +271,16 @@ class Problems:
         return replay.get_state()
 
 
+def _bar_columns() -> int | None:
+    """The progress bar's width: the terminal's, less room for the ``^C`` a terminal echoes after it when Ctrl-C is
+    pressed. A bar as wide as the terminal pushes the echo onto a line of its own, and clearing the bar then
+    clears that line instead, leaving the bar on the screen after the run has stopped."""
+    try:
+        return max(os.get_terminal_size(sys.stderr.fileno()).columns - 3, 20)
+    except (OSError, ValueError):  # not a terminal: tqdm draws nothing there anyway
+        return None
+
+
 def _beside_the_bar(on_log: Callable[[LogEntry], None]) -> Callable[[LogEntry], None]:
     """``on_log`` with the progress bar cleared while it writes and drawn again after, so that on a terminal,
     where the bar and the log share the screen, the log's lines are never written into the bar's."""
@@ -183,35 +293,11 @@ def _beside_the_bar(on_log: Callable[[LogEntry], None]) -> Callable[[LogEntry], 
     return log
 
 
-def _finite(loss: np.ndarray, grads: Params) -> bool:
-    # One running total: a NaN or inf anywhere (or infs of both signs) makes it non-finite, and it costs one
-    # sum per gradient, so the check can run every iteration.
-    total = float(loss)
-    for g in grads.values():
-        total += float(g.sum())
-    return math.isfinite(total)
-
-
 def _nonfinite_message(run, iteration: int) -> str:
     """Name the first node (in the order the forward pass ran) whose value, or else gradient, is NaN or inf."""
     advice = "lower training.learning_rate, or check the weights it started from"
-    values = run.values  # filled in topological order by the forward pass
-    order = list(values)
-    for key in order:
-        if not np.all(np.isfinite(values[key])):
-            return f"training diverged at iteration {iteration}: node {key!r} is {_which(values[key])}; {advice}"
-    grads = run.backward(every_node=True)
-    for key in reversed(order):
-        if key in grads and not np.all(np.isfinite(grads[key])):
-            return (
-                f"training diverged at iteration {iteration}: the gradient at node {key!r} is "
-                f"{_which(grads[key])}; {advice}"
-            )
-    return f"training diverged at iteration {iteration}: a NaN or inf in the loss or a gradient; {advice}"
-
-
-def _which(value: np.ndarray) -> str:
-    return "NaN" if np.any(np.isnan(value)) else "inf"
+    found = nonfinite(run.values) or nonfinite(run.backward(every_node=True), gradients=True)
+    return f"training diverged at iteration {iteration}: {found or 'a NaN or inf in the loss or a gradient'}; {advice}"
 
 
 def predictions(value: Callable[[str], np.ndarray], steps: int) -> np.ndarray:
@@ -265,10 +351,12 @@ def evaluate(
 def problems_to_check(task: Task, bits: int | None = None, samples: int = 10000, seed: int = 0) -> tuple[Batch, bool]:
     """The problems an accuracy is measured on: all of them when they are few (True), else random ones."""
     bits = bits or task.problem.bits
-    problems = task.generator.all_problems(bits)
+    generator = task.generator
+    problems = generator.all_problems(bits)
     if problems is not None:
-        return problems, True
-    return task.generator.sample(np.random.RandomState(seed), samples, bits), False
+        return checked(generator, problems, "all_problems", bits), True
+    return checked(generator, generator.sample(np.random.RandomState(seed), samples, bits), "sample", bits,
+                   samples), False
 
 
 def fixed_sample(task: Task, size: int, seed: int = 0) -> Batch:
@@ -290,13 +378,25 @@ def correct_counts(network: Network, params: Params, problems: Batch, batch: int
         y = problems.y[:, start : start + batch]
         if lead:  # every member sees the same problems: a view, not a copy
             x = np.broadcast_to(x[:, None], (x.shape[0], *lead, *x.shape[1:]))
-        predicted = np.round(network.predict(params, x))
+        with np.errstate(over="ignore", invalid="ignore"):  # a prediction that overflows to NaN is simply wrong
+            predicted = np.round(network.predict(params, x))
         correct += np.sum(np.all(predicted == y[:, None] if lead else predicted == y, axis=(0, -1)), axis=-1)
     return correct
 
 
 def add_integers(network: Network, params: Params, a: int, b: int) -> int:
-    """The trained network's sum of two non-negative integers of any size (unrolled over as many bits)."""
+    """The trained network's sum of two non-negative integers of any size (unrolled over as many bits).
+
+    Weights so large that the run overflows give no sum: :class:`~graphnet.errors.NonFiniteError` says where.
+    """
     bits = max(a.bit_length(), b.bit_length()) + 1
     problem = get_generator("binary_addition").encode([a], [b], bits)
-    return bits_to_int(network.predict(params, problem.x)[:, 0, 0])
+    predicted = np.empty(bits)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, in one line
+        for start, length, run in network.forward_in_chunks(params, problem.x, functools.partial(over, PREDICTION)):
+            lost = nonfinite(run.values)  # a NaN, or an inf an output's sigmoid would hide
+            if lost:
+                raise NonFiniteError(f"the network's run overflows with these weights ({lost}, counting from bit "
+                                     f"{start}): there is no sum to read from it")
+            predicted[start : start + length] = [run.value(key)[0, 0] for key in over(PREDICTION, length)]
+    return bits_to_int(predicted)

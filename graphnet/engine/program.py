@@ -141,6 +141,8 @@ class Program:
                         for i, value in zip(op.outs, op.node.forward(ctx, *op.read(values))):
                             values[i] = value
                     contexts.append(ctx)
+            except GraphError:  # said already, by a check or by a node type
+                raise
             except Exception as exc:
                 raise self._blame(op, "forward", exc, values, axes) from exc
         if axes not in self._checked:
@@ -216,8 +218,6 @@ class Program:
     def _blame(self, op: Op, where: str, exc: Exception, values: list, axes: tuple) -> Exception:
         """The error to raise when ``op``'s ``where`` (forward or backward) failed: a value of the wrong shape made
         earlier, if there is one (named), or the failure itself, naming the op."""
-        if isinstance(exc, GraphError):
-            return exc
         try:
             self._check_values(values, axes)
         except GraphError as wrong:
@@ -271,13 +271,15 @@ class Run:
 
         Backpropagation through time is nothing special here: a weight read by every step gets the sum of
         its readers' gradients. Calling this twice gives the same gradients: nothing of a previous call is
-        kept. With ``every_node``, the gradients of every node between ``wrt`` and ``of`` are returned too.
+        kept. With ``every_node``, the gradients of every node between ``wrt`` and ``of`` are returned too, in the
+        order the reverse pass completes them (the last op's output first, the leaves last), so that the first
+        NaN found in them is where the pass first made one.
         """
         grads = self._seed(of)
         self._reverse(self.program.reverse_ops, grads)
         program, slot = self.program, self.program.slot
         if every_node:
-            found = {key: grads[i] for key, i in slot.items() if grads[i] is not None}
+            found = {key: grads[i] for key, i in reversed(slot.items()) if grads[i] is not None}
         else:
             found = {key: grads[slot[key]] for key in program.wrt if key in slot and grads[slot[key]] is not None}
         # a member of an input given stacked: its row of the stacked input's gradient, which has every reader's share
@@ -311,6 +313,8 @@ class Run:
                         if g is not None:
                             old = grads[i]
                             grads[i] = g if old is None else old + g  # summed over readers, out of place
+            except GraphError:  # said already, by a check or by a node type
+                raise
             except Exception as exc:
                 raise self._failed(op, exc) from exc
 
@@ -357,8 +361,6 @@ class Run:
 
     def _failed(self, op: Op, exc: Exception) -> GraphError:
         """The error for ``op``'s backward that raised ``exc``, naming its node type and node."""
-        if isinstance(exc, GraphError):
-            return exc
         return GraphError(f"{op.node.name}.backward at node {op.key!r} failed: {type(exc).__name__}: {exc}"
                           f"{_of(op.node)}")
 

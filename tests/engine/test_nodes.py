@@ -176,3 +176,15 @@ def test_relu_passes_the_gradient_where_its_input_is_positive_and_none_at_zero()
     assert relu.forward(ctx, x).tolist() == [[0.0, 0.0, 0.0, 1e-300, 3.0]]
     (grad,) = relu.backward(ctx, np.full_like(x, 5.0))
     assert grad.tolist() == [[0.0, 0.0, 0.0, 5.0, 5.0]]
+
+
+def test_a_node_type_whose_stacking_rule_is_not_one_is_refused_when_registered(node_type):
+    from graphnet import Node
+
+    with pytest.raises(GraphError, match=r"node type 'sigmoid2' \(.*\): stacking = 'elementwise'; expected None "
+                                         r"or Stacking\(\)"):
+        @node_type("sigmoid2")
+        class Sigmoid2(Node):
+            """A plugin's guess at how stacking is declared."""
+
+            stacking = "elementwise"
