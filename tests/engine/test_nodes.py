@@ -142,6 +142,7 @@ def test_shapes_are_checked_by_each_node_type():
     ("concat", [(None, 2), (3, 2)], {}, "concat needs inputs that differ only in the last axis, got ((None, 2), "
                                         "(3, 2))"),
     ("slice", [(None, 8)], {"start": 5, "stop": 9}, "slice needs 0 <= start < stop <= 8, got start=5, stop=9"),
+    ("slice", [(None, 3, 8)], {"start": 5, "stop": 9}, "slice needs 0 <= start < stop <= 8, got start=5, stop=9"),
     ("slice", [(None, 8)], {"start": 3, "stop": 3}, "slice needs 0 <= start < stop <= 8, got start=3, stop=3"),
     ("slice", [(None, 8)], {"start": -1}, "slice needs 0 <= start < stop <= 8, got start=-1, stop=8"),
     ("pow", [(None, 2)], {"exponent": True}, "pow needs a finite number as its exponent (attrs={'exponent': 3}), "
@@ -167,6 +168,10 @@ def test_a_slice_without_a_bound_runs_to_that_end_of_the_axis():
         (grad,) = slice_.backward(ctx, np.ones((2, columns.stop - columns.start)))
         assert np.array_equal(grad, np.isin(np.arange(6), np.arange(6)[columns]) * np.ones((2, 1))), attrs
         assert slice_.shape((None, 6), **attrs) == (None, columns.stop - columns.start), attrs
+    ctx, x = Context(attrs={"start": 4}), np.arange(24.0).reshape(2, 2, 6)  # the last axis, whatever the rank
+    assert np.array_equal(slice_.forward(ctx, x), x[..., 4:]) and slice_.shape((2, 2, 6), start=4) == (2, 2, 2)
+    (grad,) = slice_.backward(ctx, np.ones((2, 2, 2)))
+    assert grad.shape == (2, 2, 6) and grad[..., 4:].all() and not grad[..., :4].any()
 
 
 def test_relu_passes_the_gradient_where_its_input_is_positive_and_none_at_zero():

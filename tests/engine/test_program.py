@@ -4,7 +4,7 @@ a run's leaves hold."""
 import numpy as np
 import pytest
 
-from graphnet import Graph, load_task, stacked
+from graphnet import Graph, Node, load_task, stacked
 from graphnet.errors import GraphError
 from conftest import TASK
 
@@ -107,3 +107,33 @@ def test_a_node_types_wrong_result_is_raised_as_the_engine_said_it_not_chained_t
         chain.append(exc)
         exc = exc.__cause__ or exc.__context__
     assert exc is None
+
+
+def test_a_failing_op_is_named_and_so_is_a_node_type_that_is_not_graphnets(node_type):
+    @node_type("boom")
+    class Boom(Node):
+        """Fails."""
+
+        def forward(self, ctx, x):
+            raise ZeroDivisionError("no")
+
+    g = Graph()
+    x = g.input("x", (None, 2))
+    g.apply("boom", "b", g.apply("matmul", "y", x, g.parameter("w", (2, 1))))
+    program = g.compile()
+    with pytest.raises(GraphError) as failed:  # graphnet's own matmul: the message says what numpy said
+        program.forward({"x": np.ones((3, 5))}, {"w": np.ones((2, 1))})
+    said = str(failed.value)
+    assert said.startswith("matmul.forward at node 'y' failed: ValueError: ") and "node type" not in said
+    with pytest.raises(GraphError) as failed:  # a plugin's: and where it comes from
+        program.forward({"x": np.ones((3, 2))}, {"w": np.ones((2, 1))})
+    assert str(failed.value) == f"boom.forward at node 'b' failed: ZeroDivisionError: no (node type 'boom' of {__name__})"
+
+
+def test_every_nodes_gradients_come_in_the_order_the_reverse_pass_completes_them():
+    # The first NaN among them is where the reverse pass first made one (training names it so).
+    g = Graph()
+    h = g.apply("tanh", "h", g.apply("matmul", "xw", g.input("x", (None, 2)), g.parameter("w", (2, 2))))
+    g.apply("sum", "loss", g.apply("mul", "hh", h, h))
+    run = g.compile().forward({"x": np.ones((1, 2))}, {"w": np.eye(2)})
+    assert list(run.backward(every_node=True)) == ["loss", "hh", "h", "xw", "w"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from graphnet import Node, Stacking
-from graphnet import Network, get_cell
+from graphnet import Network, get_cell, get_node
 from graphnet.errors import GraphError
 from graphnet import Graph, stacked
 from graphnet.engine.stacking import STACK_ROWS, groups
@@ -286,3 +286,17 @@ def test_a_missing_parameter_and_an_unknown_loss_are_clear_errors():
     run = program.forward(feeds, net.init_parameters(np.random.RandomState(0)))
     with pytest.raises(GraphError, match="nope"):
         run.backward("nope")
+
+
+@pytest.mark.parametrize("op, shapes, attrs, message", [
+    ("stack", [(None, 2), (None, 3)], {"axis": -3}, "stack needs inputs of one shape, got (None, 2) and (None, 3)"),
+    ("stack", [(None, 2), (None, 2)], {"axis": -2}, "the new axis is just before the values' own: axis=-3, got -2"),
+    ("broadcast", [(2, 3)], {"axis": -3, "members": 0}, "broadcast needs members >= 1, got 0"),
+    ("broadcast", [(2, 3)], {"axis": -3, "members": 2.0}, "broadcast needs members >= 1, got 2.0"),
+])
+def test_the_rewrites_node_types_refuse_what_they_cannot_compute_in_words(op, shapes, attrs, message):
+    with pytest.raises(ValueError) as refused:
+        get_node(op).shape(*shapes, **attrs)
+    assert str(refused.value) == message
+    assert get_node("stack").shape((None, 2), (None, 2), axis=-3) == (2, None, 2)
+    assert get_node("broadcast").shape((2, 3), axis=-3, members=1) == (1, 2, 3)
