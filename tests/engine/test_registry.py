@@ -26,6 +26,10 @@ def test_a_class_is_described_by_its_docstrings_first_line_as_words():
     assert shapes.get("disc").description == "A Circle filled with fill, edge drawn."
     assert shapes.get("dot").description == "The smallest disc."
     assert shapes.all() == {"disc": shapes.get("disc"), "dot": shapes.get("dot")}
+    assert shapes.register("dot")(Dot) is Dot  # the same class again (a plugin loaded twice): nothing changes
+    with pytest.raises(GraphnetError) as unknown:
+        shapes.get("square")
+    assert str(unknown.value) == "unknown shape 'square'; known shapes: disc, dot"
     shapes.unregister("dot")
     shapes.unregister("never registered")  # ignored
     assert list(shapes.all()) == ["disc"]
