@@ -359,7 +359,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     with stopping(on_signal=checkpointer.request_stop):
         try:
             result = train(task, on_log=None if args.quiet else print_entry, progress=not args.quiet,
-                           after_step=checkpointer, on_step=curve, **resume)
+                           after_update=checkpointer, on_update=curve, **resume)
         except DivergedError as exc:
             if curve is None:
                 raise

@@ -6,7 +6,7 @@ import pytest
 from graphnet import at, bits_to_int, load_task, train
 from graphnet.errors import DivergedError, WeightsError
 from graphnet import add_integers, evaluate, load_weights, save_weights
-from graphnet.app.training import sgd_step
+from graphnet.app.training import sgd_update
 from conftest import TASK
 from post_reference import run_post
 
@@ -74,7 +74,7 @@ def test_the_log_shows_the_first_problem_of_each_batch():
     def record(iteration, batch, value, params):  # each iteration's problems and its forward pass
         seen[iteration] = batch, np.stack([value(at("y_hat", t)) for t in range(8)]), float(value("loss"))
 
-    result = train(task, on_step=record)
+    result = train(task, on_update=record)
     assert [entry.iteration for entry in result.log] == [0, 1, 2, 3]
     for entry in result.log:
         batch, y_hat, loss = seen[entry.iteration]
@@ -100,7 +100,7 @@ def test_nan_gradients_of_a_finite_loss_stop_training_before_their_update():
     assert run.value("loss") == 1.0 and np.isnan(run.backward()["synapse_h"]).any()
     updates = []
     with pytest.raises(DivergedError, match=r"^training diverged at iteration 0: the gradient at node 'h\[6\]' is NaN"):
-        train(task, params=params, after_step=lambda *update: updates.append(update))
+        train(task, params=params, after_update=lambda *update: updates.append(update))
     assert updates == []  # no NaN update made, nor handed on to be checkpointed
 
 
@@ -113,7 +113,7 @@ def test_trained_weights_add_numbers_far_longer_than_they_saw(post_run):
 
 def test_sgd_step_is_out_of_place():
     w = {"w": np.ones(2)}
-    new = sgd_step(w, {"w": np.ones(2)}, 0.5)
+    new = sgd_update(w, {"w": np.ones(2)}, 0.5)
     assert w["w"].tolist() == [1, 1] and new["w"].tolist() == [0.5, 0.5]
 
 
