@@ -185,8 +185,8 @@ class Graph:
     @classmethod
     def from_networkx(cls, g: nx.DiGraph) -> Graph:
         """Wrap a DiGraph built elsewhere, after checking it as :meth:`validate` does."""
-        graph = cls(g.graph.get("name", "graph"))
-        graph.nx = g
+        graph = cls()
+        graph.nx = g  # its name too
         graph.validate()
         return graph
 

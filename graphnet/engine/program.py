@@ -271,13 +271,15 @@ class Run:
 
         Backpropagation through time is nothing special here: a weight read by every step gets the sum of
         its readers' gradients. Calling this twice gives the same gradients: nothing of a previous call is
-        kept. With ``every_node``, the gradients of every node between ``wrt`` and ``of`` are returned too.
+        kept. With ``every_node``, the gradients of every node between ``wrt`` and ``of`` are returned too, in the
+        order the reverse pass completes them (the last op's output first, the leaves last), so that the first
+        NaN found in them is where the pass first made one.
         """
         grads = self._seed(of)
         self._reverse(self.program.reverse_ops, grads)
         program, slot = self.program, self.program.slot
         if every_node:
-            found = {key: grads[i] for key, i in slot.items() if grads[i] is not None}
+            found = {key: grads[i] for key, i in reversed(slot.items()) if grads[i] is not None}
         else:
             found = {key: grads[slot[key]] for key in program.wrt if key in slot and grads[slot[key]] is not None}
         # a member of an input given stacked: its row of the stacked input's gradient, which has every reader's share

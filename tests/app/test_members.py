@@ -16,10 +16,9 @@ def alone(path, *overrides):
     return train(load_task(path, [*overrides, "training.log_every=0"]))
 
 
-def same(a: dict, b: dict, exact: bool = True) -> bool:
-    if exact:
-        return all(np.array_equal(a[k], b[k]) for k in b)
-    return all(np.allclose(a[k], b[k], rtol=0, atol=1e-12) for k in b)
+def same(a: dict, b: dict) -> bool:
+    """Bit for bit the same weights."""
+    return all(np.array_equal(a[k], b[k]) for k in b)
 
 
 @pytest.mark.parametrize("path, overrides", [

@@ -24,6 +24,15 @@ class Triple(Node):
 """
 
 
+@pytest.fixture(autouse=True)
+def forget_the_node_types_plugins_register():
+    """What a test's plugins register is forgotten after it: the property tests draw from every registered type."""
+    before = set(registered_nodes())
+    yield
+    for name in set(registered_nodes()) - before:
+        unregister_node(name)
+
+
 def test_a_module_file_registers_its_node_types_once(tmp_path):
     (tmp_path / "triple_nodes.py").write_text(TRIPLE)
     first = load_plugins(["triple_nodes.py"], relative_to=tmp_path)

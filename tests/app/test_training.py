@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from graphnet import load_task, train
-from graphnet.errors import WeightsError
+from graphnet import at, bits_to_int, load_task, train
+from graphnet.errors import DivergedError, WeightsError
 from graphnet import add_integers, evaluate, load_weights, save_weights
 from graphnet.app.training import sgd_update
 from conftest import TASK
@@ -44,9 +44,8 @@ def test_the_whole_log_and_the_weights_equal_the_posts_code(post_run):
 def test_other_settings_train_as_the_posts_algorithm_would(overrides, post_args):
     result = train(load_task(TASK, overrides))
     weights, _ = run_post(log_every=0, **post_args)
-    for key, value in weights.items():
-        assert result.params[key].shape == value.shape
-        assert np.max(np.abs(result.params[key] - value)) < 1e-9, key
+    for key, value in weights.items():  # bit for bit: the same arithmetic in the same order
+        assert np.array_equal(result.params[key], value), key
 
 
 def test_training_solves_all_128_by_128_problems(post_run):
@@ -65,6 +64,44 @@ def test_a_batch_trains_several_sequences_per_update():
     result = train(task)
     assert [e.iteration for e in result.log] == [0, 1, 2]
     assert all(np.isfinite(e.loss) for e in result.log)
+
+
+def test_the_log_shows_the_first_problem_of_each_batch():
+    # Six of the seven shipped tasks train on 16 problems a batch; the log, like the post's, shows one: the first.
+    task = load_task(TASK, ["training.batch_size=16", "training.iterations=4", "training.log_every=1"])
+    seen = {}
+
+    def record(iteration, batch, value, params):  # each iteration's problems and its forward pass
+        seen[iteration] = batch, np.stack([value(at("y_hat", t)) for t in range(8)]), float(value("loss"))
+
+    result = train(task, on_update=record)
+    assert [entry.iteration for entry in result.log] == [0, 1, 2, 3]
+    for entry in result.log:
+        batch, y_hat, loss = seen[entry.iteration]
+        y, first = batch.y[:, 0, 0], y_hat[:, 0, 0]  # step by step, least significant bit first
+        assert entry.true == y[::-1].astype(int).tolist()
+        assert entry.predicted == np.round(first)[::-1].astype(int).tolist()
+        assert entry.error == sum(np.abs(y - first).tolist())  # summed step by step, as the post sums it
+        a, b = bits_to_int(batch.x[:, 0, 0]), bits_to_int(batch.x[:, 0, 1])
+        assert entry.describe == f"{a} + {b} = {bits_to_int(first)}"
+        assert entry.loss == loss  # the batch's
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf, on purpose
+def test_nan_gradients_of_a_finite_loss_stop_training_before_their_update():
+    # Weights of +-1e300 whose columns sum to 0: every hidden unit is alike, so h @ synapse_1 is exactly 0, every
+    # prediction 0.5 and the loss 8 * 0.125 = 1.0. But the reverse pass through synapse_h overflows: inf - inf.
+    task = load_task(TASK, ["training.iterations=5"])
+    sign = np.where(np.arange(16) % 2 == 0, 1e300, -1e300)
+    params = {"synapse_0": np.array([[1e300] * 16, [-1e300] * 16]), "synapse_h": np.outer(sign, np.ones(16)),
+              "synapse_1": sign[:, None]}
+    network, problem = task.build_network(), task.generator.example("9+60", 8)
+    run = network.program(8).forward(network.feeds(problem.x, problem.y), params)
+    assert run.value("loss") == 1.0 and np.isnan(run.backward()["synapse_h"]).any()
+    updates = []
+    with pytest.raises(DivergedError, match=r"^training diverged at iteration 0: the gradient at node 'h\[6\]' is NaN"):
+        train(task, params=params, after_update=lambda *update: updates.append(update))
+    assert updates == []  # no NaN update made, nor handed on to be checkpointed
 
 
 def test_trained_weights_add_numbers_far_longer_than_they_saw(post_run):

@@ -167,3 +167,63 @@ def test_a_backward_returning_the_wrong_gradients_is_named(op, broken, message, 
     with pytest.raises(GraphError, match=message):
         run.backward("total")
 
+
+
+def test_a_subgraph_holds_what_its_outputs_need_and_every_leaf_and_settings_of_its_own():
+    g = Graph("two heads")
+    x, w, v = g.input("x", (None, 2)), g.parameter("w", (2, 3)), g.parameter("v", (2, 3))
+    g.apply("slice", "s", g.apply("matmul", "a", x, w), attrs={"start": 0, "stop": 2})
+    g.apply("matmul", "b", x, v)
+    sub = g.subgraph(["s"])
+    assert sub.keys() == ["x", "w", "v", "a", "s"] and sub.name == "two heads"  # v too: a run gives both the same
+    sub.nx.nodes["s"]["attrs"]["stop"] = 1
+    assert g.node("s")["attrs"] == {"start": 0, "stop": 2}
+    with pytest.raises(GraphError, match=r"^graph 'two heads' has no node 'c'$"):
+        g.subgraph(["s", "c"])
+
+
+def hand_built() -> nx.DiGraph:
+    """``y = sigmoid(x @ w)`` as networkx holds it, built without :class:`Graph`'s checks."""
+    d = nx.DiGraph(name="by hand")
+    d.add_node("x", op="input", inputs=(), shape=(None, 2))
+    d.add_node("w", op="parameter", inputs=(), shape=(2, 3))
+    d.add_node("xw", op="matmul", inputs=("x", "w"), shape=(None, 3))
+    d.add_node("y", op="sigmoid", inputs=("xw",), shape=(None, 3))
+    d.add_edges_from([("x", "xw", {"args": (0,)}), ("w", "xw", {"args": (1,)}), ("xw", "y", {"args": (0,)})])
+    return d
+
+
+@pytest.mark.parametrize("spoil, message", [
+    (lambda d: d.nodes["y"].pop("shape"), "node 'y' has no 'shape' attribute"),
+    (lambda d: d.nodes["y"].update(op="frobnicate"), "node 'y': unknown node type 'frobnicate'"),
+    (lambda d: d.edges["xw", "y"].pop("args"), "node 'y': its edges do not match its inputs ('xw',)"),
+    (lambda d: d.nodes["y"].update(shape=(None, 2)), "node 'y' says shape (None, 2) but its inputs give (None, 3)"),
+    (lambda d: d.nodes["w"].update(shape=(3, 3)), "node 'xw' (matmul): matmul cannot multiply shapes (None, 2) and "
+                                                  "(3, 3) (its inputs: 'x', 'w')"),
+])
+def test_a_graph_built_elsewhere_is_refused_in_words(spoil, message):
+    assert Graph.from_networkx(hand_built()).name == "by hand"
+    d = hand_built()
+    spoil(d)
+    with pytest.raises(GraphError) as refused:
+        Graph.from_networkx(d)
+    assert str(refused.value).split(";")[0] == message  # (an unknown type's message goes on: the known ones)
+
+
+def test_each_output_of_a_node_type_of_several_is_checked_against_its_own_shape(node_type):
+    @node_type("halves")
+    class Halves(Node):
+        """The first column, and the rest."""
+
+        multiple_outputs = True
+
+        def forward(self, ctx, x):
+            return x[:, :1], x[:, 1:]
+
+        def shape(self, x):
+            return [(x[0], 1), (x[0], x[1] - 1)]
+
+    g = Graph()
+    g.apply("halves", ("first", "rest"), g.input("x", (None, 3)))
+    assert [g.node(k)["shape"] for k in ("first", "rest")] == [(None, 1), (None, 2)]
+    Graph.from_networkx(g.nx.copy())  # each as its own: the rest's is not the first's

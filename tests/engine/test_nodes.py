@@ -34,12 +34,20 @@ def test_backward_returns_one_gradient_per_input_shaped_like_it():
         assert [g.shape for g in grads] == [x.shape for x in inputs], name
 
 
-def test_matmul_skips_gradients_nobody_needs():
-    ctx = Context(needs_input_grad=(False, True))
-    x, w = np.ones((2, 3)), np.ones((3, 4))
-    get_node("matmul").forward(ctx, x, w)
-    grad_x, grad_w = get_node("matmul").backward(ctx, np.ones((2, 4)))
-    assert grad_x is None and grad_w.shape == (3, 4)
+# Each node type whose backward skips a gradient nobody needs (``ctx.needs_input_grad``), and the inputs it skips.
+SKIPPING = {"matmul": (0, 1), "mul": (0, 1), "sub": (1,), "div": (0, 1), "squared_error": (0, 1),
+            "bce_with_logits": (0, 1), "bias_add": (1,), "stack": (0, 1, 2)}
+
+
+@pytest.mark.parametrize("name", SKIPPING)
+def test_a_node_type_skips_the_gradients_nobody_needs(name):
+    node = get_node(name)
+    inputs = node.sample_inputs(np.random.RandomState(0), 3, 4)
+    for skipped in SKIPPING[name]:
+        needs = tuple(i != skipped for i in range(len(inputs)))
+        ctx = Context(needs, node.sample_attrs(4))
+        grads = node.backward(ctx, np.ones_like(node.forward(ctx, *inputs)))
+        assert [g is None for g in grads] == [not need for need in needs], skipped
 
 
 def run_through_a_program(op: str, *values: np.ndarray):
@@ -104,12 +112,75 @@ def test_slice_and_concat_undo_each_other():
 
 def test_shapes_are_checked_by_each_node_type():
     assert get_node("slice").shape((None, 8), start=2, stop=5) == (None, 3)
+    assert get_node("slice").shape((2, 3, 8), start=0, stop=5) == (2, 3, 5)  # the last axis, whatever the rank
     assert get_node("concat").shape((None, 2), (None, 3)) == (None, 5)
+    assert get_node("concat").shape((4, 3, 2), (4, 3, 5)) == (4, 3, 7)
     assert get_node("bias_add").shape((None, 4), (4,)) == (None, 4)
-    with pytest.raises(ValueError, match="slice needs 0 <= start < stop <= 8"):
-        get_node("slice").shape((None, 8), start=5, stop=9)
-    with pytest.raises(ValueError, match="bias_add needs a bias of shape"):
-        get_node("bias_add").shape((None, 4), (3,))
+
+
+@pytest.mark.parametrize("op, shapes, attrs, message", [
+    ("matmul", [(None, 2, 3), (3, 4)], {}, "matmul cannot multiply shapes (None, 2, 3) and (3, 4)"),
+    ("matmul", [(None, 2), (3, 4)], {}, "matmul cannot multiply shapes (None, 2) and (3, 4)"),
+    ("add", [(None, 2), (None, 3)], {}, "add needs inputs of one shape, got (None, 2) and (None, 3)"),
+    ("mul", [(None, 2), (2, 2)], {}, "mul needs inputs of one shape, got (None, 2) and (2, 2)"),
+    ("sub", [(None, 2), (None, 3)], {}, "sub needs inputs of one shape, got (None, 2) and (None, 3)"),
+    ("div", [(None, 2), (None, 3)], {}, "div needs inputs of one shape, got (None, 2) and (None, 3)"),
+    ("sum", [(None, 2), (None, 2), (None, 3)], {}, "sum needs inputs of one shape, got (None, 2) and (None, 2) and "
+                                                  "(None, 3)"),
+    ("squared_error", [(None, 2, 1), (None, 2, 1)], {}, "squared_error needs a batch of vectors, shape (batch, "
+                                                       "width), got (None, 2, 1)"),
+    ("squared_error", [(None, 2), (None, 1)], {}, "squared_error needs inputs of one shape, got (None, 2) and "
+                                                 "(None, 1)"),
+    ("bce_with_logits", [(None,), (None,)], {}, "bce_with_logits needs a batch of vectors, shape (batch, width), "
+                                               "got (None,)"),
+    ("bce_with_logits", [(None, 2), (None, 1)], {}, "bce_with_logits needs inputs of one shape, got (None, 2) and "
+                                                   "(None, 1)"),
+    ("bias_add", [(None, 4), (3,)], {}, "bias_add needs a bias of shape (4,) for input (None, 4), got (3,)"),
+    ("bias_add", [(None, 4), (1, 4)], {}, "bias_add needs a bias of shape (4,) for input (None, 4), got (1, 4)"),
+    ("bias_add", [(None, 3, 4), (4,)], {}, "bias_add needs a batch of vectors, shape (batch, width), got "
+                                          "(None, 3, 4)"),
+    ("concat", [(None, 2), (3, 2)], {}, "concat needs inputs that differ only in the last axis, got ((None, 2), "
+                                        "(3, 2))"),
+    ("slice", [(None, 8)], {"start": 5, "stop": 9}, "slice needs 0 <= start < stop <= 8, got start=5, stop=9"),
+    ("slice", [(None, 3, 8)], {"start": 5, "stop": 9}, "slice needs 0 <= start < stop <= 8, got start=5, stop=9"),
+    ("slice", [(None, 8)], {"start": 3, "stop": 3}, "slice needs 0 <= start < stop <= 8, got start=3, stop=3"),
+    ("slice", [(None, 8)], {"start": -1}, "slice needs 0 <= start < stop <= 8, got start=-1, stop=8"),
+    ("pow", [(None, 2)], {"exponent": True}, "pow needs a finite number as its exponent (attrs={'exponent': 3}), "
+                                             "got True"),
+    ("pow", [(None, 2)], {"exponent": "3"}, "pow needs a finite number as its exponent (attrs={'exponent': 3}), "
+                                            "got '3'"),
+    ("pow", [(None, 2)], {"exponent": float("inf")}, "pow needs a finite number as its exponent (attrs={'exponent': "
+                                                     "3}), got inf"),
+])
+def test_a_node_its_type_cannot_compute_is_refused_in_words(op, shapes, attrs, message):
+    g = Graph()
+    inputs = [g.input(f"in{i}", shape) for i, shape in enumerate(shapes)]
+    with pytest.raises(GraphError) as refused:
+        g.apply(op, "out", *inputs, attrs=attrs)
+    assert str(refused.value) == f"node 'out' ({op}): {message} (its inputs: {', '.join(map(repr, inputs))})"
+
+
+def test_a_slice_without_a_bound_runs_to_that_end_of_the_axis():
+    slice_, x = get_node("slice"), np.arange(12.0).reshape(2, 6)
+    for attrs, columns in [({"stop": 2}, slice(0, 2)), ({"start": 4}, slice(4, 6)), ({}, slice(0, 6))]:
+        ctx = Context(attrs=attrs)
+        assert np.array_equal(slice_.forward(ctx, x), x[:, columns]), attrs
+        (grad,) = slice_.backward(ctx, np.ones((2, columns.stop - columns.start)))
+        assert np.array_equal(grad, np.isin(np.arange(6), np.arange(6)[columns]) * np.ones((2, 1))), attrs
+        assert slice_.shape((None, 6), **attrs) == (None, columns.stop - columns.start), attrs
+    ctx, x = Context(attrs={"start": 4}), np.arange(24.0).reshape(2, 2, 6)  # the last axis, whatever the rank
+    assert np.array_equal(slice_.forward(ctx, x), x[..., 4:]) and slice_.shape((2, 2, 6), start=4) == (2, 2, 2)
+    (grad,) = slice_.backward(ctx, np.ones((2, 2, 2)))
+    assert grad.shape == (2, 2, 6) and grad[..., 4:].all() and not grad[..., :4].any()
+
+
+def test_relu_passes_the_gradient_where_its_input_is_positive_and_none_at_zero():
+    # At the kink the gradient is 0, as the docstring says (PyTorch's too); central differences cannot judge it.
+    relu, ctx = get_node("relu"), Context()
+    x = np.array([[-2.0, -0.0, 0.0, 1e-300, 3.0]])
+    assert relu.forward(ctx, x).tolist() == [[0.0, 0.0, 0.0, 1e-300, 3.0]]
+    (grad,) = relu.backward(ctx, np.full_like(x, 5.0))
+    assert grad.tolist() == [[0.0, 0.0, 0.0, 5.0, 5.0]]
 
 
 def test_a_node_type_whose_stacking_rule_is_not_one_is_refused_when_registered(node_type):

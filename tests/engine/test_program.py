@@ -1,9 +1,10 @@
-"""Programs: the reverse pass watched one op at a time (``Run.reverse``) is the reverse pass ``backward`` runs."""
+"""Programs: the reverse pass watched one op at a time (``Run.reverse``) is the reverse pass ``backward`` runs; what
+a run's leaves hold."""
 
 import numpy as np
 import pytest
 
-from graphnet import load_task, stacked
+from graphnet import Graph, Node, load_task, stacked
 from graphnet.errors import GraphError
 from conftest import TASK
 
@@ -57,6 +58,32 @@ def test_reverse_refuses_what_the_run_did_not_compute():
         grad("h[9]")
 
 
+def test_constants_and_unfed_inputs_hold_their_fill_and_a_fed_input_its_value():
+    g = Graph()
+    g.input("x", (None, 2))
+    g.input("bias", (None, 2), fill=0.25)  # an input with a default: a run may feed it or not
+    g.constant("scale", (None, 2), 3.0)  # a batch of 3.0s, as many rows as the run's batch
+    g.constant("mix", (2, 2), -1.5)  # a fixed shape: no batch axis
+    g.apply("mul", "scaled", "x", "scale")
+    g.apply("add", "y", "scaled", "bias")
+    g.apply("matmul", "z", "y", "mix")
+    program = g.compile()
+    x = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    run = program.forward({"x": x}, {})
+    assert run.value("bias").tolist() == [[0.25, 0.25]] * 3 and run.value("scale").tolist() == [[3.0, 3.0]] * 3
+    assert run.value("mix").tolist() == [[-1.5, -1.5]] * 2
+    np.testing.assert_array_equal(run.value("z"), (3 * x + 0.25) @ np.full((2, 2), -1.5))
+    assert not run.value("scale").flags.writeable  # shared by every run of this shape: nobody may change it
+    fed = program.forward({"x": x[:1], "bias": np.array([[7.0, 8.0]])}, {})  # another batch size, bias fed
+    assert fed.value("bias").tolist() == [[7.0, 8.0]] and fed.value("scale").tolist() == [[3.0, 3.0]]
+    assert fed.value("y").tolist() == [[10.0, 14.0]]
+    # Networks side by side: a leading axis of 2 members in front of every input and every fill.
+    side_by_side = program.forward({"x": np.stack([x, -x])}, {})
+    assert side_by_side.value("bias").shape == side_by_side.value("scale").shape == (2, 3, 2)
+    assert side_by_side.value("mix").shape == (2, 2, 2)
+    np.testing.assert_array_equal(side_by_side.value("z")[1], (-3 * x + 0.25) @ np.full((2, 2), -1.5))
+
+
 def test_a_node_types_wrong_result_is_raised_as_the_engine_said_it_not_chained_to_itself(node_type):
     from graphnet import Graph, Node
 
@@ -80,3 +107,33 @@ def test_a_node_types_wrong_result_is_raised_as_the_engine_said_it_not_chained_t
         chain.append(exc)
         exc = exc.__cause__ or exc.__context__
     assert exc is None
+
+
+def test_a_failing_op_is_named_and_so_is_a_node_type_that_is_not_graphnets(node_type):
+    @node_type("boom")
+    class Boom(Node):
+        """Fails."""
+
+        def forward(self, ctx, x):
+            raise ZeroDivisionError("no")
+
+    g = Graph()
+    x = g.input("x", (None, 2))
+    g.apply("boom", "b", g.apply("matmul", "y", x, g.parameter("w", (2, 1))))
+    program = g.compile()
+    with pytest.raises(GraphError) as failed:  # graphnet's own matmul: the message says what numpy said
+        program.forward({"x": np.ones((3, 5))}, {"w": np.ones((2, 1))})
+    said = str(failed.value)
+    assert said.startswith("matmul.forward at node 'y' failed: ValueError: ") and "node type" not in said
+    with pytest.raises(GraphError) as failed:  # a plugin's: and where it comes from
+        program.forward({"x": np.ones((3, 2))}, {"w": np.ones((2, 1))})
+    assert str(failed.value) == f"boom.forward at node 'b' failed: ZeroDivisionError: no (node type 'boom' of {__name__})"
+
+
+def test_every_nodes_gradients_come_in_the_order_the_reverse_pass_completes_them():
+    # The first NaN among them is where the reverse pass first made one (training names it so).
+    g = Graph()
+    h = g.apply("tanh", "h", g.apply("matmul", "xw", g.input("x", (None, 2)), g.parameter("w", (2, 2))))
+    g.apply("sum", "loss", g.apply("mul", "hh", h, h))
+    run = g.compile().forward({"x": np.ones((1, 2))}, {"w": np.eye(2)})
+    assert list(run.backward(every_node=True)) == ["loss", "hh", "h", "xw", "w"]

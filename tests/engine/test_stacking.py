@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from graphnet import Node, Stacking
-from graphnet import Network, get_cell
+from graphnet import Network, get_cell, get_node
 from graphnet.errors import GraphError
 from graphnet import Graph, stacked
 from graphnet.engine.stacking import STACK_ROWS, groups
@@ -49,27 +49,24 @@ def random_graph(rng: np.random.RandomState, width: int = 3) -> Graph:
     return g
 
 
-def assert_runs_match(graph, feeds, params, *, exact=False, of="loss", weights_exact=None):
-    """The stacked graph's run equals the graph's: every node's value and gradient.
+def assert_runs_match(graph, feeds, params, *, exact=False, of="loss"):
+    """The stacked graph's run equals the graph's: every node's value bit for bit, and every gradient.
 
-    ``exact``: bit for bit; else within 1e-12. ``weights_exact``: the same for the weights' gradients (default
-    as ``exact``), which a stacked run adds up in another order when a weight has other uses beside a group.
+    ``exact``: the gradients bit for bit too. Else each within 8 units in the last place of its largest element
+    (measured: at most 6), as ``docs/performance.md`` says: where a node is read by several ops, a stacked run adds
+    their gradient terms in another order.
     """
     fast = stacked(graph)
     slow, quick = graph.compile().forward(feeds, params), fast.compile().forward(feeds, params)
-
-    def compare(a, b, key, bit_for_bit):
-        if bit_for_bit:
-            assert np.array_equal(a, b), key
-        else:
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=key)
-
     for key, value in slow.values.items():  # a member's value is its row of the stack, where it is not read alone
-        compare(in_stacked(quick.values, fast, key, value), value, key, exact)
+        assert np.array_equal(in_stacked(quick.values, fast, key, value), value), key
     slow_grads, quick_grads = slow.backward(of, every_node=True), quick.backward(of, every_node=True)
     for key, grad in slow_grads.items():
-        compare(in_stacked(quick_grads, fast, key, grad), grad, key,
-                exact if key not in params or weights_exact is None else weights_exact)
+        found = in_stacked(quick_grads, fast, key, grad)
+        if exact:
+            assert np.array_equal(found, grad), key
+        else:
+            assert np.max(np.abs(found - grad)) <= 8 * np.finfo(float).eps * np.max(np.abs(grad)), key
 
 
 def test_random_graphs_are_stacked_and_any_node_can_be_the_one_differentiated(cube):
@@ -87,19 +84,33 @@ def test_random_graphs_are_stacked_and_any_node_can_be_the_one_differentiated(cu
     assert stacked_groups > 20  # the random graphs do exercise stacking
 
 
-@pytest.mark.parametrize("batch", [1, 64])
-def test_the_posts_network_runs_stacked_bit_for_bit(batch):
+@pytest.mark.parametrize("hidden, batch", [(16, 1), (16, 64), (1, 1), (1, 16)])
+def test_the_posts_network_runs_stacked_bit_for_bit(hidden, batch):
     # Every value and every gradient bit for bit, weights' included: each member's product is made as its op
-    # makes it, and a weight's are added last member first, as the op-by-op reverse pass adds them.
-    net = Network(get_cell("rnn"), inputs=2, hidden=16, outputs=1)
-    rng = np.random.RandomState(7)
-    params = net.init_parameters(rng)
-    x, y = rng.randint(0, 2, size=(2, 8, batch, 2)).astype(float)
+    # makes it, and a weight's are added last member first, as the op-by-op reverse pass adds them. At hidden
+    # size 1 a weight's member gradients are a stack (8, 2, 1) that numpy's own sum (np.add.reduce, .sum) would
+    # add pairwise, in another order: 11 of 20 seeds then differ in the last bit.
+    net = Network(get_cell("rnn"), inputs=2, hidden=hidden, outputs=1)
     graph = net.graph(8)
     found = groups(graph)
     assert [keys[0] for keys in found] == ["x_synapse_0[0]", "h_synapse_1[0]", "y_hat[0]", "loss[0]"]
     assert all(len(keys) == 8 for keys in found)
-    assert_runs_match(graph, net.feeds(x, y[..., :1]), params, exact=True)
+    for seed in range(4):
+        rng = np.random.RandomState(seed)
+        params = net.init_parameters(rng)
+        x, y = rng.randint(0, 2, size=(2, 8, batch, 2)).astype(float)
+        assert_runs_match(graph, net.feeds(x, y[..., :1]), params, exact=True)
+
+
+def test_one_step_differentiated_alone_runs_stacked_bit_for_bit():
+    # The gradient of loss[2] alone: the other members of the loss group (and of the groups before it) lead to
+    # nothing differentiated, and their rows of a stack's gradient are zeros, so a weight's is step 2's share only.
+    net = Network(get_cell("rnn"), inputs=2, hidden=4, outputs=1)
+    rng = np.random.RandomState(0)
+    params = net.init_parameters(rng)
+    x, y = rng.randint(0, 2, size=(2, 5, 3, 2)).astype(float)
+    for of in ["loss[2]", "y_hat[0]", "h_synapse_1[4]", "h[3]"]:
+        assert_runs_match(net.graph(5), net.feeds(x, y[..., :1]), params, exact=True, of=of)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
@@ -111,7 +122,7 @@ def test_gated_cells_run_stacked_as_op_by_op(cell, batch):
     x, y = rng.randint(0, 2, size=(2, 6, batch, 2)).astype(float)
     graph = net.graph(6)
     assert len(groups(graph)) > 4
-    # Within 1e-12: h[t] is read by five ops, and a stacked run adds their gradient terms in another order.
+    # h[t] is read by five ops, and a stacked run adds their gradient terms in another order: within 8 ulps.
     assert_runs_match(graph, net.feeds(x, y[..., :1]), params)
     # Prediction (no targets, no loss, no gradients) through the stacked program gives the same numbers.
     op_by_op = graph.compile().forward(net.feeds(x, y[..., :1]), params)
@@ -141,6 +152,23 @@ def test_groups_come_from_structure_not_names(cube):
     rng = np.random.RandomState(0)
     feeds = {f"{k}{t}": rng.normal(size=(3, n)) for t in range(4) for k, n in (("x", 2), ("y", 1))}
     assert_runs_match(build(plain), feeds, {"w": rng.normal(size=(2, 3)), "v": rng.normal(size=(3, 1))})
+
+
+def test_groups_that_would_wait_for_each_other_are_not_all_stacked():
+    # Two sigmoids at equal depth (a2, a1) and two tanhs at equal height (b2, b1), with a1 -> b1 and b2 -> a2:
+    # run as two ops, each group would need the other's done first. The rewrite keeps the groups that leave
+    # the graph a DAG (here the tanhs) and runs the sigmoids op by op.
+    g = Graph()
+    g.parameter("w", (3, 2))
+    g.apply("tanh", "b2", "w")
+    g.apply("exp", "e", "w")
+    g.apply("sigmoid", "a2", "b2")
+    g.apply("sigmoid", "a1", "e")
+    g.apply("tanh", "b1", "a1")
+    g.apply("relu", "r", "b1")
+    g.apply("sum", "loss", "a2", "r")
+    assert groups(g) == [["b2", "b1"]]
+    assert_runs_match(g, {}, {"w": np.arange(-3.0, 3.0).reshape(3, 2) / 4}, exact=True)
 
 
 def test_node_types_with_settings_get_them_when_stacked_too():
@@ -258,3 +286,17 @@ def test_a_missing_parameter_and_an_unknown_loss_are_clear_errors():
     run = program.forward(feeds, net.init_parameters(np.random.RandomState(0)))
     with pytest.raises(GraphError, match="nope"):
         run.backward("nope")
+
+
+@pytest.mark.parametrize("op, shapes, attrs, message", [
+    ("stack", [(None, 2), (None, 3)], {"axis": -3}, "stack needs inputs of one shape, got (None, 2) and (None, 3)"),
+    ("stack", [(None, 2), (None, 2)], {"axis": -2}, "the new axis is just before the values' own: axis=-3, got -2"),
+    ("broadcast", [(2, 3)], {"axis": -3, "members": 0}, "broadcast needs members >= 1, got 0"),
+    ("broadcast", [(2, 3)], {"axis": -3, "members": 2.0}, "broadcast needs members >= 1, got 2.0"),
+])
+def test_the_rewrites_node_types_refuse_what_they_cannot_compute_in_words(op, shapes, attrs, message):
+    with pytest.raises(ValueError) as refused:
+        get_node(op).shape(*shapes, **attrs)
+    assert str(refused.value) == message
+    assert get_node("stack").shape((None, 2), (None, 2), axis=-3) == (2, None, 2)
+    assert get_node("broadcast").shape((2, 3), axis=-3, members=1) == (1, 2, 3)
