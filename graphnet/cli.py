@@ -22,6 +22,8 @@ from .app.curve import Curve, check_curve_path, write_curve
 from .app.example import read_example, run_example
 from .app.plugins import load_entry_points, load_plugins
 from .app.probe import PROBLEMS as PROBE_PROBLEMS
+from .app.reach import PROBLEMS as REACH_PROBLEMS
+from .app.reach import check_reach
 from .app.tasks import check_memory, evaluation_bytes, load_task
 from .app.training import LogEntry, add_integers, evaluate, train
 from .app.files import check_writable
@@ -88,6 +90,19 @@ The task's generator names the fact (carry, borrow, parity, ...) and its value a
 readouts of it are fitted on 75% of the random problems, every step pooled: one from the state each step passes
 on (h[t]; h[t] and c[t] for an LSTM), one from that step's inputs x[t] alone; both are measured on the steps of
 the other 25%.""",
+    "reach": """examples:
+  graphnet reach tasks/binary_addition.toml --weights weights.npz               # 64 random problems
+  graphnet reach tasks/binary_addition.toml                                     # the weights training starts from
+  graphnet reach tasks/binary_addition.toml --weights weights.npz --example 9+60 --plot reach.svg
+  graphnet reach tasks/delayed_echo.toml --weights echo.npz --problems 256 --csv reach.csv
+  graphnet reach tasks/binary_addition.toml --weights weights.npz --split synapse_0   # any weight read each step
+
+A weight read at every step gets a share of its gradient from every pair of steps: step t's error through the
+read at step s. The lag is t - s. Each lag's part is the sum over t of those shares; the parts add up to the
+gradient training applies. The reach is the first lag from which on every part is below 1e-3 of the lag-0 part.
+Beside each lag, the mean over the problems and the steps t of |dh[t]/dh[t-k]| (how much a state moves with the
+state k steps before; an LSTM's state is h and c) and |dy_hat[t]/dx[t-k]| (how much a prediction moves with the
+input k steps before), spectral norms of the Jacobians.""",
     "add": """examples:
   graphnet add 9 60 --weights weights.npz
   graphnet add 123456789123456789 987654321987654321 --weights weights.npz""",
@@ -246,6 +261,22 @@ def build_parser() -> Parser:
     p.add_argument("--problems", type=int, default=PROBE_PROBLEMS, metavar="N",
                    help=f"random problems to draw, a quarter held out (default: {PROBE_PROBLEMS})")
     p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default: 0)")
+
+    # -- reach (graphnet.app.reach): the gradient split by lag, and how far back it reaches
+    p = command("reach", "How far back the gradient reaches: the recurrent weight's gradient split by lag.", cmd_reach)
+    _task_args(p)
+    p.add_argument("--weights", metavar="W.npz",
+                   help="trained weights (default: the weights training starts from, drawn with training.seed)")
+    p.add_argument("--example", metavar="A+B", help="measure this problem alone, written as the task's log writes it "
+                   "(9+60, 60-9, 1011); default: --problems random ones")
+    p.add_argument("--problems", type=int, default=REACH_PROBLEMS, metavar="N",
+                   help=f"random problems to measure (default: {REACH_PROBLEMS})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default: 0)")
+    p.add_argument("--steps", type=int, metavar="T", help="steps a problem has (default: the task's bits)")
+    p.add_argument("--split", action="append", metavar="WEIGHT",
+                   help="the weight whose gradient to split, by name (repeatable; default: the recurrent ones)")
+    p.add_argument("--plot", metavar="FILE.svg", help="also draw it (.svg/.png; needs the 'plot' extra)")
+    p.add_argument("--csv", metavar="FILE.csv", help="also write the table, a row a lag")
 
     # -- sweep (graphnet.app.sweep): settings x seeds on a process pool, CSV, table, optional plot
     p = command("sweep", "Train under several settings and seeds (all cores); iterations and seconds to solve.",
@@ -535,6 +566,46 @@ def cmd_probe(args: argparse.Namespace) -> int:
     say("\n".join(result.lines()))
     if args.plot:
         write_probe_plot(args.plot, result, title=Path(args.task).name)
+        say(f"plot written to {args.plot}")
+    return 0
+
+
+def cmd_reach(args: argparse.Namespace) -> int:
+    from .app.figures import check_figure_path
+    from .app.reach import measure, problems_for, write_csv
+    from .app.reach_figures import write_reach_plot
+
+    task = load_task(args.task, args.overrides)
+    _positive("--seed", args.seed, minimum=0, maximum=2**32 - 1)
+    _positive("--steps", args.steps, minimum=2)
+    if args.example is not None and args.problems != REACH_PROBLEMS:
+        raise UsageError("--example and --problems: give one, the problem to measure or how many random ones")
+    problems, about = problems_for(task, example=args.example, problems=args.problems, seed=args.seed,
+                                   steps=args.steps)
+    check_reach(task, len(problems.x), problems.size)
+    if args.plot:  # refused here, not after the measure
+        check_figure_path(args.plot, "--plot", instead="leave out --plot (the table needs nothing)")
+        check_writable(args.plot, "--plot", reading=[args.task, args.weights], writing=[args.csv])
+    if args.csv:
+        check_writable(args.csv, "--csv", reading=[args.task, args.weights], writing=[args.plot])
+    network = task.build_network()
+    if args.weights:
+        params, whose = load_weights(args.weights, network), f"weights from {args.weights}"
+    else:
+        params = network.init_parameters(np.random.RandomState(task.training.seed))
+        whose = f"the weights training starts from (seed {task.training.seed}), not trained"
+    unknown = [w for w in args.split or () if w not in network.parameter_shapes()]
+    if unknown:
+        raise UsageError(f"--split {unknown[0]}: the {task.network.cell} network has no such weight; its weights: "
+                         f"{', '.join(network.parameter_shapes())}")
+    reach = measure(task, params, problems, weights=args.split, about=about)
+    say(f"{task.network.cell} network of {args.task}, {whose}")
+    say("\n".join(reach.lines()))
+    if args.csv:
+        write_csv(args.csv, reach)
+        say(f"table written to {args.csv}")
+    if args.plot:
+        write_reach_plot(args.plot, reach, title=Path(args.task).name)
         say(f"plot written to {args.plot}")
     return 0
 

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Mapping, Sequence
 
+import networkx as nx
 import numpy as np
 
 from ..engine.graph import ENGINE_ATTRS, Graph
@@ -70,23 +71,11 @@ def recurrent_weights(network: Network) -> tuple[str, ...]:
             if node.get("t") != 1 or node["op"] != "matmul":
                 continue
             applied_to = [k for k in node["inputs"] if k != weight]
-            carries_state = any(k in before or before & _ancestors(graph, k) for k in applied_to)
-            if carries_state and after & (_descendants(graph, reader) | {reader}):
+            carries_state = any(k in before or before & nx.ancestors(graph.nx, k) for k in applied_to)
+            if carries_state and after & nx.descendants(graph.nx, reader):
                 found.append(weight)
                 break
     return tuple(found)
-
-
-def _ancestors(graph: Graph, key: str) -> set[str]:
-    import networkx as nx
-
-    return nx.ancestors(graph.nx, key)
-
-
-def _descendants(graph: Graph, key: str) -> set[str]:
-    import networkx as nx
-
-    return nx.descendants(graph.nx, key)
 
 
 def untie(graph: Graph, weights: Sequence[str]) -> Graph:
