@@ -22,6 +22,7 @@ from .app.curve import Curve, check_curve_path, write_curve
 from .app.example import read_example, run_example
 from .app.plugins import load_entry_points, load_plugins
 from .app.probe import PROBLEMS as PROBE_PROBLEMS
+from .app.doctor import PROBLEMS as DOCTOR_PROBLEMS
 from .app.reach import PROBLEMS as REACH_PROBLEMS
 from .app.reach import check_reach
 from .app.tasks import check_memory, evaluation_bytes, load_task
@@ -103,6 +104,19 @@ gradient training applies. The reach is the first lag from which on every part i
 Beside each lag, the mean over the problems and the steps t of |dh[t]/dh[t-k]| (how much a state moves with the
 state k steps before; an LSTM's state is h and c) and |dy_hat[t]/dx[t-k]| (how much a prediction moves with the
 input k steps before), spectral norms of the Jacobians.""",
+    "doctor": """examples:
+  graphnet doctor tasks/binary_addition.toml --weights weights.npz
+  graphnet doctor tasks/binary_addition.toml --set training.learning_rate=50     # trains it first, as set
+  graphnet doctor tasks/binary_addition.toml --set network.init=zeros
+  graphnet doctor tasks/delayed_echo.toml --set task.delay=8 --set task.bits=16
+
+Each measure is set beside the same at the weights the task's training starts from, and on the post's network
+after its 10,000 iterations (trained here, about 2 s), a network that learned: the accuracy and the loss; the
+share of hidden activations within 1e-3 of their limits (saturated) and of output bits pinned at the wrong value;
+how many hidden units are not copies of another; the largest weight; the gradient's size and reach (graphnet
+reach); by what factor a change of the state shrinks or grows a step forward; what 500 more iterations of the
+task's own training do to the loss (a plateau); the task's fact read from the state (graphnet probe). The last
+lines name the likely cause.""",
     "add": """examples:
   graphnet add 9 60 --weights weights.npz
   graphnet add 123456789123456789 987654321987654321 --weights weights.npz""",
@@ -277,6 +291,16 @@ def build_parser() -> Parser:
                    help="the weight whose gradient to split, by name (repeatable; default: the recurrent ones)")
     p.add_argument("--plot", metavar="FILE.svg", help="also draw it (.svg/.png; needs the 'plot' extra)")
     p.add_argument("--csv", metavar="FILE.csv", help="also write the table, a row a lag")
+
+    # -- doctor (graphnet.app.doctor): why does my RNN not learn?
+    p = command("doctor", "Why does my RNN not learn? Its measures beside the post's trained network, and the likely "
+                "cause.", cmd_doctor)
+    _task_args(p)
+    p.add_argument("--weights", metavar="W.npz",
+                   help="the weights to examine (default: train the task as its file says, then examine them)")
+    p.add_argument("--problems", type=int, default=DOCTOR_PROBLEMS, metavar="N",
+                   help=f"random problems to measure on (default: {DOCTOR_PROBLEMS})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default: 0)")
 
     # -- sweep (graphnet.app.sweep): settings x seeds on a process pool, CSV, table, optional plot
     p = command("sweep", "Train under several settings and seeds (all cores); iterations and seconds to solve.",
@@ -607,6 +631,35 @@ def cmd_reach(args: argparse.Namespace) -> int:
     if args.plot:
         write_reach_plot(args.plot, reach, title=Path(args.task).name)
         say(f"plot written to {args.plot}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .app.doctor import diagnose
+
+    task = load_task(args.task, args.overrides)
+    _positive("--problems", args.problems, minimum=16, maximum=4096)
+    _positive("--seed", args.seed, minimum=0, maximum=2**32 - 1)
+    check_reach(task, task.problem.bits, args.problems)
+    check_memory(f"{args.task}: the accuracy check ({task.problem.bits}-bit problems)",
+                 evaluation_bytes(task, task.problem.bits, EVALUATION_SAMPLES))
+    network = task.build_network()
+    if args.weights:
+        params, whose = load_weights(args.weights, network), f"weights from {args.weights}"
+    else:
+        started = time.perf_counter()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            try:
+                params = train(task, progress=True).params
+            except DivergedError as exc:  # a diagnosis in itself: the start is examined instead
+                say(f"graphnet: {exc}")
+                params = network.init_parameters(np.random.RandomState(task.training.seed))
+                whose = "the weights it starts from (training diverged)"
+            else:
+                whose = (f"trained here as the task says ({task.training.iterations:,} iterations, "
+                         f"{time.perf_counter() - started:.1f} s)")
+    say(f"{task.network.cell} network of {' '.join([args.task, *(f'--set {o}' for o in args.overrides)])}, {whose}")
+    say("\n".join(diagnose(task, params, problems=args.problems, seed=args.seed).lines()))
     return 0
 
 
