@@ -38,8 +38,8 @@ import numpy as np
 
 from ..errors import DivergedError
 from ..rnn.data import Batch
-from ..rnn.keys import LOSS, PREDICTION, at, over
-from ..rnn.reach import split_by_lag, state_sensitivity
+from ..rnn.keys import LOSS, PREDICTION, over
+from ..rnn.reach import split_by_lag, stretch
 from .probe import MIN_PROBLEMS, probe
 from .tasks import NetworkSection, ProblemSection, Task, TrainingSection
 from .training import evaluate, train
@@ -52,9 +52,11 @@ EARLY = 50  # the trial's loss is also measured after this many: a step too larg
 SATURATED = 1e-3  # an activation this close to a limit is saturated; an output this close to a wrong bit, pinned
 # The limits of the activations whose saturation is measured; a cell's others (relu, ...) are not.
 LIMITS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
-STRETCH_LAG = 16  # a state's change per step is measured over this many steps (fewer in shorter problems)
+STRETCH_PROBLEMS = 8  # of the problems, those a state's change per step is measured on (the costlier measure)
 # What the findings call a change: below this share, the loss is flat; a loss this much above where it was rose.
 FLAT, ROSE = 0.02, 0.2
+EXPLODES = 1.1  # a state's change per step above this: the gradient explodes going back
+FACT_GAIN = 0.05  # a state whose readout of the fact beats the inputs' alone by less than this lacks the fact
 WIDTH = 100  # characters a line of the findings takes at most
 
 
@@ -141,7 +143,7 @@ class Report:
         rows = [
             ("accuracy (every bit right)", [f"{m.accuracy:.3f}" for m in columns]),
             ("loss per problem", [f"{m.loss:.3g}" for m in columns]),
-            (f"hidden activations saturated", [_share(m.saturated) for m in columns]),
+            ("hidden activations saturated", [_share(m.saturated) for m in columns]),
             ("output bits pinned wrong", [_share(m.pinned) for m in columns]),
             ("distinct hidden units", [f"{m.distinct} of {m.units}" for m in columns]),
             ("largest |weight|", [f"{m.largest:.3g}" for m in columns]),
@@ -185,18 +187,15 @@ def examine(task: Task, params: Mapping[str, np.ndarray], *, problems: int = PRO
     with np.errstate(all="ignore"):  # weights that overflow are measured too: their loss is NaN or inf
         run = graph.compile().forward(network.feeds(batch.x, batch.y), params)
         grads = run.backward()
-    hidden = np.stack([run.value(key) for key in over("h", steps)])  # (T, B, hidden)
+    hidden = np.stack([run.value(key) for key in over(network.cell.states[0], steps)])  # (T, B, hidden)
     predicted = np.stack([run.value(key) for key in over(PREDICTION, steps)])
     finite = all(np.all(np.isfinite(v)) for v in run.values.values())
     reach = measured = 0
-    stretch = float("nan")
+    stretched = float("nan")
     if finite:  # a gradient to split, and states to move
         split = split_by_lag(network, params, batch)
         reach, measured = split.reach(), split.measured
-        lag = min(STRETCH_LAG, steps - 1)
-        norms = state_sensitivity(network, params, batch.x[:, :8])
-        later = np.arange(lag, steps)
-        stretch = float(norms[:, later, later - lag].mean() ** (1 / lag))
+        stretched = stretch(network, params, batch.x[:, :STRETCH_PROBLEMS])
     fact = {}
     if finite and task.generator.fact and probe_problems >= MIN_PROBLEMS:
         probed = probe(task, params, problems=probe_problems, seed=seed)
@@ -215,7 +214,7 @@ def examine(task: Task, params: Mapping[str, np.ndarray], *, problems: int = PRO
         gradient=float(np.sqrt(sum(np.sum(g**2) for g in grads.values()))),
         reach=reach,
         measured=measured,
-        stretch=stretch,
+        stretch=stretched,
         trial=_trial(task, params, batch, trial),
         **fact,
     )
@@ -312,39 +311,50 @@ def findings(task: Task, yours: Measures, start: Measures, reference: Measures) 
                              f"computes what every other does, so the network has in effect one. They get equal "
                              f"updates and stay equal forever, because {why}; start from random weights "
                              f"(network.init = 'uniform', the post's)."))
-    stuck = (yours.saturated or 0) > 0.5 or yours.pinned > 0.1 or yours.gradient < 1e-3 * reference.gradient
+    no_gradient = yours.gradient < 1e-3 * reference.gradient
+    stuck = (yours.saturated or 0) > 0.5 or yours.pinned > 0.1 or no_gradient
     rose = start.trial.early > start.loss * (1 + ROSE)
-    if stuck and (rose or yours.largest > 2 * max(reference.largest, start.largest)):
+    grew = yours.largest > 2 * max(reference.largest, start.largest)
+    if stuck and (rose or grew):
         detail = []
-        if yours.saturated is not None:
-            detail.append(f"{_share(yours.saturated)} of the hidden activations are saturated (the post's: "
-                          f"{_share(reference.saturated)})")
-        if yours.pinned:
+        if (yours.saturated or 0) > 0.5:
+            detail.append(f"{_share(yours.saturated)} of the hidden activations are within {SATURATED:g} of their "
+                          f"limits (the post's: {_share(reference.saturated)}), where their slope, and so the "
+                          f"gradient through them, is almost 0")
+        if yours.pinned > 0.1:
             detail.append(f"{_share(yours.pinned)} of the output bits are pinned at the wrong value")
-        detail.append(f"the gradient is {yours.gradient:.2g} (the post's: {reference.gradient:.2g})")
-        evidence = (f"from the weights it starts from, {EARLY} iterations take the loss from {start.loss:.3g} up to "
-                    f"{start.trial.early:.3g}" if rose else
-                    f"the weights grew to {yours.largest:.3g} (at the start {start.largest:.3g}, the post's "
-                    f"{reference.largest:.3g})")
-        found.append(Finding("learning_rate", f"the learning rate is far too high ({settings}): the steps threw the "
-                             f"network where no gradient flows: {'; '.join(detail)}. {_capital(evidence)}. Lower "
+        if no_gradient:
+            detail.append(f"the gradient is {yours.gradient:.2g} (the post's: {reference.gradient:.2g})")
+        evidence = []
+        if rose:
+            evidence.append(f"from the weights it starts from, {EARLY} iterations take the loss from {start.loss:.3g} "
+                            f"up to {start.trial.early:.3g}")
+        if grew:
+            evidence.append(f"the weights grew to {yours.largest:.3g} (at the start {start.largest:.3g}, the post's "
+                            f"{reference.largest:.3g})")
+        if start.stretch > EXPLODES:
+            evidence.append(f"at its first weights the gradient explodes (a change of the state grows "
+                            f"x{start.stretch:.2f} a step), which makes the first steps larger still")
+        found.append(Finding("learning_rate", f"the learning rate is far too high ({settings}): its steps threw the "
+                             f"network into saturation: {'; '.join(detail)}. {_capital('; '.join(evidence))}. Lower "
                              f"the learning rate, by 10 times at a time."))
     elif yours.trial.change > ROSE:
         found.append(Finding("learning_rate", f"the loss rises as training goes on (from {yours.trial.words()} over "
                              f"{TRIAL} iterations): the learning rate is too high ({settings}); lower it."))
-    fact_missing = (yours.fact_from_state is not None and yours.fact_from_state - yours.fact_from_inputs < 0.02
+    fact_missing = (yours.fact_from_state is not None and yours.fact_from_state - yours.fact_from_inputs < FACT_GAIN
                     and yours.fact_from_state < 0.99)
     if yours.measured and yours.reach < yours.measured and (fact_missing or yours.reach < 3):
-        found.append(Finding("vanishing", f"the gradient vanishes: it reaches {yours.reach} lag(s) back (from lag "
-                             f"{yours.reach} on, each part is below 1e-3 of lag 0's; a change of the state shrinks "
+        lags = f"{yours.reach} lag{'s' if yours.reach != 1 else ''}"
+        found.append(Finding("vanishing", f"the gradient vanishes: it reaches {lags} back (from lag {yours.reach} "
+                             f"on, each part is below 1e-3 of lag 0's; a change of the state shrinks "
                              f"x{yours.stretch:.2f} a step), so an error cannot teach the steps further back"
-                             + (f", and the {yours.fact} is not in the state" if fact_missing else "")
+                             + (f", and the task's fact, {yours.fact}, is not in the state" if fact_missing else "")
                              + ". A gated cell (network.cell = 'lstm' or 'gru') keeps its gradient."))
-    if yours.stretch > 1.1 and fact_missing:
+    if yours.stretch > EXPLODES and fact_missing:
         found.append(Finding("exploding", f"a change of the state grows x{yours.stretch:.2f} a step on its way "
                              f"forward, so the gradient from far steps outweighs the near ones (it explodes), and "
-                             f"the {yours.fact} is not in the state; smaller weights, a smaller learning rate or a "
-                             "gated cell (network.cell = 'lstm' or 'gru') tame it."))
+                             f"the task's fact, {yours.fact}, is not in the state; a smaller learning rate or a "
+                             "gated cell (network.cell = 'lstm' or 'gru') tames it."))
     trial = yours.trial
     if trial.diverged is None and abs(trial.change) < FLAT:
         if found:  # what was found already keeps it there

@@ -55,6 +55,7 @@ from .network import Network
 
 # A lag's part counts as reached while it is at least this share of the lag-0 part (the issue's measure).
 THRESHOLD = 1e-3
+STRETCH_LAG = 16  # the steps over which :func:`stretch` measures a state's change per step
 
 
 def recurrent_weights(network: Network) -> tuple[str, ...]:
@@ -268,6 +269,16 @@ def state_sensitivity(network: Network, params: Mapping[str, np.ndarray], x: np.
                             lambda k: [at(f"carried {s}", k) for s in states], later=True)
     norms[:, np.arange(steps), np.arange(steps)] = 1.0  # a state is itself: the identity
     return norms
+
+
+def stretch(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray, lag: int = STRETCH_LAG) -> float:
+    """The factor per step by which a change of the state shrinks (below 1) or grows (above 1) on its way forward:
+    the mean of ``‖∂h_t/∂h_{t-lag}‖`` over the problems of ``x`` and the steps ``t``, to the power ``1 / lag``
+    (``lag`` at most the problems' steps less one). The gradient changes so on its way back."""
+    lag = min(lag, x.shape[0] - 1)
+    norms = state_sensitivity(network, params, x)
+    later = np.arange(lag, x.shape[0])
+    return float(norms[:, later, later - lag].mean() ** (1 / lag))
 
 
 def input_sensitivity(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ from graphnet.errors import GraphError
 from graphnet.rnn import Network, get_cell, get_generator
 from graphnet.rnn.keys import LOSS, PREDICTION, at
 from graphnet.rnn.reach import (
-    LagSplit, hand_on, input_sensitivity, recurrent_weights, split_by_lag, state_sensitivity, untie,
+    LagSplit, hand_on, input_sensitivity, recurrent_weights, split_by_lag, state_sensitivity, stretch, untie,
 )
 
 CELLS = [("rnn", "sigmoid"), ("rnn", "tanh"), ("lstm", None), ("gru", None)]
@@ -146,6 +146,19 @@ def test_state_sensitivity_is_the_norm_of_the_jacobian_from_one_state_to_a_later
         jacobian = numeric_state_jacobian(network, params, x, t, k)
         # the Jacobian's rows are d state[t]_i: its spectral norm is that of its transpose
         assert np.allclose(norms[:, t, k], np.linalg.norm(jacobian, ord=2, axis=(1, 2)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("factor", [0.5, 1.0, 1.5])
+def test_stretch_is_a_states_change_per_step(factor):
+    """A tanh RNN that reads no input and whose recurrent weight is a rotation times ``factor`` stays at h = 0,
+    where tanh's slope is 1: each step multiplies a change of its state by that rotation, so by ``factor``."""
+    network, params = small("rnn", "tanh", hidden=4)
+    rotation, _ = np.linalg.qr(np.random.RandomState(2).randn(4, 4))
+    still = {**params, "synapse_0": np.zeros_like(params["synapse_0"]), "synapse_h": factor * rotation}
+    x = problems(2, 20).x
+    assert stretch(network, still, x) == pytest.approx(factor, rel=1e-12)  # over 16 steps
+    assert stretch(network, still, x[:5]) == pytest.approx(factor, rel=1e-12)  # over 4: all that 5 steps have
+    assert stretch(network, params, x) != pytest.approx(stretch(network, params, x, lag=2))  # a real one varies
 
 
 def test_an_lstms_state_is_h_and_c_each_as_the_next_step_receives_it():
