@@ -22,6 +22,7 @@ from .app.curve import Curve, check_curve_path, write_curve
 from .app.example import read_example, run_example
 from .app.plugins import load_entry_points, load_plugins
 from .app.probe import PROBLEMS as PROBE_PROBLEMS
+from .app.compare import CONTESTANTS as COMPARE_CELLS
 from .app.doctor import PROBLEMS as DOCTOR_PROBLEMS
 from .app.reach import PROBLEMS as REACH_PROBLEMS
 from .app.reach import check_reach
@@ -104,6 +105,18 @@ gradient training applies. The reach is the first lag from which on every part i
 Beside each lag, the mean over the problems and the steps t of |dh[t]/dh[t-k]| (how much a state moves with the
 state k steps before; an LSTM's state is h and c) and |dy_hat[t]/dx[t-k]| (how much a prediction moves with the
 input k steps before), spectral norms of the Jacobians.""",
+    "compare": """examples:
+  graphnet compare tasks/delayed_echo.toml --set task.delay=1,2,4 --set task.bits=9,10,12 --csv echo.csv
+  graphnet compare tasks/delayed_echo.toml --set task.delay=1,2,4,8,16 --set task.bits=9,10,12,16,24 \\
+      --set network.loss=bce_with_logits --set training.iterations=8000 --learning-rates 0.1,0.3 --seeds 3 \\
+      --csv docs/reach-cells.csv --plot docs/reach-cells.svg      # the README's figure and table
+  graphnet compare tasks/running_parity.toml --set task.bits=4,8,16 --cells tanh-rnn,gru --seeds 2
+
+A key given several values is compared over; keys given several values go together, position by position (the
+delay and the length of the problems above). Every cell is trained with seeds 0..N-1 at every learning rate; a
+setting's numbers are those of the learning rate whose seeds score best on average. The reach is measured on 32
+random problems of the setting, 32 steps long (or its own length, if longer), at the weights a network starts
+from and at those it ends with.""",
     "doctor": """examples:
   graphnet doctor tasks/binary_addition.toml --weights weights.npz
   graphnet doctor tasks/binary_addition.toml --set training.learning_rate=50     # trains it first, as set
@@ -301,6 +314,21 @@ def build_parser() -> Parser:
     p.add_argument("--problems", type=int, default=DOCTOR_PROBLEMS, metavar="N",
                    help=f"random problems to measure on (default: {DOCTOR_PROBLEMS})")
     p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default: 0)")
+
+    # -- compare (graphnet.app.compare): cells over tasks of growing reach: accuracy and reach
+    p = command("compare", "Train several cells on tasks of growing reach: does each learn, how far back does its "
+                "gradient reach?", cmd_compare)
+    p.add_argument("task", metavar="TASK", help="a task file, e.g. tasks/delayed_echo.toml")
+    p.add_argument("--set", dest="grid", action="append", default=[], metavar="SECTION.KEY=V1,V2,...",
+                   help="the values to compare over (several values), or a key every run gets (one value); repeatable")
+    p.add_argument("--cells", default=",".join(COMPARE_CELLS), metavar="C1,C2,...",
+                   help=f"the cells: a cell, or ACTIVATION-CELL (default: {','.join(COMPARE_CELLS)})")
+    p.add_argument("--seeds", type=int, default=3, metavar="N", help="seeds 0..N-1 per cell and setting (default: 3)")
+    p.add_argument("--learning-rates", metavar="R1,R2,...",
+                   help="learning rates to try, the best kept per cell and setting (default: the task's)")
+    p.add_argument("--csv", metavar="FILE.csv", help="write every trained network's numbers here")
+    p.add_argument("--plot", metavar="FILE.svg", help="draw accuracy and reach (.svg/.png; needs the 'plot' extra)")
+    p.add_argument("--quiet", action="store_true", help="no line on stderr as each cell and setting finishes")
 
     # -- sweep (graphnet.app.sweep): settings x seeds on a process pool, CSV, table, optional plot
     p = command("sweep", "Train under several settings and seeds (all cores); iterations and seconds to solve.",
@@ -661,6 +689,72 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     say(f"{task.network.cell} network of {' '.join([args.task, *(f'--set {o}' for o in args.overrides)])}, {whose}")
     say("\n".join(diagnose(task, params, problems=args.problems, seed=args.seed).lines()))
     return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .app.compare import check_size, chosen, compare, parse_axis, parse_contestant, summary, table, write_csv
+    from .app.figures import check_figure_path
+    from .app.reach_figures import write_compare_plot
+
+    contestants = [parse_contestant(name) for name in args.cells.split(",") if name.strip()]
+    if not contestants:
+        raise UsageError("--cells: name at least one cell, e.g. --cells lstm,gru")
+    fixed, axis = parse_axis(args.grid)
+    _positive("--seeds", args.seeds, maximum=100)
+    rates = _numbers("--learning-rates", args.learning_rates) if args.learning_rates else []
+    check_size(contestants, axis, args.seeds, rates)
+    for setting in axis:  # every task the comparison will train, checked before any training
+        for contestant in contestants:
+            task = load_task(args.task, [*fixed, *contestant.overrides(), *setting])
+    if args.csv:
+        check_writable(args.csv, "--csv", reading=[args.task], writing=[args.plot])
+    if args.plot:
+        check_figure_path(args.plot, "--plot", instead="leave out --plot (the table and the CSV need nothing)")
+        check_writable(args.plot, "--plot", reading=[args.task], writing=[args.csv])
+    finished: list = []
+    total = len(axis) * len(contestants)
+
+    def progress(entries: list) -> None:
+        finished.extend(entries)
+        if not args.quiet:
+            best = chosen(entries)[0]
+            numbers = summary(best)
+            print(f"compare: {len(finished) // len(entries)}/{total} {best[0].contestant} {best[0].setting}: "
+                  f"accuracy {numbers['accuracy']:.3f} at learning rate {best[0].learning_rate:g}",
+                  file=sys.stderr, flush=True)
+
+    try:
+        entries = compare(args.task, contestants, fixed, axis, seeds=args.seeds, learning_rates=rates,
+                          on_entries=progress)
+    except KeyboardInterrupt:  # keep what finished
+        if finished:
+            say(table(finished))
+            if args.csv:
+                write_csv(args.csv, finished)
+        print(f"graphnet: interrupted after {len(finished) // max(1, args.seeds * max(1, len(rates)))} of {total} "
+              f"cells and settings" + (f"; their results are written to {args.csv}" if args.csv and finished else ""),
+              file=sys.stderr)
+        return 130
+    say(table(entries))
+    if args.csv:
+        write_csv(args.csv, entries)
+        say(f"results written to {args.csv}")
+    if args.plot:
+        write_compare_plot(args.plot, entries, title=f"{Path(args.task).name}: cells compared, {args.seeds} seeds "
+                           f"each, {task.training.iterations:,} iterations")
+        say(f"plot written to {args.plot}")
+    return 0
+
+
+def _numbers(option: str, text: str) -> list[float]:
+    """A comma-separated list of positive numbers, e.g. ``0.1,0.3``."""
+    try:
+        numbers = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        numbers = []
+    if not numbers or not all(np.isfinite(n) and n > 0 for n in numbers):
+        raise UsageError(f"{option} {text}: expected positive numbers separated by commas, e.g. 0.1,0.3")
+    return numbers
 
 
 # -- argument checks --------------------------------------------------------------------------------------------

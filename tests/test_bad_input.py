@@ -320,7 +320,7 @@ CASES = [
     ("probe --plot to no folder", [*PROBE, "--plot", "{f}/no/p.svg"],
      "--plot {f}/no/p.svg: folder {f}/no does not exist"),
     ("probe negative seed", [*PROBE, "--seed", "-1"], "--seed: expected an integer of at least 0, got -1"),
-    # graphnet reach and doctor
+    # graphnet reach, doctor and compare
     ("reach weights of another network", ["reach", T, "--weights", "{f}/weights.npz", "--set", "network.hidden=8"],
      "the task needs float (2, 8)"),
     ("reach a weight it lacks", ["reach", T, "--split", "synapse_x"], "--split synapse_x: the rnn network has no such"),
@@ -330,6 +330,11 @@ CASES = [
     ("doctor too many problems", ["doctor", T, "--problems", "5000"], "--problems: expected an integer from 16 to"),
     ("doctor a start that is not one", ["doctor", T, "--set", "network.init=ones"],
      "--set network.init=ones: expected one of 'uniform', 'zeros', got 'ones'"),
+    ("compare nothing to compare", ["compare", T, "--set", "network.hidden=8"], "give the key to compare over"),
+    ("compare an unknown cell", ["compare", T, "--set", "network.hidden=4,8", "--cells", "rnn,transformer"],
+     "--cells transformer: expected a cell"),
+    ("compare too many runs", ["compare", T, "--set", "network.hidden=4,8", "--seeds", "100", "--learning-rates",
+                               ",".join(["0.1"] * 20)], "compare: 16,000 networks to train"),
     # outputs that would lose something: checked before any work (issue 13)
     ("--save onto a pipe", ["train", T, "--save", "{f}/pipe"], "/pipe: is not a regular file (a pipe or a device)"),
     ("--save onto the task file", ["train", "{f}/copy.toml", "--save", "{f}/copy.toml"],

@@ -106,15 +106,16 @@ def compare_figure(entries: Sequence[Entry], *, title: str | None = None) -> Fig
     """Three panels over the settings compared, a line per contestant (its chosen learning rate's seeds): whether
     it learns (the mean accuracy, each seed a dot), how far back its gradient reaches and by what factor a change
     of its state shrinks or grows a step on its way forward (medians over the seeds; solid: trained, dashed: at
-    the start; a triangle: the gradient did not fade within the problems, the reach is at least that). For the
-    delayed echo, the reach the task needs, the delay, is the wide grey line. Needs matplotlib."""
+    the start; a triangle: the median reach is every lag measured, the gradient did not fade within the problems,
+    so it reaches at least that far). For the delayed echo, the delay is the wide grey line: the reach the task
+    needs. Needs matplotlib."""
     from .compare import chosen, summary
 
     groups = chosen(entries)
     contestants = list(dict.fromkeys(runs[0].contestant for runs in groups))
     values = list(dict.fromkeys(runs[0].value for runs in groups))
     key = groups[0][0].setting.split(" ")[0].split("=")[0] if groups else "setting"
-    figure = new_figure(8.8, 4.3)
+    figure = new_figure(8.8, 4.6)
     accuracy, reach, stretch = figure.subplots(1, 3)
     spread = np.linspace(-0.1, 0.1, len(contestants)) if len(contestants) > 1 else np.zeros(1)
     for i, contestant in enumerate(contestants):
@@ -129,18 +130,18 @@ def compare_figure(entries: Sequence[Entry], *, title: str | None = None) -> Fig
         ends = np.array([np.nan if s["reach_end"] is None else s["reach_end"] for s in sums], dtype=float)
         reach.plot(xs, ends, color=colour, marker="o", markersize=4)
         reach.plot(xs, [s["reach_start"] for s in sums], color=colour, linestyle="--", linewidth=1)
-        unfaded = [j for j, s in enumerate(sums) if not s["fades"] and np.isfinite(ends[j])]
+        unfaded = [j for j, s in enumerate(sums) if np.isfinite(ends[j]) and ends[j] >= s["measured"]]
         reach.scatter(xs[unfaded], ends[unfaded], marker="^", s=45, color=colour, zorder=3)
         stretch.plot(xs, [np.nan if s["stretch_end"] is None else s["stretch_end"] for s in sums], color=colour,
                      marker="o", markersize=4)
         stretch.plot(xs, [s["stretch_start"] for s in sums], color=colour, linestyle="--", linewidth=1)
+    styles = [reach.plot([], [], color="0.3", marker="o", markersize=4, label="trained")[0],
+              reach.plot([], [], color="0.3", linestyle="--", linewidth=1, label="at the start")[0],
+              reach.scatter([], [], marker="^", s=40, color="0.3", label="did not fade: at least")]
     if key == "task.delay":
-        reach.plot(range(len(values)), [float(v) for v in values], color="0.5", linewidth=7, alpha=0.3, zorder=0,
-                   label="the delay")
+        styles.append(reach.plot(range(len(values)), [float(v) for v in values], color="0.5", linewidth=7, alpha=0.3,
+                                 zorder=0, label="the delay")[0])
     stretch.axhline(1.0, color="0.5", linewidth=1)
-    reach.plot([], [], color="0.3", marker="o", markersize=4, label="trained")
-    reach.plot([], [], color="0.3", linestyle="--", linewidth=1, label="at the start")
-    reach.scatter([], [], marker="^", s=40, color="0.3", label="did not fade")
     for ax in (accuracy, reach, stretch):
         ax.set_xticks(range(len(values)), values)
         ax.set_xlabel(key)
@@ -150,16 +151,18 @@ def compare_figure(entries: Sequence[Entry], *, title: str | None = None) -> Fig
     reach.set_yscale("log", base=2)
     reach.yaxis.set_major_formatter("{x:g}")
     reach.set_title("how far back does its\ngradient reach? (lags)", fontsize=10)
-    reach.legend(fontsize=8, loc="lower right")
     stretch.set_yscale("log")
     stretch.yaxis.set_major_formatter("{x:g}")
     stretch.set_title(r"$\Vert\partial h_t / \partial h_{t-16}\Vert^{1/16}$: a state's" "\nchange, per step forward",
                       fontsize=10)
     handles, labels = accuracy.get_legend_handles_labels()
-    figure.legend(handles, labels, loc="lower center", ncol=len(contestants), fontsize=9, frameon=False)
+    figure.legend(handles, labels, loc="lower center", ncol=len(handles), fontsize=9, frameon=False,
+                  bbox_to_anchor=(0.5, 0.055))
+    figure.legend(styles, [s.get_label() for s in styles], loc="lower center", ncol=len(styles), fontsize=9,
+                  frameon=False, bbox_to_anchor=(0.5, 0.0))
     if title:
         figure.suptitle(title, fontsize=12)
-    figure.tight_layout(rect=(0, 0.07, 1, 1))
+    figure.tight_layout(rect=(0, 0.12, 1, 1))
     return figure
 
 

@@ -99,7 +99,7 @@ def test_mistakes_are_one_line(args, says):
     assert says in result.stderr and len(result.stderr.splitlines()) == 1, result.stderr
 
 
-@pytest.mark.parametrize("command", ["reach", "doctor"])
+@pytest.mark.parametrize("command", ["reach", "doctor", "compare"])
 def test_the_commands_have_help_with_examples(command):
     result = run_cli(command, "--help")
     assert result.returncode == 0 and f"usage: graphnet {command}" in result.stdout
