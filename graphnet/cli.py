@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -20,27 +21,31 @@ from .app.checkpoint import Checkpointer, load_checkpoint, save_checkpoint
 from .app.curve import EVERY as CURVE_EVERY
 from .app.curve import Curve, check_curve_path, write_curve
 from .app.example import read_example, run_example
-from .app.plugins import load_entry_points, load_plugins
+from .app.plugins import blame, load_entry_points, load_plugins
 from .app.probe import PROBLEMS as PROBE_PROBLEMS
 from .app.compare import CONTESTANTS as COMPARE_CELLS
 from .app.doctor import PROBLEMS as DOCTOR_PROBLEMS
 from .app.reach import PROBLEMS as REACH_PROBLEMS
 from .app.reach import check_reach
-from .app.tasks import check_memory, evaluation_bytes, load_task
+from .app.quoting import printable
+from .app.stopping import exit_code, finishing, stopped_by, stopping
+from .app.tasks import Task, check_memory, evaluation_bytes, load_task, unknown_hint
 from .app.training import LogEntry, add_integers, evaluate, train
 from .app.files import check_writable
 from .app.weights import load_weights, save_weights
 from .engine.gradcheck import RULE, GradientCheck, check_node
 from .engine.node import get_node, registered_nodes
-from .errors import DivergedError, GraphnetError, UsageError
+from .engine.stacking import stacked
+from .errors import DivergedError, GraphError, GraphnetError, UsageError
 from .rnn.cells import get_cell, registered_cells
-from .rnn.data import registered_generators
+from .rnn.data import Batch, registered_generators
 from .rnn.network import Network, check_network
 
 # Problems the accuracy check after training reads when there are too many to try them all (as eval's default).
 EVALUATION_SAMPLES = 10_000
 # A sweep's worker processes: more than this is no faster on any machine this is for, and each costs memory.
 MAX_WORKERS = 256
+SWEEP_CSV = "sweep.csv"  # where a sweep writes its results unless told
 
 EXAMPLES = {
     "train": """examples:
@@ -48,7 +53,7 @@ EXAMPLES = {
   graphnet train tasks/binary_addition.toml --save weights.npz --quiet
   graphnet train tasks/binary_addition.toml --set network.hidden=8 --set training.seed=3
   graphnet train tasks/binary_addition.toml --checkpoint run.npz --checkpoint-every 500
-  graphnet train tasks/binary_addition.toml --resume run.npz --checkpoint run.npz   # after Ctrl-C
+  graphnet train tasks/binary_addition.toml --resume run.npz --checkpoint run.npz   # after it was stopped
   graphnet train tasks/binary_addition.toml --curve curve.csv --quiet     # error and accuracy every 100
   graphnet train tasks/binary_addition.toml --curve curve.svg --curve-every 250   # drawn (the 'plot' extra)
 
@@ -56,8 +61,11 @@ EXAMPLES = {
 trained on since the previous row of the post's error, the sum over bits of |y - y_hat|), loss (the mean loss
 of those iterations), accuracy (the fraction of 512 fixed problems with every bit right)
 
+Ctrl-C, SIGTERM (kill, timeout, systemd) and SIGHUP (a closed terminal) stop a run alike: after the current
+update, the checkpoint and the curve are written (when given), then one line.
+
 exit codes: 0 done, 2 bad input, 3 training diverged (NaN or inf; the last checkpoint is kept, the curve
-until then written), 130 interrupted by Ctrl-C (the checkpoint and the curve are written first when given)""",
+until then written), 128 + the signal when stopped (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)""",
     "eval": """examples:
   graphnet eval tasks/binary_addition.toml --weights weights.npz             # all 128x128 problems
   graphnet eval tasks/binary_addition.toml --weights weights.npz --bits 64   # 10000 random 64-bit sums""",
@@ -68,7 +76,8 @@ until then written), 130 interrupted by Ctrl-C (the checkpoint and the curve are
   graphnet render tasks/binary_addition.toml -o values.svg --weights weights.npz --example 9+60
   graphnet render tasks/binary_addition.toml -o grads.svg --weights weights.npz --example 9+60 --show grads
   graphnet render tasks/running_parity.toml -o parity.svg --weights parity.npz --example 1011
-  graphnet render tasks/binary_addition_lstm.toml --steps 3 --fold -o lstm.svg    # one node per step's cell""",
+  graphnet render tasks/binary_addition_lstm.toml --steps 3 --fold -o lstm.svg    # one node per step's cell
+  graphnet render tasks/binary_addition.toml --steps 3 --stacked -o stacked.svg   # what training runs""",
     "animate": """examples:
   graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 -o bptt.gif
   graphnet animate tasks/binary_addition.toml --weights weights.npz --example 9+60 -o bptt.html   # to explore
@@ -136,7 +145,11 @@ lines name the likely cause.""",
     "sweep": """examples:
   graphnet sweep tasks/binary_addition.toml --set network.hidden=2,4,8,16,32 --seeds 5
   graphnet sweep tasks/binary_addition.toml --set network.hidden=8,16 --set training.learning_rate=0.1,0.5 \\
-      --seeds 3 --csv sweep.csv --plot sweep.svg""",
+      --seeds 3 --csv sweep.csv --plot sweep.svg
+
+A trial that diverges (NaN or inf) stops there and the sweep goes on: its row says diverged. Stopped by Ctrl-C,
+SIGTERM or SIGHUP, a sweep writes the rows of the trials that finished, ends its workers and exits with 128 +
+the signal.""",
 }
 
 
@@ -207,13 +220,14 @@ def build_parser() -> Parser:
     p.add_argument("--quiet", action="store_true", help="no log and no progress bar, only the final line")
     p.add_argument("--checkpoint", metavar="C.npz",
                    help="write a checkpoint here (weights, iteration, random state) at the end, every "
-                   "--checkpoint-every iterations and on Ctrl-C; it is also a weights file")
+                   "--checkpoint-every iterations and when the run is stopped (Ctrl-C, SIGTERM, SIGHUP); it is also "
+                   "a weights file")
     p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
-                   help="also checkpoint every N iterations (default: 0, only at the end and on Ctrl-C)")
+                   help="also checkpoint every N iterations (default: 0, only at the end and when stopped)")
     p.add_argument("--resume", metavar="C.npz",
                    help="continue the run saved in this checkpoint; training.iterations counts from the start")
     p.add_argument("--curve", metavar="FILE",
-                   help="write a learning curve here (also on Ctrl-C): a row of iteration, error, loss, accuracy "
+                   help="write a learning curve here (also when stopped): a row of iteration, error, loss, accuracy "
                    "every --curve-every iterations and at the last; .csv, or .svg/.png drawn with matplotlib "
                    "(the 'plot' extra)")
     p.add_argument("--curve-every", type=int, metavar="N",
@@ -250,6 +264,9 @@ def build_parser() -> Parser:
                    help="draw each step's cell as one node (for gated cells such as lstm and gru, far fewer nodes)")
     p.add_argument("--show", choices=("values", "grads"), default="values",
                    help="colour the cells by the values of the run or by the gradients of its loss (default: values)")
+    p.add_argument("--stacked", action="store_true",
+                   help="draw the graph as the speed layer rewrites it (graphnet.stacked): each group of independent "
+                        "ops of one node type as one op on stacked operands, what training runs")
     p = command("animate", "Animate a run: the forward and reverse pass step by step, or the hidden layer's memory.",
                 cmd_animate)
     _task_args(p)
@@ -340,7 +357,8 @@ def build_parser() -> Parser:
     p.add_argument("--check-every", type=int, default=100, metavar="K",
                    help="iterations between checks of 'solved' (default: 100)")
     p.add_argument("--workers", type=int, metavar="W", help="processes (default: one per core)")
-    p.add_argument("--csv", default="sweep.csv", metavar="FILE", help="where to write the results (default: sweep.csv)")
+    p.add_argument("--csv", metavar="FILE",
+                   help=f"where to write the results (default: {SWEEP_CSV}, if there is no such file yet)")
     p.add_argument("--plot", metavar="FILE.svg", help="also draw them (.svg/.png; needs the 'plot' extra)")
     p.add_argument("--quiet", action="store_true", help="no line on stderr as each trial finishes")
     p.add_argument("--separately", action="store_true",
@@ -349,16 +367,46 @@ def build_parser() -> Parser:
     return parser
 
 
-# -- commands ---------------------------------------------------------------------------------------------------
+# -- output -----------------------------------------------------------------------------------------------------
+# Why stdout stopped taking the command's lines, when it did for a reason other than its reader leaving.
+_stdout_failed: list[OSError] = []
+
+
 def say(text: str) -> None:
-    """Print a line; once stdout's reader is gone (``| head -3``), go on quietly: the run's files still matter."""
+    """Print a line on stdout. Once stdout takes no more, go on without it: the run's files still matter. Its
+    reader leaving (``| head -3``) is no mistake; anything else (``> /dev/full``) ends the command in one line
+    (:func:`main`)."""
     try:
         print(text, flush=True)
-    except BrokenPipeError:
-        # Point stdout at /dev/null, so that neither the next line nor Python's last flush at exit fails.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:
+        _lose_stdout(exc)
 
 
+def _lose_stdout(exc: OSError) -> None:
+    if not isinstance(exc, BrokenPipeError):
+        _stdout_failed.append(exc)
+    # Point stdout at /dev/null, so that neither the next line nor Python's last flush at exit fails.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def tell(text: str) -> None:
+    """Print a line on stderr, where a command says why it stopped; if stderr is gone too (a closed terminal:
+    SIGHUP), there is nobody to tell."""
+    try:
+        _line_start(sys.stderr)
+        print(printable(text), file=sys.stderr, flush=True)
+    except OSError:
+        pass
+
+
+def _line_start(stream) -> None:
+    """On a terminal, the line cleared and the cursor at its start: the ``^C`` a terminal echoes when Ctrl-C is
+    pressed would otherwise stay at the end of the line, or begin the next line the command prints."""
+    if stream.isatty():
+        stream.write("\r\x1b[K")
+
+
+# -- commands ---------------------------------------------------------------------------------------------------
 def print_entry(entry: LogEntry) -> None:
     say("\n".join(entry.lines()))
 
@@ -389,10 +437,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     curve = Curve(task, args.curve_every or CURVE_EVERY) if args.curve else None
     curve_title = f"learning curve: {' '.join([Path(args.task).name, *args.overrides])}"
     started = time.perf_counter()
-    # Ctrl-C only asks the loop to stop after the current update, so the checkpoint is of a whole iteration.
-    previous = signal.signal(signal.SIGINT, checkpointer.request_stop)
-    # A diverging run is reported in one line (DivergedError), not after numpy's overflow warnings.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    # Ctrl-C, SIGTERM and SIGHUP only ask the loop to stop after the current update, so that the checkpoint holds a
+    # whole iteration; until the run's files are written, another signal changes nothing.
+    with stopping(on_signal=checkpointer.request_stop):
         try:
             result = train(task, on_log=None if args.quiet else print_entry, progress=not args.quiet,
                            after_step=checkpointer, on_step=curve, **resume)
@@ -401,25 +448,32 @@ def cmd_train(args: argparse.Namespace) -> int:
                 raise
             write_curve(args.curve, curve.finish(), title=curve_title)  # how it went until then: it may show why
             raise DivergedError(f"{exc}; the curve until then is written to {args.curve}") from None
-        finally:
-            signal.signal(signal.SIGINT, previous)
-    seconds = time.perf_counter() - started
-    if args.checkpoint:
-        save_checkpoint(args.checkpoint, task, result.params, result.iterations, result.rng_state)
-    curve_written = ""
-    if curve is not None:
-        write_curve(args.curve, curve.finish(), title=curve_title)
-        curve_written = f"; curve written to {args.curve}"
+        seconds = time.perf_counter() - started
+        written = []
+        if args.checkpoint:
+            save_checkpoint(args.checkpoint, task, result.params, result.iterations, result.rng_state)
+            written.append(f"checkpoint written to {args.checkpoint}")
+        if curve is not None:
+            write_curve(args.curve, curve.finish(), title=curve_title)
+            written.append(f"curve written to {args.curve}")
+        if args.save and not checkpointer.stop_requested:
+            save_weights(args.save, result.params)
+            written.append(f"weights saved to {args.save}")
     if checkpointer.stop_requested:
-        where = f"; checkpoint written to {args.checkpoint}" if args.checkpoint else " (no --checkpoint given)"
-        print(f"graphnet: interrupted after iteration {result.iterations}{where}{curve_written}", file=sys.stderr)
-        return 130
-    saved = ""
-    if args.save:
-        save_weights(args.save, result.params)
-        saved = f"; weights saved to {args.save}"
-    accuracy = evaluate(task, result.params, samples=EVALUATION_SAMPLES)
-    say(f"trained {result.iterations} iterations in {seconds:.2f} s; {accuracy.line()}{saved}{curve_written}")
+        signum = checkpointer.stop_signal
+        said = "; ".join(written) if written else "nothing written (no --checkpoint given)"
+        tell(f"graphnet: {stopped_by(signum)} after iteration {result.iterations}; {said}")
+        return 128 + signum
+    # Iterations of this run: a resumed run counts from the checkpoint's, and says so.
+    done = result.iterations - resume["start"]
+    trained = f"trained {done} iterations" + (f" (resumed at {resume['start']})" if resume["start"] else "")
+    try:
+        accuracy = evaluate(task, result.params, samples=EVALUATION_SAMPLES)
+    except KeyboardInterrupt as stop:  # the run's files are written: say so
+        tell(f"graphnet: {str(stop) or stopped_by(signal.SIGINT)} while checking the accuracy after training; "
+             f"{'; '.join(written) or 'nothing written (no --save given)'}")
+        return exit_code(stop)
+    say("; ".join([f"{trained} in {seconds:.2f} s", accuracy.line(), *written[::-1]]))
     return 0
 
 
@@ -431,7 +485,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     check_memory(f"--bits {args.bits or task.problem.bits} --samples {args.samples}",
                  evaluation_bytes(task, args.bits or task.problem.bits, args.samples))
     params = load_weights(args.weights, task.build_network())
-    print(evaluate(task, params, bits=args.bits, samples=args.samples, seed=args.seed).line())
+    say(evaluate(task, params, bits=args.bits, samples=args.samples, seed=args.seed).line())
     return 0
 
 
@@ -454,8 +508,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         params = load_weights(args.weights, network)
     total = add_integers(network, params, a, b)
     if total != a + b:
-        print(f"graphnet: the network is wrong here: {_wrong_bits(total, a + b)}", file=sys.stderr)
-    print(total)
+        tell(f"graphnet: the network is wrong here: {_wrong_bits(total, a + b)}")
+    say(str(total))
     return 0
 
 
@@ -481,27 +535,33 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise UsageError("--weights and --example go together: the values drawn are those of that example")
     if args.show == "grads" and args.weights is None:
         raise UsageError("--show grads needs --weights and --example")
-    steps = task.problem.bits if args.steps is None else args.steps
-    _positive("--steps", steps)
-    if args.example is not None:
-        steps = max(steps, len(read_example(task, args.example, args.steps).x))
-    if steps > render.MAX_STEPS:
-        raise UsageError(f"--steps {steps}: more than {render.MAX_STEPS} steps will not be legible; "
-                         f"draw fewer, e.g. --steps 16")
-    graph = task.build_network().graph(steps)
+    if args.stacked and args.fold:
+        raise UsageError("--stacked and --fold: a stacked op holds every step, so there is no step's cell to fold; "
+                         "give one of them")
+    steps, _ = _steps_to_draw(task, args, render.MAX_STEPS, "will not be legible; draw fewer", 16)
+    network = task.build_network()
+    graph = network.graph(steps)
     values = grads = caption = None
     title = f"{task.network.cell} unrolled over {steps} steps ({Path(args.task).name})"
     if args.example is not None:
-        params = load_weights(args.weights, task.build_network())
-        example = run_example(task, params, args.example, steps)
+        params = load_weights(args.weights, network)
+        example = run_example(task, params, args.example, steps)  # a run that overflows is refused there
         graph, values = example.graph, example.run.values
-        grads = example.run.backward(every_node=True) if args.show == "grads" else None
+        grads = example.gradients() if args.show == "grads" else None
         caption = example.says() + ("; the colours: the gradient of the loss" if grads is not None else "")
+    if args.stacked:
+        graph, title = stacked(graph), title + ", stacked"
+        if args.example is not None:  # the stacked graph's own run: its stacks have values and gradients too
+            run = graph.compile().forward(network.feeds(example.problem.x, example.problem.y), params)
+            values = run.values
+            grads = run.backward(every_node=True) if args.show == "grads" else None
+    if args.fold:
+        _check_foldable(network, graph)
     drawn = render.fold_steps(graph, task.network.cell) if args.fold else graph
     dot = render.to_digraph(drawn, values=values, grads=grads, title=title, caption=caption)
     render.write(dot, graph, output)  # .json is always the whole graph, folded or not
     folded = f", drawn as {len(drawn)}" if args.fold else ""
-    print(f"wrote {output} ({steps} steps, {len(graph)} nodes{folded})")
+    say(f"wrote {output} ({_steps_said(task, args, steps)}, {len(graph)} nodes{folded})")
     return 0
 
 
@@ -511,33 +571,76 @@ def cmd_animate(args: argparse.Namespace) -> int:
     task = load_task(args.task, args.overrides)
     animate.check_output(args.output)
     check_writable(args.output, "-o", reading=[args.task, args.weights])
-    steps = task.problem.bits if args.steps is None else args.steps
-    _positive("--steps", steps)
-    steps = max(steps, len(read_example(task, args.example, args.steps).x))
-    if steps > animate.MAX_STEPS:
-        raise UsageError(f"--steps {steps}: more than {animate.MAX_STEPS} steps make too many frames to follow; "
-                         f"animate fewer, e.g. --steps 8")
-    params = load_weights(args.weights, task.build_network())
-    frames = animate.frames(task, params, args.example, args.show, steps, fold=args.fold)
-    animate.write(frames, args.output)
-    print(f"wrote {args.output} ({len(frames)} frames, {steps} steps, "
+    steps, _ = _steps_to_draw(task, args, animate.MAX_STEPS, "make too many frames to follow; animate fewer", 8)
+    network = task.build_network()
+    if args.fold:
+        _check_foldable(network, network.graph(steps))
+    params = load_weights(args.weights, network)
+    try:
+        frames = animate.frames(task, params, args.example, args.show, steps, fold=args.fold)
+        animate.write(frames, args.output)  # at once, at the end: a stopped animation leaves the file as it was
+    except KeyboardInterrupt as stop:
+        tell(f"graphnet: {str(stop) or stopped_by(signal.SIGINT)} while drawing the frames; nothing is written to "
+             f"{args.output}")
+        return exit_code(stop)
+    say(f"wrote {args.output} ({len(frames)} frames, {_steps_said(task, args, steps)}, "
           f"{sum(f.seconds for f in frames):.0f} s a loop)")
     return 0
 
 
+def _steps_to_draw(task: Task, args: argparse.Namespace, most: int, too_many: str, fewer: int) -> tuple[int, Batch | None]:
+    """The steps ``render`` or ``animate`` draws, and the ``--example`` problem (or None): ``--steps``, or else the
+    task's bits or, if it needs more, as many as the example needs; at most ``most``, refused in one line that
+    names what asked for more (``too_many`` says why, ``fewer`` what to try)."""
+    if args.steps is not None:  # checked before the example is made over them: 10**20 steps would be made
+        _positive("--steps", args.steps)
+        if args.steps > most:
+            raise UsageError(f"--steps {args.steps}: more than {most} steps {too_many}, e.g. --steps {fewer}")
+    problem = read_example(task, args.example, args.steps) if args.example is not None else None
+    needed = len(problem.x) if problem is not None else 0
+    steps = args.steps or max(task.problem.bits, needed)
+    if steps > most:
+        if needed > task.problem.bits:
+            raise UsageError(f"--example {args.example}: needs {needed} steps, more than {most} {too_many} (a "
+                             "shorter example)")
+        given = [f"--set {o.strip()}" for o in args.overrides if o.partition("=")[0].strip() == "task.bits"]
+        bits = given[-1] if given else f"{task.source}: [task] bits = {task.problem.bits}"
+        raise UsageError(f"{bits}, the steps drawn without --steps: more than {most} {too_many}, e.g. --steps {fewer}")
+    return steps, problem
+
+
+def _steps_said(task: Task, args: argparse.Namespace, steps: int) -> str:
+    """``9 steps``, and why when no --steps asked for them and they are more than the task's bits."""
+    if args.steps is None and steps > task.problem.bits:
+        return f"{steps} steps, as many as --example {args.example} needs (the task's bits: {task.problem.bits})"
+    return f"{steps} steps"
+
+
+def _check_foldable(network: Network, graph) -> None:
+    """--fold draws each step's cell as one node: the nodes its cell marks ``kind="hidden"`` (its state), and
+    what leads to them. A cell that marks none has nothing to fold, which is its omission to name."""
+    if not graph.keys(kind="hidden"):
+        cell = network.cell
+        raise GraphError(f"cell {cell.name!r}: --fold draws a step's cell as the nodes of its state and what leads "
+                         "to them, and this cell marks none: give the nodes of its state kind='hidden' "
+                         "(g.apply(..., kind='hidden'))", culprit=cell)
+
+
 def cmd_nodes(args: argparse.Namespace) -> int:
-    types, cells, generators = registered_nodes(), registered_cells(), registered_generators()
+    # Names and descriptions come from plugins too: shown escaped, so that none can change the terminal.
+    types, cells, generators = ({printable(name): item for name, item in registry().items()}
+                                for registry in (registered_nodes, registered_cells, registered_generators))
     width = max(map(len, [*types, *cells, *generators])) + 2
-    print("node types:")
+    say("node types:")
     for name, node in types.items():
         arity = "leaf" if node.leaf else ("n-ary" if node.arity is None else f"{node.arity} in")
-        print(f"  {name:<{width}}{arity:<7}{node.description}")
-    print("cells:")
+        say(f"  {name:<{width}}{arity:<7}{printable(node.description)}")
+    say("cells:")
     for name, cell in cells.items():
-        print(f"  {name:<{width}}{'':<7}{cell.description}")
-    print("generators:")
+        say(f"  {name:<{width}}{'':<7}{printable(cell.description)}")
+    say("generators:")
     for name, generator in generators.items():
-        print(f"  {name:<{width}}{f'{generator.inputs}->{generator.outputs}':<7}{generator.description}")
+        say(f"  {name:<{width}}{f'{generator.inputs}->{generator.outputs}':<7}{printable(generator.description)}")
     return 0
 
 
@@ -549,21 +652,30 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         if getattr(args, option) not in (None, []):
             raise UsageError(f"gradcheck: --{option.replace('overrides', 'set')} goes with --task TASK")
     names = args.names or [n for n, t in registered_nodes().items() if not t.leaf]
-    node_types = [get_node(n) for n in names]
+    node_types = [_node_type(n) for n in names]
     leaves = [n.name for n in node_types if n.leaf]
     if leaves:
         raise UsageError(f"gradcheck: {', '.join(leaves)}: leaf node types have no backward to check")
-    print(f"{'node type':<20}{CHECK_COLUMNS}")
+    say(f"{'node type':<20}{CHECK_COLUMNS}")
     failed = 0
     for node in node_types:
         try:
             line = _check_line(check_node(node, seed=args.seed))
         except Exception as exc:  # noqa: BLE001 - a user's node type may raise anything; report it, go on
-            line = f"{'-':>8}{'':>18}{'':>17}  FAILED ({exc.__class__.__name__}: {exc})"
+            said = blame(exc) or f"{exc.__class__.__name__}: {exc}"
+            line = f"{'-':>8}{'':>18}{'':>17}  FAILED ({printable(str(said))})"
         failed += not line.endswith("ok")
-        print(f"{node.name:<20}{line}")
-    print(f"{len(node_types) - failed} passed, {failed} failed ({RULE}: score at most 1)")
+        say(f"{node.name:<20}{line}")
+    say(f"{len(node_types) - failed} passed, {failed} failed ({RULE}: score at most 1)")
     return 1 if failed else 0
+
+
+def _node_type(name: str):
+    """The node type ``gradcheck NAME`` names, or one line saying what was meant or how to load one's own."""
+    try:
+        return get_node(name)
+    except GraphnetError as exc:
+        raise UsageError(f"gradcheck: {exc}{unknown_hint(name, registered_nodes(), 'a node type')}") from None
 
 
 # Forward passes a network check may cost: two per weight element, each over every step.
@@ -586,13 +698,13 @@ def _gradcheck_network(args: argparse.Namespace) -> int:
                          f"(--set network.hidden=...) or fewer --steps")
     params = load_weights(args.weights, network) if args.weights else None
     checks = check_network(network, task.generator, steps, batch=args.batch, seed=args.seed, params=params)
-    print(f"{task.network.cell} network of {args.task}, unrolled over {steps} steps, batch {args.batch}, "
+    say(f"{task.network.cell} network of {args.task}, unrolled over {steps} steps, batch {args.batch}, "
           f"{'weights from ' + args.weights if args.weights else 'random weights'}")
-    print(f"{'weight':<20}{'shape':<12}{CHECK_COLUMNS}")
+    say(f"{'weight':<20}{'shape':<12}{CHECK_COLUMNS}")
     for key, check in checks.items():
-        print(f"{key:<20}{str(shapes[key]):<12}{_check_line(check)}")
+        say(f"{key:<20}{str(shapes[key]):<12}{_check_line(check)}")
     failed = sum(not check.passed for check in checks.values())
-    print(f"{len(checks) - failed} passed, {failed} failed ({RULE} through the unrolled graph: score at most 1)")
+    say(f"{len(checks) - failed} passed, {failed} failed ({RULE} through the unrolled graph: score at most 1)")
     return 1 if failed else 0
 
 
@@ -779,43 +891,47 @@ def _positive(option: str, value: int | None, minimum: int = 1, maximum: int | N
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from .app.figures import check_figure_path
-    from .app.sweep import SweepInterrupted, parse_grid, plot, sweep, table, write_csv
+    from .app.sweep import SweepInterrupted, diverged_note, parse_grid, plot, sweep, table, write_csv
 
     if not args.grid:
         raise UsageError("graphnet sweep: give at least one --set SECTION.KEY=V1,V2,... to sweep")
     _positive("--seeds", args.seeds, maximum=10_000)  # past that the list of runs alone fills memory
     _positive("--check-every", args.check_every)
     _positive("--workers", args.workers, maximum=MAX_WORKERS)
-    check_writable(args.csv, "--csv", reading=[args.task], writing=[args.plot])
+    grid = parse_grid(args.grid)
+    csv = args.csv or SWEEP_CSV
+    # The default file is not one the user named: an existing one is theirs, from an earlier sweep, and is kept.
+    check_writable(csv, "--csv", reading=[args.task], writing=[args.plot], named=args.csv is not None)
     if args.plot:  # a picture that cannot be drawn is refused here, not after the sweep
         check_figure_path(args.plot, "--plot", instead="leave out --plot (the CSV and the table need nothing)")
-        check_writable(args.plot, "--plot", reading=[args.task], writing=[args.csv])
-    def progress(trial, done: int, total: int) -> None:
-        outcome = f"solved in {trial.iterations:,} iterations" if trial.solved else "not solved"
-        print(f"sweep: {done}/{total} {trial.setting} seed {trial.seed}: {outcome}", file=sys.stderr, flush=True)
+        check_writable(args.plot, "--plot", reading=[args.task], writing=[csv])
 
-    # Ctrl-C stops a sweep, as it stops training, even where SIGINT came ignored (a job started in the background
-    # of a script): the sweep keeps what finished.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    def progress(trial, done: int, total: int) -> None:
+        outcome = (f"diverged at iteration {trial.iterations:,} (NaN or inf)" if trial.diverged else
+                   f"solved in {trial.iterations:,} iterations" if trial.solved else "not solved")
+        tell(f"sweep: {done}/{total} {trial.setting} seed {trial.seed}: {outcome}")
+
     try:
-        trials = sweep(args.task, parse_grid(args.grid), args.seeds, check_every=args.check_every,
-                       workers=args.workers, plugins=args.plugins, on_trial=None if args.quiet else progress,
-                       together=not args.separately)
-    except SweepInterrupted as stop:  # keep what finished: its rows, then exit as Ctrl-C does
-        write_csv(args.csv, stop.trials)
-        if stop.trials:
-            say(table(stop.trials))
-        print(f"graphnet: interrupted after {len(stop.trials)} of {stop.total} trials; their results are "
-              f"written to {args.csv}", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    write_csv(args.csv, trials)
+        trials = sweep(args.task, grid, args.seeds, check_every=args.check_every, workers=args.workers,
+                       plugins=args.plugins, on_trial=None if args.quiet else progress, together=not args.separately)
+    except SweepInterrupted as stop:  # keep what finished: its rows, then exit as the signal says
+        with finishing():
+            write_csv(csv, stop.trials)
+            if stop.trials:
+                _line_start(sys.stdout)
+                say(table(stop.trials))
+            tell(f"graphnet: {stop} after {len(stop.trials)} of {stop.total} trials; their results are written to "
+                 f"{csv}")
+        return stop.exit_code
+    write_csv(csv, trials)
     say(table(trials))
-    say(f"results written to {args.csv}")
+    say(f"results written to {csv}")
+    note = diverged_note(trials)
+    if note:
+        tell(f"graphnet: {note}")
     if args.plot:
         plot(args.plot, trials, title=Path(args.task).name)  # matplotlib is there: checked before the sweep
-        print(f"plot written to {args.plot}")
+        say(f"plot written to {args.plot}")
     return 0
 
 
@@ -832,28 +948,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     sys.set_int_max_str_digits(0)  # the numbers of a 20,000-bit task, or operands of 100,000 bits, are printed
-    try:
-        _check_working_folder()
-        args = build_parser().parse_args(argv)
-        args.plugins = args.plugins_first + args.plugins  # --plugin before the command, then after it
-        load_entry_points()
-        load_plugins(args.plugins)
-        return args.run(args)
-    except GraphnetError as exc:
-        if debug:
-            raise
-        print(f"graphnet: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("graphnet: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:  # a bug of ours: still one line, and the way to see more
-        if debug:
-            raise
-        print(f"graphnet: internal error: {exc.__class__.__name__}: {exc} (run again with --debug)", file=sys.stderr)
-        return 1
+    # Ctrl-C, SIGTERM and SIGHUP stop every command alike: Stopped is raised where it is (train asks its loop
+    # to stop instead), what the command has is written, and it ends in one line with 128 + the signal.
+    with stopping():
+        try:
+            _check_working_folder()
+            args = build_parser().parse_args(argv)
+            args.plugins = args.plugins_first + args.plugins  # --plugin before the command, then after it
+            load_entry_points()
+            load_plugins(args.plugins)
+            code = args.run(args)
+            try:
+                sys.stdout.flush()  # here, not at exit, where a failure could no longer be reported
+            except OSError as exc:
+                _lose_stdout(exc)
+        except BrokenPipeError:  # stderr's reader is gone (stdout's is handled by say): nobody to tell
+            return 0
+        except KeyboardInterrupt as stop:
+            with finishing():
+                tell(f"graphnet: {str(stop) or stopped_by(signal.SIGINT)}")
+            return exit_code(stop)
+        except Exception as exc:  # noqa: BLE001 - every error ends in one line
+            with finishing():
+                return _report(exc, debug)
+    if _stdout_failed:
+        tell(f"graphnet: error: cannot write the output to stdout ({_stdout_failed[0].strerror or _stdout_failed[0]})"
+             "; files the command writes are written")
+        return code or UsageError.exit_code
+    return code
+
+
+def _report(exc: Exception, debug: bool) -> int:
+    """One line on stderr for an error, the traceback before it with ``--debug``; the exit code it ends with."""
+    if debug:
+        traceback.print_exception(exc)
+    error = blame(exc) or exc  # a mistake in a plugin's code is the plugin's, named so
+    if isinstance(error, GraphnetError):
+        tell(f"graphnet: error: {error}")
+        return error.exit_code
+    tell(f"graphnet: internal error: {exc.__class__.__name__}: {exc}{'' if debug else ' (run again with --debug)'}")
+    return 1
 
 
 if __name__ == "__main__":

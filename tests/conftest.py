@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import queue
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 
 from graphnet import register_node, unregister_node
 from pathlib import Path
@@ -13,6 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 TASK = ROOT / "tasks" / "binary_addition.toml"
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # for post_reference
+# JAX's compilation cache of the tests (and of the CLI runs they start) goes to a directory of their own, so the
+# suite leaves nothing in the user's HOME
+os.environ.setdefault("GRAPHNET_JAX_CACHE", str(Path(tempfile.gettempdir()) / f"graphnet-tests-jax-{os.getuid()}"))
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -24,6 +32,61 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
         cwd=cwd or ROOT,
         timeout=timeout,
     )
+
+
+def start_cli(*args: str, cwd: Path | None = None, **popen: object) -> subprocess.Popen:
+    """Start ``graphnet ARGS...`` in a fresh interpreter, as a user would, its output piped as text."""
+    return subprocess.Popen([sys.executable, "-m", "graphnet", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=cwd or ROOT, **popen)
+
+
+def wait_for_line(stream, marker: str, timeout: float = 120) -> list[str]:
+    """Read ``stream`` line by line until a line holding ``marker``; return the lines read. What a test waits
+    for before it signals a process: a line the process prints once it is at work, never a guess of time."""
+    lines: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        for line in stream:
+            lines.put(line)
+            if marker in line:
+                break
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()  # so that a process that never prints fails the test
+    read_so_far = []
+    while True:
+        line = lines.get(timeout=timeout)
+        if line is None:
+            raise AssertionError(f"the output ended before a line with {marker!r}: {read_so_far}")
+        read_so_far.append(line)
+        if marker in line:
+            return read_so_far
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started that are still there."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def wait_until_gone(pids: list[int], timeout: float = 60) -> list[int]:
+    """Wait for processes to end; return those still there after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = [pid for pid in pids if Path(f"/proc/{pid}").exists() and not _zombie(pid)]
+        if not alive:
+            return []
+        time.sleep(0.05)
+    return alive
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (FileNotFoundError, IndexError):
+        return True
 
 
 def diverging_checkpoint(path: Path) -> Path:

@@ -10,13 +10,14 @@ import errno
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import zipfile
 
 import numpy as np
 import pytest
-from conftest import ROOT, TASK, run_cli
+from conftest import ROOT, TASK, diverging_checkpoint, run_cli
 
 from graphnet import load_task, load_weights
 from graphnet.app.checkpoint import load_checkpoint
@@ -51,6 +52,9 @@ TASK_FILES = {
     "section_value.toml": 'task = 3\n' + SHIPPED.split("[network]")[1].join(["[network]", ""]),
     "latin1.toml": None,  # bytes, written below
     "minimal.toml": "[task]\nbits = 8\n",
+    "invisible_key.toml": _task_text("hidden = 16", '"hid\u200bden" = 16'),  # a zero-width space, pasted along
+    "invisible_bare_key.toml": _task_text("hidden = 16", "hid\u200bden = 16"),  # not TOML: says why
+    "cyrillic_activation.toml": _task_text('cell = "rnn"', 'cell = "rnn"\nactivation = "sigm\u043eid"'),  # Cyrillic o
 }
 
 
@@ -159,9 +163,9 @@ CASES = [
     ("task wrong type", ["train", "{f}/wrong_type.toml"], "[network] hidden: expected an integer from 1"),
     ("task bool for int", ["train", "{f}/bool.toml"], "[network] hidden: expected an integer from 1"),
     ("task zero", ["train", "{f}/zero.toml"], "[training] batch_size: expected an integer from 1"),
-    ("task negative", ["train", "{f}/negative.toml"], "learning_rate: expected a finite number above 0, got -0.1"),
-    ("task NaN", ["train", "{f}/nan.toml"], "learning_rate: expected a finite number above 0, got nan"),
-    ("task inf", ["train", "{f}/inf.toml"], "learning_rate: expected a finite number above 0, got inf"),
+    ("task negative", ["train", "{f}/negative.toml"], "learning_rate: expected a finite number above 0 and at most 1,000,000, got -0.1"),
+    ("task NaN", ["train", "{f}/nan.toml"], "learning_rate: expected a finite number above 0 and at most 1,000,000, got nan"),
+    ("task inf", ["train", "{f}/inf.toml"], "learning_rate: expected a finite number above 0 and at most 1,000,000, got inf"),
     ("task absurd hidden", ["train", "{f}/billion.toml"], "would need about 22,351,742,334.7 GiB"),
     ("task absurd run", ["train", "{f}/huge_run.toml"], "x 16) would need about 6543.0 GiB of memory"),
     ("task inputs vs generator", ["train", "{f}/wrong_inputs.toml"], "inputs: the binary_addition task has 2"),
@@ -409,6 +413,53 @@ CASES = [
      "a damaged checkpoint (the random state is not 624 32-bit keys"),
     ("--resume key of absurd size", ["train", T, "--resume", "{f}/absurd_key.npz"],
      "'checkpoint_rng_keys' holds 1,000,000 numbers; a checkpoint's own keys hold at most 10,000"),
+    # issue 28: valid input silently changed, messages that misled, untrusted text printed raw
+    ("--set a key twice", ["train", T, "--set", "network.hidden=8", "--set", "network.hidden=16"],
+     "--set network.hidden=16: network.hidden is given twice (also --set network.hidden=8); give each key once"),
+    ("sweep a value twice", ["sweep", T, "--set", "network.hidden=8,8,16"],
+     "--set 'network.hidden=8,8,16': gives '8' twice; give each value once"),
+    ("sweep one number written two ways", ["sweep", T, "--set", "training.learning_rate=0.1,1e-1"],
+     "gives '0.1' and '1e-1', the same value"),
+    ("sweep an empty value", ["sweep", T, "--set", "network.hidden=8,,16"], "an empty value between commas"),
+    ("sweep a key twice", ["sweep", T, "--set", "network.hidden=8", "--set", "network.hidden=16"],
+     "network.hidden is given twice (also --set 'network.hidden=8'); give its values once, e.g. --set "
+     "network.hidden=8,16"),
+    ("learning rate past its limit", ["train", T, "--set", "training.learning_rate=1e7"],
+     "expected a finite number above 0 and at most 1,000,000, got 10000000.0"),
+    ("activation of any number of inputs", ["train", T, "--set", "network.activation=sum"],
+     "'sum' takes any number of inputs, expected a node type of one input"),
+    ("activation nobody registered", ["train", T, "--set", "network.activation=softplus"],
+     "unknown node type 'softplus'; known node types: add, "),
+    ("activation nobody registered, how to load one", ["train", T, "--set", "network.activation=softplus"],
+     "; a node type of your own is loaded with --plugin FILE.py, or plugins = [...] in the task file"),
+    ("--set key with a look-alike letter", ["train", T, "--set", "network.h\u0456dden=8"],
+     "unknown key 'h\u0456dden' in [network]; did you mean 'hidden'? its '\u0456' is U+0456 CYRILLIC SMALL LETTER "
+     "BYELORUSSIAN-UKRAINIAN I, not the Latin 'i'"),
+    ("task key with a zero-width space", ["train", "{f}/invisible_key.toml"],
+     "[network] hid\\u200bden: unknown key; did you mean 'hidden'? it has an invisible U+200B ZERO WIDTH SPACE"),
+    ("task bare key with a zero-width space", ["train", "{f}/invisible_bare_key.toml"],
+     "not valid TOML: Expected '=' after a key in a key/value pair (at line 11, column 4); line 11 has an "
+     "invisible U+200B ZERO WIDTH SPACE"),
+    ("task activation with a Cyrillic letter", ["train", "{f}/cyrillic_activation.toml"],
+     "; did you mean 'sigmoid'? its '\u043e' is U+043E CYRILLIC SMALL LETTER O, not the Latin 'o'"),
+    ("a name that would reverse the terminal line", ["train", T, "--set", "network.cell=ls\u202etm"],
+     "unknown cell 'ls\\u202etm'; known cells: gru, lstm, rnn; did you mean 'lstm'? it has an invisible U+202E "
+     "RIGHT-TO-LEFT OVERRIDE"),
+    ("a name with a terminal's escape sequence", ["train", T, "--set", "network.cell=\x1b[2Jrnn"],
+     "unknown cell '\\x1b[2Jrnn'"),
+    ("render --steps of 21 digits with an example", ["render", T, "--steps", str(10**20), "--weights",
+                                                     "{f}/weights.npz", "--example", "5+6", "-o", "{f}/g.svg"],
+     f"--steps {10**20}: more than 256 steps will not be legible; draw fewer, e.g. --steps 16"),
+    ("animate an example too long, no --steps", ["animate", T, "--weights", "{f}/weights.npz", "--example",
+                                                 "9+" + "9" * 30, "-o", "{f}/a.gif"],
+     f"--example 9+{'9' * 30}: needs 101 steps, more than 16 make too many frames to follow; animate fewer (a "
+     "shorter example)"),
+    ("render a task of more steps than draw", ["render", T, "--set", "task.bits=300", "-o", "{f}/g.dot"],
+     "--set task.bits=300, the steps drawn without --steps: more than 256 will not be legible; draw fewer, e.g. "
+     "--steps 16"),
+    ("render an example too long, no --steps", ["render", T, "--weights", "{f}/weights.npz", "--example",
+                                                f"{2**300}+1", "-o", "{f}/g.svg"],
+     f"--example {2**300}+1: needs 302 steps, more than 256 will not be legible; draw fewer (a shorter example)"),
 ]
 
 
@@ -422,9 +473,42 @@ def test_bad_input_is_one_line_and_exit_code_2(files, name, args, message):
     assert message.replace("{f}", str(files)) in result.stderr
 
 
-def test_debug_shows_the_traceback_of_a_bad_input(files):
+def test_debug_shows_the_traceback_of_a_bad_input_and_keeps_its_exit_code(files, tmp_path):
     result = run_cli("eval", T, "--weights", files / "truncated.npz", "--debug")
-    assert result.returncode != 0 and "Traceback" in result.stderr and "WeightsError" in result.stderr
+    assert result.returncode == 2 and "Traceback" in result.stderr and "WeightsError" in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("graphnet: error: ")  # and the line it ends in without
+    diverging = diverging_checkpoint(tmp_path / "run.npz")
+    result = run_cli("train", T, "--set", "training.iterations=30", "--quiet", "--resume", diverging, "--debug")
+    assert result.returncode == 3 and "DivergedError" in result.stderr  # exit 3 stays 3
+
+
+def test_a_sweep_keeps_the_default_csv_of_an_earlier_sweep(tmp_path):
+    (tmp_path / "sweep.csv").write_text("setting,seed\nan earlier sweep's results,0\n")  # not named this time
+    result = run_cli("sweep", T, "--set", "network.hidden=2", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr == (
+        "graphnet: error: --csv: the default, sweep.csv, exists already; it is kept (only a file named as the output "
+        "is replaced): give --csv sweep.csv to replace it, or another name\n")
+    assert (tmp_path / "sweep.csv").read_text() == "setting,seed\nan earlier sweep's results,0\n"
+
+
+def test_stdout_that_takes_no_more_is_one_line(files):
+    for args in (["eval", T, "--weights", files / "weights.npz"], ["nodes"]):
+        with open("/dev/full", "w") as full:
+            result = subprocess.run([sys.executable, "-m", "graphnet", *map(str, args)], stdout=full,
+                                    stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        assert result.returncode == 2 and result.stderr == ("graphnet: error: cannot write the output to stdout (No "
+                                                            "space left on device); files the command writes are "
+                                                            "written\n"), result.stderr
+
+
+def test_a_home_that_takes_no_files_prints_no_warning_of_matplotlibs(files, tmp_path):
+    env = dict(os.environ, HOME="/proc")  # no folder can be made there, not even by root
+    env.pop("MPLCONFIGDIR", None)
+    result = subprocess.run([sys.executable, "-m", "graphnet", "probe", T, "--weights", str(files / "weights.npz"),
+                             "--problems", "64", "--plot", str(tmp_path / "p.svg")], capture_output=True, text=True,
+                            env=env, cwd=ROOT)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert (tmp_path / "p.svg").exists()
 
 
 def test_the_bad_input_table_covers_every_command():
@@ -483,19 +567,21 @@ def test_a_full_disk_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch, c
     assert save.read_bytes() == b"the old weights" and sorted(p.name for p in tmp_path.iterdir()) == ["w.npz"]
 
 
-def test_ctrl_c_while_the_command_is_still_starting_is_one_line_and_exit_130():
-    # The interrupt arrives while the command imports numpy and the rest: raised there, deterministically.
-    code = ("import builtins, sys\n"
+@pytest.mark.parametrize("signum, said", [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "stopped by SIGTERM"),
+                                          (signal.SIGHUP, "stopped by SIGHUP")])
+def test_a_signal_while_the_command_is_still_starting_is_one_line_and_exit_128_plus_it(signum, said):
+    # The signal arrives while the command imports numpy and the rest: sent there, deterministically.
+    code = ("import builtins, os, sys\n"
             "real = builtins.__import__\n"
             "def interrupted(name, *args, **kwargs):\n"
             "    if name == 'networkx':\n"
-            "        raise KeyboardInterrupt\n"
+            f"        os.kill(os.getpid(), {int(signum)})\n"
             "    return real(name, *args, **kwargs)\n"
             "builtins.__import__ = interrupted\n"
             "from graphnet._start import main\n"
             "sys.exit(main(['nodes']))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 130 and result.stderr == "graphnet: interrupted\n" and result.stdout == ""
+    assert result.returncode == 128 + signum and result.stderr == f"graphnet: {said}\n" and result.stdout == ""
 
 
 def test_a_task_file_with_a_byte_order_mark_is_read(tmp_path):
@@ -539,3 +625,53 @@ def test_checking_an_output_leaves_nothing_behind(tmp_path):
 
     check_writable(tmp_path / "w.npz", "--save")
     assert list(tmp_path.iterdir()) == []
+
+
+# -- extreme but valid numbers (issue 28) -------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def extreme(files):
+    """Weights files of extreme but valid numbers: near the largest float (each sign), subnormal, and both."""
+    params = load_weights(files / "weights.npz")
+    signs = {k: np.where(np.indices(v.shape).sum(axis=0) % 2, 1.0, -1.0) for k, v in params.items()}
+    made = {"limit": {k: 1.7e308 * signs[k] for k in params},  # every run of them overflows
+            "near": {k: v * 1e306 for k, v in params.items()},  # huge, and the run stays finite
+            "subnormal": {k: v * 5e-320 for k, v in params.items()},
+            "both": {k: np.where(signs[k] > 0, v * 1e300, v * 1e-310) for k, v in params.items()}}
+    for name, arrays in made.items():
+        np.savez(files / f"{name}.npz", **arrays)
+    return files
+
+
+@pytest.mark.parametrize("args, message", [
+    (["render", T, "--example", "9+60", "-o", "{f}/limit.svg"],
+     "the run of 9 + 60 = 69 overflows with these weights (node 'h_synapse_1[0]' is inf); a picture of it would show "
+     "no numbers"),
+    (["render", T, "--example", "9+60", "--show", "grads", "-o", "{f}/limit.svg"], "overflows"),
+    (["animate", T, "--example", "5+6", "--steps", "4", "-o", "{f}/limit.html"],
+     "the run of 5 + 6 = 11 overflows with these weights (node 'h_synapse_1[0]' is inf); a picture of it would show "
+     "no numbers"),
+    (["add", "9", "60"], "the network's run overflows with these weights (node '"),
+    (["add", "9", "60"], "is inf, counting from bit 0): there is no sum to read from it"),
+    (["gradcheck", "--task", T, "--steps", "2"], "the run overflows at these weights"),
+], ids=["render", "render grads", "animate", "add", "add, what it says", "gradcheck"])
+def test_weights_whose_run_overflows_are_refused_in_one_line_with_exit_3(extreme, args, message):
+    result = run_cli(*[a.replace("{f}", str(extreme)) for a in args], "--weights", extreme / "limit.npz", cwd=extreme)
+    assert result.returncode == 3 and result.stdout == "", result.stderr
+    assert result.stderr.startswith("graphnet: error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert message.replace("{f}", str(extreme)) in result.stderr
+    assert not list(extreme.glob("limit.svg")) + list(extreme.glob("limit.html"))
+
+
+@pytest.mark.parametrize("weights", ["near", "subnormal", "both"])
+@pytest.mark.parametrize("command", [["render", T, "--example", "5+6", "--steps", "4", "-o", "{f}/{w}-values.png"],
+                                     ["render", T, "--example", "5+6", "--steps", "4", "--show", "grads", "-o",
+                                      "{f}/{w}-grads.svg"],
+                                     ["animate", T, "--example", "5+6", "--steps", "4", "-o", "{f}/{w}.html"],
+                                     ["add", "9", "60"], ["eval", T], ["probe", T, "--problems", "64"]],
+                         ids=["render", "render grads", "animate", "add", "eval", "probe"])
+def test_extreme_weights_whose_run_stays_finite_work_without_a_warning(extreme, weights, command):
+    args = [a.replace("{f}", str(extreme)).replace("{w}", weights) for a in command]
+    result = run_cli(*args, "--weights", extreme / f"{weights}.npz", cwd=extreme)
+    assert result.returncode == 0, result.stderr
+    said = result.stderr.splitlines()  # nothing, or add's own line: where the network's sum is wrong
+    assert said == [] or len(said) == 1 and said[0].startswith("graphnet: the network is wrong here: "), said

@@ -127,3 +127,12 @@ def test_nodes_lists_descriptions_without_markup():
     listed = run_cli("nodes").stdout
     assert "``" not in listed and ":class:" not in listed
     assert "A fixed value (filled with the node's fill), never trained." in listed
+
+
+def test_render_stacked_draws_what_training_runs(tmp_path):
+    result = run_cli("render", TASK, "--steps", "3", "--stacked", "-o", tmp_path / "stacked.dot")
+    assert result.returncode == 0, result.stderr
+    dot = (tmp_path / "stacked.dot").read_text()
+    assert "cluster_stacked" in dot and '"x_synapse_0[0..2]"' in dot and '"synapse_0 x3"' in dot
+    refused = run_cli("render", TASK, "--stacked", "--fold", "-o", tmp_path / "both.dot")
+    assert refused.returncode == 2 and "--stacked and --fold" in refused.stderr and not (tmp_path / "both.dot").exists()

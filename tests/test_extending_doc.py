@@ -44,3 +44,10 @@ def test_a_plugin_that_fails_or_clashes_gets_one_line(tmp_path):
         result = run_cli("nodes", "--plugin", plugin, cwd=tmp_path)
         assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
         assert message in result.stderr
+
+
+def test_the_page_says_what_a_cell_and_a_generator_declare():
+    # A cell's states are what the output layer reads, kind what --fold folds: left out, they fail or fold nothing.
+    for declared in ("states", "kind", "arity", "default_activation", "example_form", "draw_order"):
+        assert f"`{declared}" in DOC, declared
+    assert "for a task of two outputs" in DOC  # what the training log shows of several outputs

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import UsageError
+from ..render.backends import INSTALL as GRAPHVIZ
+from ..render.backends import have_graphviz
 from .frame import FRAME_SECONDS, HOLD_SECONDS, Frame
 from .passes import MAX_STEPS, SHOWS, frames
 from .gif import write_gif
@@ -44,6 +46,8 @@ def check_output(path: str | Path) -> None:
         except ImportError:
             raise UsageError(f"-o {path}: a GIF needs Pillow, which is not installed; install the animate extra "
                              f"({INSTALL}), or write a .html") from None
+    if not have_graphviz():  # every frame is laid out by Graphviz, for a page too
+        raise UsageError(f"-o {path}: drawing the frames needs Graphviz's dot program. {GRAPHVIZ}")
 
 
 def write(frames: Sequence[Frame], path: str | Path) -> Path:

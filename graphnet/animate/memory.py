@@ -15,10 +15,12 @@ from typing import Mapping
 import numpy as np
 
 from ..app.tasks import Task
+from ..errors import NonFiniteError
 from ..render import PENDING, RECURRENT_COLOUR, Picture
 from ..render.cells import NAME_SIZE, cell, number, text, title
 from ..render.colours import EDGE_COLOUR, WHITE, WEIGHT_COLOURS, ink, mix, rgb
 from ..rnn.keys import INPUT, at
+from ..rnn.network import nonfinite
 from .frame import Frame, seconds
 
 SHARE_WIDTH = 30  # a step's share, "100", fits
@@ -37,8 +39,12 @@ def occlusion(task: Task, params: Mapping[str, np.ndarray], x: np.ndarray) -> np
     for k in range(steps):
         batch[k, k + 1] = 0.5
     hidden = [at("h", t) for t in range(steps)]
-    run = network.graph(steps).compile(outputs=hidden, wrt=()).forward(network.feeds(batch), params)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is named below, in one line
+        run = network.graph(steps).compile(outputs=hidden, wrt=()).forward(network.feeds(batch), params)
     h = np.stack([run.values[key] for key in hidden])  # (T, T + 1, hidden)
+    if not np.all(np.isfinite(h)):
+        raise NonFiniteError(f"the run overflows with these weights ({nonfinite(run.values)}); the memory picture "
+                             "would show no dependence")
     return np.abs(h[:, 1:] - h[:, :1])
 
 

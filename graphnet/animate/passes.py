@@ -129,6 +129,7 @@ def _reverse_frames(ran: Example, drawn: Graph, title: str) -> list[Frame]:
     """The reverse pass of ``ran``: each piece's gradients in the reverse order, the weights' gradients as far as
     the pass has summed them when it has handed back that piece."""
     graph, run = ran.graph, ran.run
+    grads = ran.gradients()  # the pass done: every node's gradient, whole (and none overflows)
     weights = list(graph.parameters)
     summed: dict[str, dict[str, np.ndarray | None]] = {}  # op -> each weight's gradient once that op is done
     done: list[str] = []
@@ -137,7 +138,6 @@ def _reverse_frames(ran: Example, drawn: Graph, title: str) -> list[Frame]:
         summed[key] = {w: grad(w) for w in weights}
         done.append(key)
         handed[key] = list(done)
-    grads = run.backward(every_node=True)  # the pass done: every node's gradient, whole
     partials = {w: [s[w] for s in summed.values() if s[w] is not None] for w in weights}
     scales = fit_scales(drawn, run.values, grads, weights=partials)
     backwards = list(reversed(_pieces(graph)))

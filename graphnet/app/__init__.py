@@ -12,6 +12,9 @@
 - :mod:`~graphnet.app.doctor`: why a network does not learn, the likely cause in sentences (``graphnet doctor``);
 - :mod:`~graphnet.app.figures`: the pictures drawn with matplotlib, the ``plot`` extra (those of the three above:
   :mod:`~graphnet.app.reach_figures`);
-- :mod:`~graphnet.app.plugins`: a user's node types, cells and generators, from modules or installed packages;
-- :mod:`~graphnet.app.files`: atomic writes and the checks of files a user names.
+- :mod:`~graphnet.app.plugins`: a user's node types, cells and generators, from modules or installed packages,
+  and a mistake in their code named as the plugin's;
+- :mod:`~graphnet.app.files`: atomic writes, the checks of files a user names, fallbacks that replace nothing;
+- :mod:`~graphnet.app.stopping`: Ctrl-C, SIGTERM and SIGHUP, handled alike for every command;
+- :mod:`~graphnet.app.quoting`: names and keys from files and command lines, shown escaped in messages.
 """

@@ -27,6 +27,7 @@ True
 from __future__ import annotations
 
 import json
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -147,14 +148,20 @@ def _whole(value: np.ndarray, name: str, lowest: int, highest: int | None) -> in
 
 class Checkpointer:
     """The ``after_step`` hook of :func:`graphnet.app.training.train`: checkpoints every ``every`` iterations and
-    stops the run when :meth:`request_stop` was called (by the SIGINT handler)."""
+    stops the run after the update during which :meth:`request_stop` was called (by a signal's handler, see
+    :func:`graphnet.app.stopping.stopping`)."""
 
     def __init__(self, path: str | Path | None, task: Task, every: int = 0) -> None:
         self.path, self.task, self.every = path, task, every
-        self.stop_requested = False
+        self.stop_signal: int | None = None  # the signal that asked the run to stop, if one did
 
-    def request_stop(self, *_signal_args) -> None:
-        self.stop_requested = True
+    @property
+    def stop_requested(self) -> bool:
+        return self.stop_signal is not None
+
+    def request_stop(self, signum: int = signal.SIGINT) -> None:
+        if self.stop_signal is None:  # the first signal is the one the run reports
+            self.stop_signal = signum
 
     def __call__(self, done: int, params: Params, random_state: Callable[[], tuple]) -> bool:
         if self.path and self.every and done % self.every == 0:

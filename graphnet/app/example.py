@@ -21,9 +21,10 @@ import numpy as np
 
 from ..engine.graph import Graph
 from ..engine.program import Run
-from ..errors import UsageError
-from ..rnn.data import Batch
+from ..errors import NonFiniteError, UsageError
+from ..rnn.data import Batch, checked
 from ..rnn.keys import PREDICTION, over
+from ..rnn.network import nonfinite
 from .tasks import Task
 
 
@@ -49,6 +50,17 @@ class Example:
         """The problem and its true answer, as the task writes it: ``9 + 60 = 69``."""
         return self.task.generator.describe(self.problem, 0, self.problem.y[:, 0])
 
+    def gradients(self) -> dict[str, np.ndarray]:
+        """Every node's gradient of the loss, the reverse pass whole; a :class:`NonFiniteError` naming the first
+        that overflows (weights so large that no picture of the pass could show its numbers)."""
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is named below, in one line
+            grads = self.run.backward(every_node=True)
+        lost = nonfinite(grads, gradients=True)
+        if lost:
+            raise NonFiniteError(f"the reverse pass of {self.answer()} overflows with these weights ({lost}); a "
+                                 "picture of it would show no numbers")
+        return grads
+
     def says(self) -> str:
         """What the network answers, and the true answer if that is not it."""
         said = f"the network says {self.task.generator.describe(self.problem, 0, self.predicted)}"
@@ -61,9 +73,10 @@ def read_example(task: Task, text: str, steps: int | None = None) -> Batch:
     """The task's problem written ``text``, over ``steps`` steps or as few as it needs; a :class:`UsageError`
     naming ``--example`` if the task cannot read it."""
     try:
-        return task.generator.example(text, steps)
+        problem = task.generator.example(text, steps)
     except ValueError as exc:
         raise UsageError(f"--example {text}: {exc}") from None
+    return checked(task.generator, problem, "example", steps, 1)
 
 
 def run_example(task: Task, params: Mapping[str, np.ndarray], text: str, steps: int | None = None) -> Example:
@@ -72,5 +85,10 @@ def run_example(task: Task, params: Mapping[str, np.ndarray], text: str, steps: 
     problem = read_example(task, text, steps)
     network = task.build_network()
     graph = network.graph(len(problem.x))
-    run = graph.compile().forward(network.feeds(problem.x, problem.y), params)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is named below, in one line
+        run = graph.compile().forward(network.feeds(problem.x, problem.y), params)
+    lost = nonfinite(run.values)
+    if lost:  # a picture draws NaN as a number not computed yet: no picture of this run could be true
+        raise NonFiniteError(f"the run of {task.generator.describe(problem, 0, problem.y[:, 0])} overflows with these "
+                             f"weights ({lost}); a picture of it would show no numbers")
     return Example(task, problem, graph, run)

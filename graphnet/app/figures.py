@@ -9,6 +9,8 @@ own), and they are written atomically.
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,16 +37,28 @@ def check_figure_path(path: str | Path, option: str, *, other: tuple[str, ...] =
 
 
 def have_matplotlib() -> bool:
-    """Whether matplotlib can be imported (``sys.modules['matplotlib'] = None`` counts as absent, for tests)."""
+    """Whether matplotlib can be imported (``sys.modules['matplotlib'] = None`` counts as absent, for tests).
+
+    Its first import is quiet: where the home folder takes no files (a service's, a container's), matplotlib
+    keeps its cache in a temporary folder and warns in two lines that are no business of a graphnet user's.
+    """
+    if "matplotlib" in sys.modules:
+        return sys.modules["matplotlib"] is not None
+    said = logging.getLogger("matplotlib")
+    level = said.level
+    said.setLevel(logging.ERROR)
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         return False
+    finally:
+        said.setLevel(level)
     return True
 
 
 def new_figure(width: float, height: float) -> Figure:
     """An empty figure of ``width`` x ``height`` inches, owned by nobody but the caller."""
+    have_matplotlib()  # imported quietly first
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height))

@@ -44,15 +44,20 @@ def check_readable(
 
 def check_writable(
     path: str | Path, option: str, *, reading: Iterable[str | Path | None] = (),
-    writing: Iterable[str | Path | None] = (),
+    writing: Iterable[str | Path | None] = (), named: bool = True,
 ) -> Path:
     """Refuse, before any work, an output that cannot be written or whose writing would destroy something.
 
     One line naming ``option`` (e.g. ``--save``) if: the name is too long, its folder is missing or takes no
     new file (read-only, no permission), it is a folder, a FIFO or a device, or it is the same file as one of
-    ``reading`` (the task file, weights being read) or of ``writing`` (the command's other outputs).
+    ``reading`` (the task file, weights being read) or of ``writing`` (the command's other outputs). A path the
+    user did not name (``named=False``: a default) must not exist yet: only a file named as the output is
+    replaced.
     """
     path = Path(path)
+    if not named and os.path.lexists(path):
+        raise UsageError(f"{option}: the default, {path}, exists already; it is kept (only a file named as the "
+                         f"output is replaced): give {option} {path} to replace it, or another name")
     try:
         _check_target(path)
         folder = path.parent if str(path.parent) else Path(".")
@@ -152,19 +157,55 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     return atomic_write(path, lambda f: f.write(data))
 
 
+def write_new(path: str | Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` only if there is no such file yet (a fallback the user did not name: it may
+    replace nothing, not even a file made while this one was being written); whole or not at all. Returns
+    whether it was written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> target = pathlib.Path(folder.name) / "graph.dot"
+    >>> write_new(target, b"digraph {}"), write_new(target, b"something else"), target.read_bytes()
+    (True, False, b'digraph {}')
+    >>> folder.cleanup()
+    """
+    path = Path(path)
+    if os.path.lexists(path):
+        return False
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=folder)
+    except OSError:
+        return False
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, path)  # unlike a rename, a link fails if the name was taken meanwhile
+        return True
+    except OSError:  # taken meanwhile, or a file system without links: nothing is written
+        return False
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def _temp_prefix(path: Path) -> str:
     # The writer's process id in the name: another writer of the same file can tell whether it still runs.
     return f".{path.name}.{os.getpid()}."
 
 
 def _remove_stale_temps(path: Path, before: float) -> None:
-    """Remove the temporary files of writers of ``path`` that were killed: their process is gone (or, for a
-    name without a process id, the file was untouched since before this write began)."""
+    """Remove the temporary files of writers of ``path`` that were killed: their process is gone. Only names
+    exactly of the form :func:`atomic_write` gives them (``.NAME.PID.XXXXXXXX.tmp``, made by ``mkstemp``) are
+    touched: a file of the user's that merely looks alike is not graphnet's to remove."""
     for leftover in path.parent.glob(f".{_glob_escape(path.name)}.*.tmp"):
         try:
-            found = re.fullmatch(rf"\.{re.escape(path.name)}\.(\d+)\..*\.tmp", leftover.name)
-            stale = not _running(int(found.group(1))) if found else leftover.stat().st_mtime < before
-            if stale:
+            found = re.fullmatch(rf"\.{re.escape(path.name)}\.(\d+)\.[a-z0-9_]{{8}}\.tmp", leftover.name)
+            if found and not _running(int(found.group(1))) and leftover.stat().st_mtime < before:
                 leftover.unlink()
         except OSError:
             pass  # gone already, or not ours to remove: either way nothing the user saved is touched

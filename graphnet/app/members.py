@@ -49,6 +49,7 @@ class Member:
     iterations: int  # the updates it made: to the iteration ``until`` stopped it, or all of them
     seconds: float  # its share of the training time: each iteration's time divided among the members it trained
     stopped: bool  # whether ``until`` stopped it before the task's iterations
+    diverged: bool = False  # whether its loss or a gradient went NaN or inf (with ``diverged="stop"``)
 
 
 def train_members(
@@ -58,12 +59,15 @@ def train_members(
     learning_rates: Sequence[float] | None = None,
     until: Callable[[int, Params], np.ndarray] | None = None,
     every: int = 100,
+    diverged: str = "raise",
 ) -> list[Member]:
     """Train one network per seed (with its learning rate, default the task's) as the members of one program.
 
     ``until(done, params)``, called every ``every`` iterations with the members still training (their weights
-    stacked on the member axis), returns which of them to stop (a boolean per member). Raises
-    :class:`~graphnet.errors.DivergedError` naming the seed if a member's loss or gradient is NaN or inf.
+    stacked on the member axis), returns which of them to stop (a boolean per member). A member whose loss or
+    gradient is NaN or inf raises :class:`~graphnet.errors.DivergedError` naming its seed; with
+    ``diverged="stop"``, it is stopped there instead (``Member.diverged``, its weights those before the update
+    that failed) and the others go on: each member is computed as it alone, so one's NaN is not another's.
     """
     spec, network = task.training, task.build_network()
     rates = [spec.learning_rate] * len(seeds) if learning_rates is None else list(learning_rates)
@@ -85,45 +89,65 @@ def train_members(
     rate = np.array(rates)
     shares = np.zeros(len(seeds))
     finished: dict[int, Member] = {}
-    for iteration in range(spec.iterations):
-        start = time.perf_counter()
-        batches = [next(streams[m]) for m in active]
-        x = np.stack([b.x for b in batches], axis=1)  # (T, members, batch, inputs): each step's inputs, per member
-        y = np.stack([b.y for b in batches], axis=1)
-        run = program.forward(network.feeds(x, y), params)
-        grads = run.backward()
-        _check_finite(run.value(LOSS), grads, [seeds[m] for m in active], iteration)
-        params = {key: w - rate.reshape(-1, *[1] * (w.ndim - 1)) * grads[key] for key, w in params.items()}
-        shares[active] += (time.perf_counter() - start) / len(active)
-        done = iteration + 1
-        if until is not None and done % every == 0 and done < spec.iterations:
-            stop = np.asarray(until(done, params), dtype=bool)
-            for row in np.flatnonzero(stop):
-                m = active[row]
-                finished[m] = Member(seeds[m], rates[m], {k: v[row].copy() for k, v in params.items()}, done,
-                                     float(shares[m]), True)
-            if stop.any():
-                keep = ~stop
-                active = [m for m, k in zip(active, keep) if k]
-                params = {key: w[keep] for key, w in params.items()}
-                rate = rate[keep]
+    if diverged not in ("raise", "stop"):
+        raise ValueError(f"diverged={diverged!r}: expected 'raise' or 'stop'")
+
+    def leave(stop: np.ndarray, grads: Params | None = None) -> None:
+        """Stop the members of rows ``stop``; the others, their weights, rates (and gradients) go on."""
+        nonlocal active, params, rate
+        keep = ~stop
+        active = [m for m, k in zip(active, keep) if k]
+        params = {key: w[keep] for key, w in params.items()}
+        rate = rate[keep]
+        if grads is not None:
+            grads.update({key: g[keep] for key, g in grads.items()})
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a NaN is named below, not warned of
+        for iteration in range(spec.iterations):
+            start = time.perf_counter()
+            batches = [next(streams[m]) for m in active]
+            x = np.stack([b.x for b in batches], axis=1)  # (T, members, batch, inputs): each step's, per member
+            y = np.stack([b.y for b in batches], axis=1)
+            run = program.forward(network.feeds(x, y), params)
+            grads = run.backward()
+            lost = ~_finite(run.value(LOSS), grads, len(active))
+            if lost.any():
+                if diverged == "raise":
+                    raise DivergedError(f"training diverged at iteration {iteration} for the network of seed "
+                                        f"{seeds[active[np.flatnonzero(lost)[0]]]}: a NaN or inf in its loss or a "
+                                        "gradient; lower training.learning_rate")
+                for row in np.flatnonzero(lost):
+                    m = active[row]
+                    finished[m] = Member(seeds[m], rates[m], {k: v[row].copy() for k, v in params.items()},
+                                         iteration, float(shares[m]), False, diverged=True)
+                leave(lost, grads)
                 if not active:
                     break
+            params = {key: w - rate.reshape(-1, *[1] * (w.ndim - 1)) * grads[key] for key, w in params.items()}
+            shares[active] += (time.perf_counter() - start) / len(active)
+            done = iteration + 1
+            if until is not None and done % every == 0 and done < spec.iterations:
+                stop = np.asarray(until(done, params), dtype=bool)
+                for row in np.flatnonzero(stop):
+                    m = active[row]
+                    finished[m] = Member(seeds[m], rates[m], {k: v[row].copy() for k, v in params.items()}, done,
+                                         float(shares[m]), True)
+                if stop.any():
+                    leave(stop)
+                    if not active:
+                        break
     for row, m in enumerate(active):
         finished[m] = Member(seeds[m], rates[m], {k: v[row].copy() for k, v in params.items()}, spec.iterations,
                              float(shares[m]), False)
     return [finished[m] for m in range(len(seeds))]
 
 
-def _check_finite(loss: np.ndarray, grads: Params, seeds: list[int], iteration: int) -> None:
-    """Raise DivergedError naming the first member whose loss or gradient holds a NaN or inf."""
+def _finite(loss: np.ndarray, grads: Params, members: int) -> np.ndarray:
+    """Per member: whether its loss and every gradient are finite."""
     total = np.array(loss, dtype=np.float64)
     for g in grads.values():
-        total = total + g.reshape(len(seeds), -1).sum(axis=1)
-    bad = np.flatnonzero(~np.isfinite(total))
-    if bad.size:
-        raise DivergedError(f"training diverged at iteration {iteration} for the network of seed {seeds[bad[0]]}: "
-                            "a NaN or inf in its loss or a gradient; lower training.learning_rate")
+        total = total + g.reshape(members, -1).sum(axis=1)
+    return np.isfinite(total)
 
 
 def evaluate_members(task: Task, params: Params, *, batch: int | None = None) -> list[Accuracy]:

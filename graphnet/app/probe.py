@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import TaskError, UsageError
-from ..rnn.data import Batch, Generator
+from ..rnn.data import Batch, Generator, checked
 from .figures import check_figure_path, new_figure, save_figure
 from .tasks import EVAL_BATCH, Task, check_memory
 from .weights import Params
@@ -222,7 +222,8 @@ def probe(task: Task, params: Params, *, problems: int = PROBLEMS, seed: int = 0
     """
     check_probe(task, problems)
     network, generator = task.build_network(), task.generator
-    batch = generator.sample(np.random.RandomState(seed), problems, task.problem.bits)
+    batch = checked(generator, generator.sample(np.random.RandomState(seed), problems, task.problem.bits), "sample",
+                    task.problem.bits, problems)
     facts = _fact_values(generator, batch, task.source)
     # The batch runs in parts, as evaluation does: one forward pass keeps every node of every step.
     states = np.concatenate([network.states(params, batch.x[:, i : i + EVAL_BATCH])

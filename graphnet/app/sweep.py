@@ -19,7 +19,9 @@ import csv
 import io
 import itertools
 import multiprocessing
+import multiprocessing.connection
 import os
+import pickle
 import signal
 import statistics
 import threading
@@ -30,12 +32,13 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
 
-from ..errors import GraphnetError, SweepError
+from ..errors import DivergedError, GraphnetError, SweepError
 from .figures import have_matplotlib, new_figure, save_figure
 from .files import write_bytes
 from .members import train_members
-from .plugins import load_entry_points, load_plugins
-from .tasks import EVAL_BATCH, Task, check_memory, load_task, training_bytes
+from .plugins import blame, load_entry_points, load_plugins
+from .stopping import STOP_SIGNALS, Stopped, finishing
+from .tasks import EVAL_BATCH, Task, check_memory, load_task, parse_override, training_bytes
 from .training import correct_counts, fixed_sample, problems_to_check, train
 from .weights import Params
 
@@ -53,21 +56,49 @@ class Trial:
     iterations: int  # iterations to solve (or all of them when not solved)
     seconds: float  # training wall time to that point, checks excluded
     accuracy: float
+    diverged: bool = False  # its loss or a gradient went NaN or inf at iteration ``iterations``: it stopped there
 
 
 def parse_grid(items: Iterable[str]) -> dict[str, list[str]]:
-    """``SECTION.KEY=V1,V2,...`` strings as {key: [values]}."""
+    """``SECTION.KEY=V1,V2,...`` strings as {key: [values]}.
+
+    A key given twice, a value given twice (``8,8``, or ``0.1,1e-1``: the same number) and an empty value
+    (``8,,16``) are refused: each would train a setting other than the one written, or pool two as one.
+    """
     grid: dict[str, list[str]] = {}
+    given: dict[str, str] = {}
     for item in items:
         key, sep, values = item.partition("=")
-        listed = [v.strip() for v in values.split(",") if v.strip()]
-        if not sep or "." not in key or not listed:
+        key, listed = key.strip(), [v.strip() for v in values.split(",")]
+        if not sep or "." not in key or not any(listed):
             raise SweepError(f"--set {item!r}: expected SECTION.KEY=VALUE[,VALUE...], e.g. network.hidden=2,4,8")
-        if key.strip() == "training.seed":
+        if not all(listed):
+            raise SweepError(f"--set {item!r}: an empty value between commas; expected SECTION.KEY=VALUE[,VALUE...], "
+                             "e.g. network.hidden=2,4,8")
+        if key == "training.seed":
             raise SweepError(f"--set {item!r}: a sweep runs seeds 0 to N-1 of every setting, N given by --seeds; "
                              "sweep other keys")
-        grid[key.strip()] = listed
+        if key in given:
+            raise SweepError(f"--set {item!r}: {key} is given twice (also --set {given[key]!r}); give its values "
+                             f"once, e.g. --set {key}={','.join([*grid[key], *listed])}")
+        seen: dict[object, str] = {}
+        for value in listed:
+            same = seen.get(_read(key, value))
+            if same is not None:
+                twice = f"{value!r} twice" if same == value else f"{same!r} and {value!r}, the same value"
+                raise SweepError(f"--set {item!r}: gives {twice}; give each value once")
+            seen[_read(key, value)] = value
+        grid[key], given[key] = listed, item
     return grid
+
+
+def _read(key: str, value: str) -> object:
+    """A swept value as the task file reads it, so that two spellings of one number are one value."""
+    try:
+        read = parse_override(f"{key}={value}")[2]
+    except GraphnetError:
+        return value  # not a known key: refused, with the reason, when the settings are loaded
+    return float(read) if isinstance(read, int) and not isinstance(read, bool) else read
 
 
 def settings(grid: dict[str, list[str]]) -> Iterable[tuple[str, ...]]:
@@ -109,27 +140,36 @@ class Solved:
 
 def run_trial(task_path: str, overrides: tuple[str, ...], seed: int, check_every: int) -> Trial:
     """Train once with ``overrides`` and ``seed``, stopping at the first check that finds the task solved."""
-    task = load_task(task_path, [*overrides, f"training.seed={seed}", "training.log_every=0"])
+    task = load_task(task_path, _trial_overrides(overrides, seed))
     solved = Solved(task)
     won = False
+    stopped_at: dict = {}  # the last iteration done and its weights, for a trial that diverges after it
 
     def check(done: int, params, _random_state) -> bool:
         nonlocal won
+        stopped_at.update(iteration=done, params=params)
         won = done % check_every == 0 and solved(params)
         return won
 
     start = time.perf_counter()
-    result = train(task, after_step=check)
+    try:
+        result = train(task, after_step=check)
+    except DivergedError:  # this trial stops here, with the weights of the last iteration done; the sweep goes on
+        seconds = time.perf_counter() - start - solved.seconds
+        params = stopped_at.get("params") or task.build_network().init_parameters(np.random.RandomState(seed))
+        return Trial(" ".join(overrides), seed, False, stopped_at.get("iteration", 0), seconds,
+                     solved.accuracy(params), diverged=True)
     seconds = time.perf_counter() - start - solved.seconds
     accuracy = 1.0 if won else solved.accuracy(result.params)
     return Trial(" ".join(overrides), seed, accuracy == 1.0, result.iterations, seconds, accuracy)
 
 
-class SweepInterrupted(KeyboardInterrupt):
-    """Ctrl-C (SIGINT) during a sweep: the workers are stopped; ``trials`` are those that finished."""
+class SweepInterrupted(Stopped):
+    """A sweep stopped by a signal (Ctrl-C, SIGTERM, SIGHUP): the workers are stopped; ``trials`` are those that
+    finished, of ``total``."""
 
-    def __init__(self, trials: list[Trial], total: int) -> None:
-        super().__init__(f"interrupted after {len(trials)} of {total} trials")
+    def __init__(self, trials: list[Trial], total: int, signum: int) -> None:
+        super().__init__(signum)
         self.trials, self.total = trials, total
 
 
@@ -138,7 +178,7 @@ def run_together(task_path: str, members: list[tuple[tuple[str, ...], int]], che
     trained as one program (:mod:`graphnet.app.members`), each stopped at the check a trial of its own would stop
     at, with the same iterations and accuracy. A graph with a node type that declares no ``stacking`` rule
     cannot run so: its trials run one by one (:func:`run_trial`)."""
-    tasks = [load_task(task_path, [*combo, f"training.seed={seed}", "training.log_every=0"]) for combo, seed in members]
+    tasks = [load_task(task_path, _trial_overrides(combo, seed)) for combo, seed in members]
     task = tasks[0]
     program = task.build_network().program(task.problem.bits, batch=task.training.batch_size)
     if len(members) == 1 or any(op.node.stacking is None for op in program.ops):
@@ -150,12 +190,19 @@ def run_together(task_path: str, members: list[tuple[tuple[str, ...], int]], che
         return np.array([solved({k: v[row] for k, v in params.items()}) for row in range(rows)])
 
     trained = train_members(task, [seed for _, seed in members], learning_rates=[t.training.learning_rate for t in tasks],
-                            until=until, every=check_every)
+                            until=until, every=check_every, diverged="stop")
     trials = []
     for (combo, seed), member in zip(members, trained):
         accuracy = 1.0 if member.stopped else solved.accuracy(member.params)
-        trials.append(Trial(" ".join(combo), seed, accuracy == 1.0, member.iterations, member.seconds, accuracy))
+        trials.append(Trial(" ".join(combo), seed, accuracy == 1.0 and not member.diverged, member.iterations,
+                            member.seconds, accuracy, diverged=member.diverged))
     return trials
+
+
+def _trial_overrides(combo: Sequence[str], seed: int) -> list[str]:
+    """A trial's settings: its combination, its seed, and no log (which a combination may not bring back)."""
+    return [*(o for o in combo if not o.startswith("training.log_every=")), f"training.seed={seed}",
+            "training.log_every=0"]
 
 
 def sweep(
@@ -168,9 +215,11 @@ def sweep(
     trained as the members of one program (:func:`run_together`), many times faster than one by one, with
     the same results; the pool runs such groups side by side. Otherwise every trial trains on its own.
     Each worker loads ``plugins`` (the command's ``--plugin``) and the installed ones first, as the command did.
-    ``on_trial(trial, done, total)`` is called as each trial finishes (a group's, when the group does). Ctrl-C
-    raises :class:`SweepInterrupted` with the trials that finished, after stopping every worker: whether the
-    signal reached the whole process group (a terminal's Ctrl-C; the workers ignore it) or this process alone.
+    ``on_trial(trial, done, total)`` is called as each trial finishes (a group's, when the group does). A trial
+    that diverges is a row that says so (``Trial.diverged``); the others go on. Ctrl-C, SIGTERM or SIGHUP (within
+    :func:`~graphnet.app.stopping.stopping`) raises :class:`SweepInterrupted` with the trials that finished,
+    after ending every worker: whether the signal reached the whole process group (a terminal's Ctrl-C or its
+    closing) or this process alone.
     """
     for combo in settings(grid):  # a bad file, key or value fails here, in this process, with a clear line
         load_task(task_path, list(combo))
@@ -193,8 +242,9 @@ def sweep(
                 done(j, run_together(*job))
         else:
             _in_pool(jobs, workers, tuple(plugins), done)
-    except KeyboardInterrupt:
-        raise SweepInterrupted([finished[i] for i in sorted(finished)], len(trials)) from None
+    except KeyboardInterrupt as stop:
+        raise SweepInterrupted([finished[i] for i in sorted(finished)], len(trials),
+                               getattr(stop, "signum", signal.SIGINT)) from None
     return [finished[i] for i in range(len(trials))]
 
 
@@ -217,7 +267,44 @@ def _sweep_bytes(task_path: str, trials: list[tuple[tuple[str, ...], int]], work
 
 
 def _in_pool(jobs: list[tuple], workers: int, plugins: tuple[str, ...], done: Callable[[int, list[Trial]], None]) -> None:
-    """Run ``jobs`` on ``workers`` spawned processes, calling ``done(i, trials)`` as each finishes."""
+    """Run ``jobs`` on ``workers`` spawned processes, calling ``done(i, trials)`` as each finishes.
+
+    Each worker has a pipe of its own, and takes a job at a time through it: no lock is shared among them, so a
+    worker that a signal ends at any moment (SIGTERM or SIGHUP sent to the whole process group) can hold up
+    nothing. However this returns (done, stopped by a signal, a trial's error), every worker has ended.
+    """
+    procs = _start_workers(min(workers, len(jobs)), plugins)
+    busy: dict = {}  # a worker's end of the pipe -> the job it is doing
+    todo = list(enumerate(jobs))
+
+    def hand_out(conn) -> None:
+        if todo:
+            busy[conn] = todo.pop(0)
+            try:
+                conn.send(busy[conn][1])
+            except OSError:  # the worker has ended already: waiting on its pipe says how (_result)
+                pass
+
+    try:
+        for _, conn in procs:
+            hand_out(conn)
+        while busy:
+            for conn in multiprocessing.connection.wait(list(busy)):
+                i, _ = busy.pop(conn)
+                done(i, _result(conn, procs))  # a trial's error ends the sweep, here
+                hand_out(conn)
+    finally:
+        with finishing():  # a second signal must not leave a worker behind
+            for proc, conn in procs:
+                if proc.is_alive():
+                    proc.kill()
+                proc.join()
+                conn.close()
+
+
+def _start_workers(count: int, plugins: tuple[str, ...]) -> list[tuple]:
+    """``count`` spawned workers (:func:`_work`), each with its end of a pipe: [(process, connection)]."""
+    context = multiprocessing.get_context("spawn")
     # One BLAS thread per worker: the pool already uses every core, and OpenBLAS threads left spinning after
     # each accuracy check otherwise take the core from training (measured: 3.1 s instead of 1.7 s a run).
     # Workers are spawned, so they read these variables when they import numpy; the parent's are restored.
@@ -226,8 +313,21 @@ def _in_pool(jobs: list[tuple], workers: int, plugins: tuple[str, ...], done: Ca
     # The workers start with SIGINT ignored (an ignored signal stays ignored across exec): a Ctrl-C that reaches
     # the whole process group while one is still importing must not interrupt it with a traceback.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+    procs = []
     try:
-        pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker, initargs=(plugins,))
+        for _ in range(count):
+            ours, theirs = context.Pipe()
+            proc = context.Process(target=_work, args=(theirs, plugins, os.getpid()), name="graphnet sweep worker",
+                                   daemon=True)
+            proc.start()
+            theirs.close()
+            procs.append((proc, ours))
+    except BaseException:
+        for proc, conn in procs:
+            proc.kill()
+            proc.join()
+            conn.close()
+        raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -236,19 +336,51 @@ def _in_pool(jobs: list[tuple], workers: int, plugins: tuple[str, ...], done: Ca
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+    return procs
+
+
+def _result(conn, procs: list[tuple]) -> list[Trial]:
+    """The trials a worker sends back for its job, or the error it met, raised here."""
     try:
-        pending = {pool.apply_async(run_together, job): i for i, job in enumerate(jobs)}
-        while pending:
-            for result in [r for r in pending if r.ready()]:
-                done(pending.pop(result), result.get())  # a trial's error ends the sweep, here
-            if pending:
-                next(iter(pending)).wait(0.05)
-        pool.close()
-    except BaseException:
-        pool.terminate()  # Ctrl-C or an error: no worker is left running
-        raise
-    finally:
-        pool.join()
+        kind, payload = conn.recv()
+    except (EOFError, OSError):  # the worker ended before it answered
+        proc = next(proc for proc, c in procs if c is conn)
+        proc.join()
+        signum = -proc.exitcode if proc.exitcode is not None and proc.exitcode < 0 else None
+        if signum in STOP_SIGNALS:  # SIGTERM or SIGHUP sent to the process group: the sweep is stopped by it too
+            raise Stopped(signum) from None
+        ended = f"was killed by {signal.Signals(signum).name}" if signum else f"ended with exit code {proc.exitcode}"
+        raise SweepError(f"a worker of the sweep {ended} before it finished its trials (out of memory?); the "
+                         "sweep cannot go on without them") from None
+    if kind == "error":
+        raise payload
+    return payload
+
+
+def _work(conn, plugins: tuple[str, ...], sweep: int) -> None:
+    """A worker of the sweep in process ``sweep``: jobs from the pipe, each trained by :func:`run_together`, its
+    trials (or its error) sent back."""
+    try:
+        _start_worker(plugins, sweep)
+        while True:
+            try:
+                job = conn.recv()
+            except EOFError:  # the sweep's process is gone or done
+                return
+            conn.send(("trials", run_together(*job)))
+    except Exception as exc:  # noqa: BLE001 - reported by the sweep's process, which raises it
+        conn.send(("error", _sendable(exc)))
+
+
+def _sendable(exc: Exception) -> Exception:
+    """``exc`` as the sweep's process can take it: a plugin's mistake named as the plugin's here, where the plugin
+    is known (an error sent on loses its culprit and its traceback); one that cannot be pickled, as words."""
+    exc = blame(exc) or exc
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{exc.__class__.__name__}: {exc} (in a sweep's worker)")
+    return exc
 
 
 _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -258,15 +390,28 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _start_worker(plugins: tuple[str, ...]) -> None:
+def _start_worker(plugins: tuple[str, ...], sweep: int) -> None:
     """A spawned worker starts with nothing the command loaded: the installed plugins and ``--plugin`` ones.
 
     It ignores SIGINT: a terminal's Ctrl-C reaches the whole process group, and the sweep's own process is the
-    one that answers it, by stopping the workers and keeping the trials that finished.
+    one that answers it, by stopping the workers and keeping the trials that finished. SIGTERM and SIGHUP end it
+    at once, quietly. If the sweep's process (``sweep``, its parent) ends without stopping it (killed by SIGKILL,
+    which nothing can answer), the worker ends too, within a second, rather than train on for nobody: even if
+    that happened while the worker was still starting.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == sweep:
+            time.sleep(WATCH_SECONDS)
+        os._exit(1)  # nothing of its own to write: its trials are reported by the process that is gone
+
+    threading.Thread(target=watch, name="graphnet sweep watch", daemon=True).start()
     load_entry_points()
     load_plugins(plugins)
+
+
+WATCH_SECONDS = 0.5  # how often a worker checks that the sweep's process is still there
 
 
 def write_csv(path: str | Path, trials: Sequence[Trial]) -> None:
@@ -280,16 +425,32 @@ def write_csv(path: str | Path, trials: Sequence[Trial]) -> None:
 
 
 def table(trials: Sequence[Trial]) -> str:
-    """Per setting: runs solved, and median iterations and seconds to solve (over the solved runs)."""
+    """Per setting: runs solved, and median iterations and seconds to solve (over the solved runs); and, when a
+    run diverged, how many of each setting's did."""
     width = max([len("setting"), *(len(t.setting) for t in trials)]) + 2  # the longest setting, as a column
-    lines = [f"{'setting':<{width}}{'solved':>8}{'median iterations':>19}{'median seconds':>16}"]
+    diverged = any(t.diverged for t in trials)
+    lines = [f"{'setting':<{width}}{'solved':>8}{'median iterations':>19}{'median seconds':>16}"
+             + (f"{'diverged':>10}" if diverged else "")]
     for setting in dict.fromkeys(t.setting for t in trials):
         runs = [t for t in trials if t.setting == setting]
         won = [t for t in runs if t.solved]
         its = f"{statistics.median(t.iterations for t in won):,.0f}" if won else "-"
         secs = f"{statistics.median(t.seconds for t in won):.2f}" if won else "-"
-        lines.append(f"{setting:<{width}}{f'{len(won)}/{len(runs)}':>8}{its:>19}{secs:>16}")
+        lost = f"{sum(t.diverged for t in runs)}/{len(runs)}" if diverged else ""
+        lines.append(f"{setting:<{width}}{f'{len(won)}/{len(runs)}':>8}{its:>19}{secs:>16}{lost:>{len(lost) and 10}}")
     return "\n".join(lines)
+
+
+def diverged_note(trials: Sequence[Trial]) -> str:
+    """One line naming the settings whose runs diverged, if any did: ``diverged (a NaN or inf): S in 2 of 2 seeds;
+    ...``; ``""`` if none did."""
+    settings = list(dict.fromkeys(t.setting for t in trials if t.diverged))
+    if not settings:
+        return ""
+    counts = [f"{s} in {sum(t.diverged for t in trials if t.setting == s)} of "
+              f"{sum(t.setting == s for t in trials)} seeds" for s in settings]
+    return (f"diverged (a NaN or inf in the loss or a gradient; their rows say diverged): {'; '.join(counts)}; "
+            "a lower training.learning_rate may train them")
 
 
 def plot(path: str | Path, trials: Sequence[Trial], *, title: str | None = None) -> bool:
@@ -312,7 +473,8 @@ def sweep_figure(trials: Sequence[Trial], *, title: str | None = None) -> Figure
     runs = [[t for t in trials if t.setting == name] for name in names]
     keys = [override.split("=", 1)[0] for override in names[0].split(" ")] if names else []
     ticks = ["\n".join([*(o.split("=", 1)[-1] for o in name.split(" ")),
-                         f"{sum(t.solved for t in group)}/{len(group)} solved"])
+                         f"{sum(t.solved for t in group)}/{len(group)} solved",
+                         *([f"{lost} diverged"] if (lost := sum(t.diverged for t in group)) else [])])
              for name, group in zip(names, runs)]
     # Room for the widest line under a setting (about 0.07 inch a character at 8 points), so no two touch; the
     # figure widens with the settings, and past what two panels side by side can take, they are stacked.

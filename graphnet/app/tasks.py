@@ -35,13 +35,14 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from ..engine.node import get_node
+from ..engine.node import get_node, registered_nodes
 from ..errors import GraphError, GraphnetError, TaskError
 from ..rnn import data
-from ..rnn.cells import get_cell
+from ..rnn.cells import get_cell, registered_cells
 from ..rnn.network import INITS, Network
 from .files import check_readable
 from .plugins import load_plugins
+from .quoting import lookalike_hint, lookalikes, printable
 
 # Sizes past these are refused before any memory is spent on them.
 MAX_HIDDEN = 4096
@@ -84,8 +85,8 @@ def _int(lo: int, hi: int | None = None, default: Any = REQUIRED) -> Key:
     return Key(int, lambda v: v >= lo and (hi is None or v <= hi), f"an integer from {lo}{top}", default)
 
 
-def _positive_float() -> Key:
-    return Key(float, lambda v: math.isfinite(v) and 0 < v <= 1e6, "a finite number above 0")
+def _positive_float(most: float = 1e6) -> Key:
+    return Key(float, lambda v: math.isfinite(v) and 0 < v <= most, f"a finite number above 0 and at most {most:,.0f}")
 
 
 def _name(default: str) -> Key:
@@ -224,7 +225,7 @@ def load_task(path: str | Path, overrides: Iterable[str] = ()) -> Task:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise TaskError(f"{source}: not valid TOML: {exc}") from None
+        raise TaskError(f"{source}: not valid TOML: {exc}{_invisible(text)}") from None
     except RecursionError:
         raise TaskError(f"{source}: not a task file: its tables or arrays are nested too deeply to read") from None
     if not raw:
@@ -239,12 +240,25 @@ def load_task(path: str | Path, overrides: Iterable[str] = ()) -> Task:
     given_by = {}  # (section, key) -> the --set that gave the value: what a message about it names
     for override in overrides:
         section, key, value = parse_override(override)
+        if (section, key) in given_by:  # the last would win silently, and the run be another than the one asked for
+            raise TaskError(f"--set {override.strip()}: {section}.{key} is given twice (also {given_by[section, key]}); "
+                            "give each key once")
         raw.setdefault(section, {})
         if not isinstance(raw[section], dict):
             raise TaskError(f"{source}: {section} must be a [{section}] section")
         raw[section][key] = value
         given_by[section, key] = f"--set {override.strip()}"
     return _check(source, raw, tuple(plugins), given_by)
+
+
+def _invisible(text: str) -> str:
+    """``"; line 11 has an invisible U+200B ZERO WIDTH SPACE"`` for the first line of ``text`` holding a character
+    that shows as nothing (pasted along with a key, it makes the line look right and read wrong); else ``""``."""
+    for number, line in enumerate(text.splitlines(), 1):
+        found = [said for said in lookalikes(line.strip()) if said.startswith("it has an invisible")]
+        if found:
+            return f"; line {number} {found[0][3:]}"
+    return ""
 
 
 def _did_you_mean(path: Path) -> str:
@@ -267,9 +281,11 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     if not sep or not dot or not section or not key:
         raise TaskError(f"--set {text}: expected SECTION.KEY=VALUE, e.g. --set network.hidden=8")
     if section not in SCHEMA:
-        raise TaskError(f"--set {text}: unknown section {section!r}; sections: {', '.join(SCHEMA)}")
+        raise TaskError(f"--set {text}: unknown section {section!r}{lookalike_hint(section, SCHEMA)}; sections: "
+                        f"{', '.join(SCHEMA)}")
     if key not in SCHEMA[section]:
-        raise TaskError(f"--set {text}: unknown key {key!r} in [{section}]; keys: {', '.join(SCHEMA[section])}")
+        raise TaskError(f"--set {text}: unknown key {key!r} in [{section}]{lookalike_hint(key, SCHEMA[section])}; "
+                        f"keys: {', '.join(SCHEMA[section])}")
     try:
         value = tomllib.loads(f"v = {value_text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
@@ -282,15 +298,17 @@ def _check(source: str, raw: dict[str, Any], plugins: tuple[str, ...],
     given_by = given_by or {}
     unknown = [s for s in raw if s not in SCHEMA]
     if unknown:
-        raise TaskError(f"{source}: unknown section [{unknown[0]}]; expected {', '.join(f'[{s}]' for s in SCHEMA)}")
+        raise TaskError(f"{source}: unknown section [{printable(unknown[0])}]{lookalike_hint(unknown[0], SCHEMA)}; "
+                        f"expected {', '.join(f'[{s}]' for s in SCHEMA)}")
     for section, keys in SCHEMA.items():
         if section in raw and not isinstance(raw[section], dict):
             raise TaskError(f"{source}: {section} must be a [{section}] section, got a value")
         extra = [k for k in raw.get(section, {}) if k not in keys]
         if extra:  # before what is missing: a key spelt wrong is both, and this is what to fix
             close = difflib.get_close_matches(extra[0], list(keys), n=1)
-            hint = f"did you mean {close[0]}? " if close else ""
-            raise TaskError(f"{source}: [{section}] {extra[0]}: unknown key; {hint}keys: {', '.join(keys)}")
+            hint = lookalike_hint(extra[0], keys)[2:] or (f"did you mean {close[0]}?" if close else "")
+            raise TaskError(f"{source}: [{section}] {printable(extra[0])}: unknown key; {hint}{hint and ' '}keys: "
+                            f"{', '.join(keys)}")
     # Every key the file lacks, in one line: a minimal file learns all it needs at once.
     missing = {section: [k for k, spec in keys.items() if spec.default is REQUIRED and k not in raw.get(section, {})]
                for section, keys in SCHEMA.items()}
@@ -324,22 +342,39 @@ def _check(source: str, raw: dict[str, Any], plugins: tuple[str, ...],
     return task
 
 
+def _registered(get: Callable[[str], Any], known: Callable[[], dict], name: str, where: str, what: str) -> Any:
+    """``get(name)``, or a TaskError naming ``where`` for a name nobody registered (see :func:`unknown_hint`)."""
+    try:
+        return get(name)
+    except (TaskError, GraphError) as exc:
+        raise TaskError(f"{where}: {exc}{unknown_hint(name, known(), what)}") from None
+
+
+def unknown_hint(name: str, known: Iterable[str], what: str) -> str:
+    """What a message about a ``name`` nobody registered adds: a look-alike or invisible character in it pointed
+    out, with the name meant; else where such things come from (``what``: "a node type", "a cell")."""
+    return lookalike_hint(name, known) or (f"; {what} of your own is loaded with --plugin FILE.py, or plugins = "
+                                           "[...] in the task file (docs/extending.md)")
+
+
 def _check_consistency(task: Task) -> None:
     source = task.source
+    problem = _registered(data.get_generator, data.registered_generators, task.problem.generator, source,
+                          "a generator")
     try:
-        generator = task.generator
-        get_cell(task.network.cell)
+        generator = problem.configured(task.problem)
     except (TaskError, GraphError) as exc:
         raise TaskError(f"{source}: {exc}") from None
+    _registered(get_cell, registered_cells, task.network.cell, source, "a cell")
     activation = task.network.activation
     if activation:
-        try:
-            node_type = get_node(activation)
-        except GraphError as exc:
-            raise TaskError(f"{source}: [network] activation: {exc}") from None
+        node_type = _registered(get_node, registered_nodes, activation, f"{source}: [network] activation",
+                                "a node type")
         if node_type.arity != 1 or node_type.leaf:
-            raise TaskError(f"{source}: [network] activation: {activation!r} takes {node_type.arity} inputs, "
-                            "expected a node type of one input such as sigmoid, tanh or relu")
+            takes = "no inputs (a leaf)" if node_type.leaf else ("any number of inputs" if node_type.arity is None
+                                                                 else f"{node_type.arity} inputs")
+            raise TaskError(f"{source}: [network] activation: {activation!r} takes {takes}, expected a node type of "
+                            "one input such as sigmoid, tanh or relu")
         hidden = (None, task.network.hidden)
         try:
             shape = tuple(node_type.shape(hidden))

@@ -14,16 +14,19 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import numpy as np
 
-from ..errors import DivergedError
-from ..rnn.data import Batch, Generator, bits_to_int, get_generator
+from ..errors import DivergedError, NonFiniteError
+from ..rnn.data import Batch, Generator, bits_to_int, checked, get_generator
 from ..rnn.keys import LOSS, PREDICTION, over
-from ..rnn.network import Network
+from ..rnn.network import Network, nonfinite
 from .tasks import EVAL_BATCH, Task
 from .weights import Params
 
@@ -112,29 +115,33 @@ def train(
     if progress:
         from tqdm import tqdm
 
-        steps = tqdm(steps, desc="training", unit="it", mininterval=0.5, leave=False, disable=None)
+        steps = tqdm(steps, desc="training", unit="it", mininterval=0.5, leave=False, disable=None,
+                     ncols=_bar_columns())
         if on_log is not None:
             log = _beside_the_bar(on_log)
-    for iteration, batch in zip(steps, problems):
-        feeds = network.feeds(batch.x, batch.y)
-        run = program.forward(feeds, params)
-        grads = run.backward()
-        if not _finite(run.value(LOSS), grads):  # named on the graph as built, node by node in step order
-            as_built = network.graph(task.problem.bits).compile().forward(feeds, params)
-            raise DivergedError(_nonfinite_message(as_built, iteration))
-        if spec.log_every and iteration % spec.log_every == 0:
-            every_value = run if on_step else network.program(task.problem.bits, batch=spec.batch_size).forward(feeds,
-                                                                                                                params)
-            entry = _log_entry(task, network, batch, every_value.value, iteration)
-            result.log.append(entry)
-            if log:
-                log(entry)
-        params = sgd_step(params, grads, spec.learning_rate)
-        if on_step is not None:
-            on_step(iteration, batch, run.value, params)
-        result.iterations = iteration + 1
-        if after_step is not None and after_step(iteration + 1, params, problems.state):
-            break
+    # A run that diverges is stopped at the first NaN or inf and named in one line (DivergedError), without the
+    # overflow warnings numpy would print on its way there.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for iteration, batch in zip(steps, problems):
+            feeds = network.feeds(batch.x, batch.y)
+            run = program.forward(feeds, params)
+            grads = run.backward()
+            if not _finite(run.value(LOSS), grads):  # named on the graph as built, node by node in step order
+                as_built = network.graph(task.problem.bits).compile().forward(feeds, params)
+                raise DivergedError(_nonfinite_message(as_built, iteration))
+            if spec.log_every and iteration % spec.log_every == 0:
+                every_value = run if on_step else network.program(task.problem.bits, batch=spec.batch_size).forward(
+                    feeds, params)
+                entry = _log_entry(task, network, batch, every_value.value, iteration)
+                result.log.append(entry)
+                if log:
+                    log(entry)
+            params = sgd_step(params, grads, spec.learning_rate)
+            if on_step is not None:
+                on_step(iteration, batch, run.value, params)
+            result.iterations = iteration + 1
+            if after_step is not None and after_step(iteration + 1, params, problems.state):
+                break
     result.params = params
     result.rng_state = problems.state()
     return result
@@ -156,7 +163,8 @@ class Problems:
         while left > 0:
             n = min(left, max(1, DRAW_AHEAD // size))
             self._start, self._taken = self.rng.get_state(), 0
-            drawn = self.generator.sample_many(self.rng, n, size, self.bits)
+            drawn = checked(self.generator, self.generator.sample_many(self.rng, n, size, self.bits), "sample",
+                            self.bits, n * size)
             for i in range(0, n * size, size):
                 self._taken += 1
                 yield Batch(drawn.x[:, i : i + size], drawn.y[:, i : i + size])
@@ -169,6 +177,16 @@ class Problems:
         if self._taken:
             self.generator.sample_many(replay, self._taken, self.size, self.bits)
         return replay.get_state()
+
+
+def _bar_columns() -> int | None:
+    """The progress bar's width: the terminal's, less room for the ``^C`` a terminal echoes after it when Ctrl-C is
+    pressed. A bar as wide as the terminal pushes the echo onto a line of its own, and clearing the bar then
+    clears that line instead, leaving the bar on the screen after the run has stopped."""
+    try:
+        return max(os.get_terminal_size(sys.stderr.fileno()).columns - 3, 20)
+    except (OSError, ValueError):  # not a terminal: tqdm draws nothing there anyway
+        return None
 
 
 def _beside_the_bar(on_log: Callable[[LogEntry], None]) -> Callable[[LogEntry], None]:
@@ -195,23 +213,8 @@ def _finite(loss: np.ndarray, grads: Params) -> bool:
 def _nonfinite_message(run, iteration: int) -> str:
     """Name the first node (in the order the forward pass ran) whose value, or else gradient, is NaN or inf."""
     advice = "lower training.learning_rate, or check the weights it started from"
-    values = run.values  # filled in topological order by the forward pass
-    order = list(values)
-    for key in order:
-        if not np.all(np.isfinite(values[key])):
-            return f"training diverged at iteration {iteration}: node {key!r} is {_which(values[key])}; {advice}"
-    grads = run.backward(every_node=True)
-    for key in reversed(order):
-        if key in grads and not np.all(np.isfinite(grads[key])):
-            return (
-                f"training diverged at iteration {iteration}: the gradient at node {key!r} is "
-                f"{_which(grads[key])}; {advice}"
-            )
-    return f"training diverged at iteration {iteration}: a NaN or inf in the loss or a gradient; {advice}"
-
-
-def _which(value: np.ndarray) -> str:
-    return "NaN" if np.any(np.isnan(value)) else "inf"
+    found = nonfinite(run.values) or nonfinite(run.backward(every_node=True), gradients=True)
+    return f"training diverged at iteration {iteration}: {found or 'a NaN or inf in the loss or a gradient'}; {advice}"
 
 
 def predictions(value: Callable[[str], np.ndarray], steps: int) -> np.ndarray:
@@ -265,10 +268,12 @@ def evaluate(
 def problems_to_check(task: Task, bits: int | None = None, samples: int = 10000, seed: int = 0) -> tuple[Batch, bool]:
     """The problems an accuracy is measured on: all of them when they are few (True), else random ones."""
     bits = bits or task.problem.bits
-    problems = task.generator.all_problems(bits)
+    generator = task.generator
+    problems = generator.all_problems(bits)
     if problems is not None:
-        return problems, True
-    return task.generator.sample(np.random.RandomState(seed), samples, bits), False
+        return checked(generator, problems, "all_problems", bits), True
+    return checked(generator, generator.sample(np.random.RandomState(seed), samples, bits), "sample", bits,
+                   samples), False
 
 
 def fixed_sample(task: Task, size: int, seed: int = 0) -> Batch:
@@ -290,13 +295,25 @@ def correct_counts(network: Network, params: Params, problems: Batch, batch: int
         y = problems.y[:, start : start + batch]
         if lead:  # every member sees the same problems: a view, not a copy
             x = np.broadcast_to(x[:, None], (x.shape[0], *lead, *x.shape[1:]))
-        predicted = np.round(network.predict(params, x))
+        with np.errstate(over="ignore", invalid="ignore"):  # a prediction that overflows to NaN is simply wrong
+            predicted = np.round(network.predict(params, x))
         correct += np.sum(np.all(predicted == y[:, None] if lead else predicted == y, axis=(0, -1)), axis=-1)
     return correct
 
 
 def add_integers(network: Network, params: Params, a: int, b: int) -> int:
-    """The trained network's sum of two non-negative integers of any size (unrolled over as many bits)."""
+    """The trained network's sum of two non-negative integers of any size (unrolled over as many bits).
+
+    Weights so large that the run overflows give no sum: :class:`~graphnet.errors.NonFiniteError` says where.
+    """
     bits = max(a.bit_length(), b.bit_length()) + 1
     problem = get_generator("binary_addition").encode([a], [b], bits)
-    return bits_to_int(network.predict(params, problem.x)[:, 0, 0])
+    predicted = np.empty(bits)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, in one line
+        for start, length, run in network.forward_in_chunks(params, problem.x, functools.partial(over, PREDICTION)):
+            lost = nonfinite(run.values)  # a NaN, or an inf an output's sigmoid would hide
+            if lost:
+                raise NonFiniteError(f"the network's run overflows with these weights ({lost}, counting from bit "
+                                     f"{start}): there is no sum to read from it")
+            predicted[start : start + length] = [run.value(key)[0, 0] for key in over(PREDICTION, length)]
+    return bits_to_int(predicted)

@@ -32,7 +32,7 @@ from .node import NO_ATTRS, Node, Shape, get_node
 from .program import Feed, Op, Program
 
 # What the engine keeps on a node; anything else a builder passes is its own (``kind``, ``t``, ...).
-ENGINE_ATTRS = frozenset({"op", "inputs", "shape", "attrs", "fill", "outputs", "stacked"})
+ENGINE_ATTRS = frozenset({"op", "inputs", "shape", "attrs", "fill", "stacks", "outputs", "stacked"})
 
 
 class Graph:
@@ -63,8 +63,14 @@ class Graph:
         self.nx.add_node(key, op=op, inputs=(), shape=tuple(shape), **data, **meta)
         return key
 
-    def input(self, key: str, shape: Shape, *, fill: float | None = None, **meta) -> str:
-        """Add a node fed at each run; with ``fill``, a run that does not feed it gets that constant."""
+    def input(self, key: str, shape: Shape, *, fill: float | None = None, stacks: Sequence[str] = (), **meta) -> str:
+        """Add a node fed at each run; with ``fill``, a run that does not feed it gets that constant.
+
+        ``stacks``: the keys of the inputs this one holds side by side on its first axis (what
+        :func:`~graphnet.engine.stacking.stacked` makes of every step's input bits): a run may feed it, or them.
+        """
+        if stacks:
+            return self._leaf(key, "input", shape, meta, fill=fill, stacks=tuple(stacks))
         return self._leaf(key, "input", shape, meta, fill=fill)
 
     def parameter(self, key: str, shape: Shape, **meta) -> str:
@@ -239,12 +245,14 @@ class Graph:
         if unknown:
             raise GraphError(f"graph {self.name!r} has no node {unknown[0]!r} to differentiate with respect to")
         needs_grad = set(wrt)  # the nodes whose gradient someone needs: wrt and what depends on them
+        # an input given stacked (every step's input bits as one) holds its members' gradients too
+        needs_grad.update(k for k, a in self.nx.nodes(data=True) if set(a.get("stacks", ())) & needs_grad)
         feeds, ops, done = [], [], set()
         for key in order:
             node = self.nx.nodes[key]
             node_type = get_node(node["op"])
             if node_type.leaf:
-                feeds.append(Feed(key, node["op"], node["shape"], node.get("fill")))
+                feeds.append(Feed(key, node["op"], node["shape"], node.get("fill"), node.get("stacks", ())))
                 continue
             outputs_of = node.get("outputs", (key,))
             if outputs_of[0] in done:  # a node type of several outputs: one op computes them all
@@ -257,6 +265,7 @@ class Graph:
             ops.append(Op(outputs_of, tuple(self.nx.nodes[k]["shape"] for k in outputs_of), node_type,
                           tuple(node["inputs"]), needs, MappingProxyType(settings) if settings else NO_ATTRS))
         given = {k: a["shape"] for k, a in self.nx.nodes(data=True) if a["op"] in ("input", "parameter")}
+        given.update({m: a["shape"][1:] for a in self.nx.nodes.values() for m in a.get("stacks", ())})
         return Program(self.name, ops, feeds, wrt, given)
 
 

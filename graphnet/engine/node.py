@@ -61,10 +61,13 @@ class Context:
     """What one node saves during forward for its backward, in one run.
 
     ``needs_input_grad[i]`` says whether input ``i`` wants a gradient (as in PyTorch's ``autograd.Function``):
-    ``backward`` may return ``None`` for one that does not, and skip computing it.
+    ``backward`` may return ``None`` for one that does not, and skip computing it. ``xp`` is the array library the
+    run computes with, numpy, or ``jax.numpy`` when the run is traced and compiled (``xp.exp``, ``xp.tanh``): a node
+    type that takes its functions from it runs in both.
     """
 
     __slots__ = ("saved", "needs_input_grad", "attrs")
+    xp = np  # the same for every context of a run: a class attribute (graphnet.engine.compiling's contexts say jax)
 
     def __init__(self, needs_input_grad: tuple[bool, ...] = EVERY_INPUT, attrs: Mapping = NO_ATTRS) -> None:
         self.saved: tuple = ()

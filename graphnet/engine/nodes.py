@@ -3,7 +3,8 @@
 Each is a stateless class with a hand-written ``forward`` and ``backward`` (see :mod:`graphnet.engine.node`),
 the only place its math lives: what trains is what you read here. Each also says, with ``stacking``, whether
 many ops of its type may run as one call on operands stacked along a leading member axis, which is why its
-rules are written to work on such a stack (``.mT``, reductions over the last axes).
+rules are written to work on such a stack (``.mT``, reductions over the last axes). They take their array
+functions from ``ctx.xp`` (numpy, or jax.numpy when a run is compiled), so one formula serves both.
 
 Examples
 --------
@@ -16,6 +17,9 @@ array([[0.25, 0.25, 0.25]])
 """
 
 from __future__ import annotations
+
+import itertools
+import math
 
 import numpy as np
 
@@ -35,14 +39,14 @@ def _same_shape(name: str, shapes: tuple[Shape, ...]) -> Shape:
     return first
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """The logistic function 1/(1+exp(-x)), elementwise.
+def sigmoid(x: np.ndarray, xp=np) -> np.ndarray:
+    """The logistic function 1/(1+exp(-x)), elementwise, with array functions ``xp``.
 
     The post's form, which gives its exact numbers. Below x = -709, exp(-x) overflows to inf and the result is
     still the right 0.0: a :class:`~graphnet.engine.program.Program` runs with numpy's overflow warning off for that
     (opening ``np.errstate`` here, on every call, cost more than the sigmoid itself).
     """
-    return 1.0 / (1.0 + np.exp(-x))
+    return 1.0 / (1.0 + xp.exp(-x))
 
 
 class Leaf(Node):
@@ -73,7 +77,7 @@ class Constant(Leaf):
     """A fixed value (filled with the node's ``fill``), never trained."""
 
 
-def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _matmul(a: np.ndarray, b: np.ndarray, xp=np) -> np.ndarray:
     """``a @ b`` for two matrices, a stack of matrices (members, batch, n) and a matrix, or two stacks.
 
     NB: the same numbers as ``a @ b`` in every case, by the cheapest route numpy has for it. For two matrices
@@ -81,8 +85,10 @@ def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     stack goes through ``@``, which makes each member's product with the very BLAS call the member alone would
     make; but where the summed axis has length 1 (the gradient through a one-output weight), numpy's matmul of
     a stack takes a slow loop (4x slower at batch 64), and every element is then a single product, so the stack
-    flattened into one matrix for ``np.dot`` gives the same numbers.
+    flattened into one matrix for ``np.dot`` gives the same numbers. Any other array library: ``a @ b``.
     """
+    if xp is not np:
+        return a @ b
     if b.ndim == 3 and b.strides[0] == 0:  # one matrix for every member (stacking's broadcast): multiply by it
         b = b[0]
     if a.ndim == 2 and b.ndim == 2:
@@ -101,14 +107,14 @@ class MatMul(Node):
 
     def forward(self, ctx, a, b):
         ctx.save(a, b)
-        return _matmul(a, b)  # a @ b
+        return _matmul(a, b, ctx.xp)  # a @ b
 
     def backward(self, ctx, grad):
         a, b = ctx.saved
         # .mT swaps the last two axes (.T would reverse all of them), so a stack (members, batch, n) works too:
         # the weight's gradient then comes per member, (members, n, m).
-        grad_a = _matmul(grad, b.mT) if ctx.needs_input_grad[0] else None
-        grad_b = _matmul(a.mT, grad) if ctx.needs_input_grad[1] else None
+        grad_a = _matmul(grad, b.mT, ctx.xp) if ctx.needs_input_grad[0] else None
+        grad_b = _matmul(a.mT, grad, ctx.xp) if ctx.needs_input_grad[1] else None
         return grad_a, grad_b
 
     def sample_inputs(self, rng, batch, width):
@@ -145,7 +151,7 @@ class Sigmoid(Node):
     stacking = Stacking()
 
     def forward(self, ctx, x):
-        y = sigmoid(x)
+        y = sigmoid(x, ctx.xp)
         ctx.save(y)
         return y
 
@@ -166,7 +172,7 @@ class SquaredError(Node):
         diff = prediction - target
         ctx.save(diff)
         # A loss past 1.8e308 overflows to inf (no warning in a Program), which training reports by node.
-        return np.asarray(0.5 * (diff * diff).sum(axis=(-2, -1)) / diff.shape[-2])
+        return ctx.xp.asarray(0.5 * (diff * diff).sum(axis=(-2, -1)) / diff.shape[-2])
 
     def backward(self, ctx, grad):
         (diff,) = ctx.saved
@@ -209,7 +215,7 @@ class Tanh(Node):
     stacking = Stacking()
 
     def forward(self, ctx, x):
-        y = np.tanh(x)
+        y = ctx.xp.tanh(x)
         ctx.save(y)
         return y
 
@@ -226,7 +232,7 @@ class ReLU(Node):
 
     def forward(self, ctx, x):
         ctx.save(x > 0)
-        return np.maximum(x, 0.0)
+        return ctx.xp.maximum(x, 0.0)
 
     def backward(self, ctx, grad):
         (positive,) = ctx.saved
@@ -311,12 +317,12 @@ class Pow(Node):
         ctx.save(x)
         # np.power, not **: on a numpy scalar (a () value) ** takes another routine, which can differ in the last
         # bit from the one a stack of such values gets
-        return np.power(x, ctx.attrs["exponent"])
+        return ctx.xp.power(x, ctx.attrs["exponent"])
 
     def backward(self, ctx, grad):
         (x,) = ctx.saved
         p = ctx.attrs["exponent"]
-        return (grad * p * np.power(x, p - 1),)
+        return (grad * p * ctx.xp.power(x, p - 1),)
 
     def shape(self, x, *, exponent=None):
         if isinstance(exponent, bool) or not isinstance(exponent, (int, float)) or not np.isfinite(exponent):
@@ -337,7 +343,7 @@ class Exp(Node):
     stacking = Stacking()
 
     def forward(self, ctx, x):
-        y = np.exp(x)
+        y = ctx.xp.exp(x)
         ctx.save(y)
         return y
 
@@ -354,7 +360,7 @@ class Log(Node):
 
     def forward(self, ctx, x):
         ctx.save(x)
-        return np.log(x)
+        return ctx.xp.log(x)
 
     def backward(self, ctx, grad):
         (x,) = ctx.saved
@@ -397,12 +403,12 @@ class Concat(Node):
     stacking = Stacking()
 
     def forward(self, ctx, *xs):
-        ctx.save(np.cumsum([x.shape[-1] for x in xs])[:-1])
-        return np.concatenate(xs, axis=-1)
+        ctx.save(list(itertools.accumulate(x.shape[-1] for x in xs))[:-1])
+        return ctx.xp.concatenate(xs, axis=-1)
 
     def backward(self, ctx, grad):
         (splits,) = ctx.saved
-        return tuple(np.split(grad, splits, axis=-1))
+        return tuple(ctx.xp.split(grad, splits, axis=-1))
 
     def shape(self, *shapes):
         if len({s[:-1] for s in shapes}) != 1:
@@ -426,9 +432,10 @@ class Slice(Node):
 
     def backward(self, ctx, grad):
         (shape,) = ctx.saved
-        full = np.zeros(shape)
-        full[..., ctx.attrs.get("start", 0) : ctx.attrs.get("stop")] = grad
-        return (full,)
+        start, stop = ctx.attrs.get("start", 0), ctx.attrs.get("stop", shape[-1])
+        # zeros for the columns it did not read, either side of the gradient of those it did
+        zeros = ctx.xp.zeros
+        return (ctx.xp.concatenate([zeros((*shape[:-1], start)), grad, zeros((*shape[:-1], shape[-1] - stop))], axis=-1),)
 
     def shape(self, x, *, start: int = 0, stop: int | None = None):
         stop = x[-1] if stop is None else stop
@@ -446,11 +453,11 @@ class Mean(Node):
 
     def forward(self, ctx, x):
         ctx.save(x.shape)
-        return np.asarray(np.mean(x))
+        return ctx.xp.asarray(ctx.xp.mean(x))
 
     def backward(self, ctx, grad):
         (shape,) = ctx.saved
-        return (np.full(shape, grad / np.prod(shape)),)
+        return (ctx.xp.full(shape, grad / math.prod(shape)),)
 
     def shape(self, x):
         return ()
@@ -468,13 +475,14 @@ class BCEWithLogits(Node):
 
     def forward(self, ctx, logits, target):
         ctx.save(logits, target)
-        loss = np.maximum(logits, 0.0) - logits * target + np.log1p(np.exp(-np.abs(logits)))
-        return np.asarray(loss.sum(axis=(-2, -1)) / logits.shape[-2])
+        xp = ctx.xp
+        loss = xp.maximum(logits, 0.0) - logits * target + xp.log1p(xp.exp(-xp.abs(logits)))
+        return xp.asarray(loss.sum(axis=(-2, -1)) / logits.shape[-2])
 
     def backward(self, ctx, grad):
         logits, target = ctx.saved
         grad, batch = grad[..., None, None], logits.shape[-2]  # a loss per member of a stack: its own rows
-        d_logits = grad * (sigmoid(logits) - target) / batch if ctx.needs_input_grad[0] else None
+        d_logits = grad * (sigmoid(logits, ctx.xp) - target) / batch if ctx.needs_input_grad[0] else None
         d_target = grad * -logits / batch if ctx.needs_input_grad[1] else None
         return d_logits, d_target
 

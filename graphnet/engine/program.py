@@ -5,8 +5,9 @@ topological order, each its node type, the keys of its inputs and output, and wh
 Running it is all there is to graphnet's engine:
 
 - **Forward**, each op in order calls its node type's own ``forward`` on the values of its inputs, with a fresh
-  :class:`~graphnet.engine.node.Context` to save what its ``backward`` will need. Values live in a dict by node
-  key, in the :class:`Run`, never in the graph.
+  :class:`~graphnet.engine.node.Context` to save what its ``backward`` will need. Values live in the
+  :class:`Run`, never in the graph: in a list, one numbered *slot* per node, which compiling numbers (a list
+  is read and written faster than a dict of keys, and this is every op of every run).
 - **Reverse**, each op, last first, calls its node type's ``backward`` with the gradient of its output, and
   adds what comes back to the gradient of each input. A node's gradient is so the sum over the ops that read
   it: a weight read at every step gets every step's share (backpropagation through time), summed out of place
@@ -49,103 +50,134 @@ class Feed(NamedTuple):
     op: str
     shape: Shape
     fill: float | None  # the value of an unfed input or a constant
+    stacks: tuple[str, ...] = ()  # the inputs it holds side by side, which a run may give instead of it
 
 
 class Op:
     """One op of a program: node type ``node`` applied to the values of ``inputs``, giving ``key``'s value (or,
     for a node type of several outputs, those of ``outputs``), of static ``shapes``. ``needs[i]``: input ``i``
-    wants a gradient. ``attrs``: the node's settings, which its node type reads from ``ctx.attrs``."""
+    wants a gradient. ``attrs``: the node's settings, which its node type reads from ``ctx.attrs``. Where these
+    live in a run: :meth:`place` numbers them."""
 
-    __slots__ = ("key", "outputs", "shapes", "node", "inputs", "needs", "attrs", "single", "read", "wanted", "checked")
+    __slots__ = ("key", "outputs", "shapes", "node", "inputs", "needs", "attrs", "single", "index", "out", "outs",
+                 "read", "wanted", "checked")
 
     def __init__(self, outputs: tuple[str, ...], shapes: tuple[Shape, ...], node: Node, inputs: tuple[str, ...],
                  needs: tuple[bool, ...], attrs: Mapping) -> None:
         self.key, self.outputs, self.shapes, self.node = outputs[0], outputs, shapes, node
         self.inputs, self.needs, self.attrs = inputs, needs, attrs
         self.single = not node.multiple_outputs
-        self.read = reader(inputs)  # values -> the values of its inputs, in order
-        self.wanted = tuple((p, key) for p, key in enumerate(inputs) if needs[p])  # the inputs that want a gradient
         self.checked = False  # whether its backward's gradients have had their shapes checked (the first time)
+
+    def place(self, index: int, slot: Mapping[str, int]) -> None:
+        """Number it (its context is ``contexts[index]``) and its values (node ``k`` is in ``values[slot[k]]``)."""
+        self.index, self.out, self.outs = index, slot[self.key], tuple(slot[k] for k in self.outputs)
+        slots = tuple(slot[k] for k in self.inputs)
+        self.read = reader(slots)  # values -> the values of its inputs, in order
+        self.wanted = tuple((p, i) for p, i in enumerate(slots) if self.needs[p])  # the inputs that want a gradient
 
     def __repr__(self) -> str:
         return f"<op {self.key!r}: {self.node.name}({', '.join(self.inputs)})>"
 
 
-def reader(keys: Sequence[str]) -> Callable[[Mapping], tuple]:
-    """A function of a dict of values giving the tuple of those at ``keys`` (one C call where there are two or
-    more: a list comprehension costs twice as much, and this is called for every op of every run)."""
-    if len(keys) == 1:
-        (key,) = keys
-        return lambda values: (values[key],)
-    return itemgetter(*keys)
+def reader(slots: Sequence[int]) -> Callable[[list], tuple]:
+    """A function of a run's values giving the tuple of those in ``slots`` (one C call where there are two or more:
+    a list comprehension costs twice as much, and this is called for every op of every run)."""
+    if len(slots) == 1:
+        (i,) = slots
+        return lambda values: (values[i],)
+    return itemgetter(*slots)
 
 
 class Program:
     """A graph compiled: ``ops`` in the order they run, ``feeds`` (its leaves), and ``wrt``, the nodes whose
     gradient :meth:`Run.backward` gives; ``given``, the static shape of everything a run may be given.
-    ``forward(feeds, params)`` runs it and returns a :class:`Run`."""
+    ``forward(feeds, params)`` runs it and returns a :class:`Run`. ``slot[key]`` is where node ``key`` is in a
+    run's values: the weights, the inputs and the filled leaves first, then each op's outputs in order."""
 
     def __init__(self, name: str, ops: list[Op], feeds: list[Feed], wrt: Sequence[str],
                  given: Mapping[str, Shape] | None = None) -> None:
-        self.name, self.ops, self.feeds, self.wrt = name, ops, feeds, tuple(wrt)
-        self.reverse_ops = [op for op in reversed(ops) if any(op.needs)]  # what can pass a gradient on, last first
-        self._weights = [f.key for f in feeds if f.op == "parameter"]
-        self._inputs = [f.key for f in feeds if f.op == "input" and f.fill is None]
+        self.name, self.ops, self.wrt = name, ops, tuple(wrt)
+        weights = [f for f in feeds if f.op == "parameter"]
+        inputs = [f for f in feeds if f.op == "input" and f.fill is None and not f.stacks]
+        self._stacked = [f for f in feeds if f.stacks]  # inputs given as one, or made from their members
         self._filled = [f for f in feeds if f.fill is not None]  # inputs with a default, and constants
+        self.feeds = weights + inputs + self._stacked + self._filled
+        self.slot = {key: i for i, key in enumerate([f.key for f in self.feeds] + [k for op in ops for k in op.outputs])}
+        for index, op in enumerate(ops):
+            op.place(index, self.slot)
+        self.reverse_ops = [op for op in reversed(ops) if any(op.needs)]  # what can pass a gradient on, last first
+        self._weights, self._inputs = _taker([f.key for f in weights]), _taker([f.key for f in inputs])
+        self._first_input, self._first_stacked = len(weights), len(weights) + len(inputs)
+        self._first_filled = self._first_stacked + len(self._stacked)
+        # each member of an input given stacked: where its value and gradient are, as a row of that input's
+        self.rows = {m: (self.slot[f.key], row, len(f.shape)) for f in self._stacked for row, m in enumerate(f.stacks)}
         # The static shapes of what a run may be given (every input and weight of the graph, also those this program
         # does not read: a batch fed for the whole graph is the batch of its constants), to read its axes off.
         self._shapes = dict(given) if given is not None else {f.key: f.shape for f in feeds if f.op != "constant"}
-        self._required = frozenset(self._weights + self._inputs)
-        self._constants = frozenset(f.key for f in feeds if f.op == "constant")
-        self._fills: dict[tuple, dict[str, np.ndarray]] = {}  # the filled leaves' values, by (leading axes, batch)
+        self._fills: dict[tuple, list[np.ndarray]] = {}  # the filled leaves' values, by (leading axes, batch size)
         self._checked: set[tuple] = set()  # the (leading axes, batch size) of runs whose shapes were checked
         self._no_stacking = next((op for op in ops if op.node.stacking is None), None)
 
-    def forward(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> Run:
+    def forward(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray], *,
+                context: type[Context] = Context) -> Run:
         """Run every op on ``feeds`` (inputs, by key) and ``params`` (weights, by key): the forward pass.
 
         Values may carry leading axes before their static shape, the same for all: several networks run side by
         side, a member axis in front of every weight and input (:mod:`graphnet.app.members`), as the node types'
-        ``stacking`` rules allow. Those axes and the batch size are read off what is given.
+        ``stacking`` rules allow. Those axes and the batch size are read off what is given. ``context``: the class
+        of the contexts handed to node types, whose ``xp`` is the array library they compute with
+        (:mod:`graphnet.engine.compiling` traces a run with jax.numpy's).
         """
-        values, axes = self._start(feeds, params)
-        contexts: dict[str, Context] = {}
+        values, axes = self._start(feeds, params, context.xp)
+        contexts: list[Context] = []
         with np.errstate(over="ignore"):  # a sigmoid's exp(-x) may overflow to inf, which still gives the right 0
             try:
                 for op in self.ops:
-                    ctx = contexts[op.key] = Context(op.needs, op.attrs)
-                    out = op.node.forward(ctx, *op.read(values))
+                    ctx = context(op.needs, op.attrs)
                     if op.single:
-                        values[op.key] = out
+                        values[op.out] = op.node.forward(ctx, *op.read(values))
                     else:  # a node type of several outputs gives one value each
-                        values.update(zip(op.outputs, out))
+                        for i, value in zip(op.outs, op.node.forward(ctx, *op.read(values))):
+                            values[i] = value
+                    contexts.append(ctx)
             except Exception as exc:
                 raise self._blame(op, "forward", exc, values, axes) from exc
         if axes not in self._checked:
             self._check_values(values, axes)
-        return Run(self, values, contexts)
+        return Run(self, values, contexts, context.xp)
 
     # -- what a run is given, and what it gives ----------------------------------------------------------------
-    def _start(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> tuple[dict, tuple]:
-        """The values of the leaves, by key, and the run's leading axes and batch size."""
+    def _start(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray], xp=np) -> tuple[list, tuple]:
+        """The values of a run before its first op: the leaves', in their slots; and its leading axes and batch."""
         axes = self._axes(feeds, params)
         if axes[0] and self._no_stacking is not None:
             op = self._no_stacking
             raise GraphError(f"node {op.key!r} ({op.node.name}) cannot run with leading axes {axes[0]} (networks side "
                              f"by side): its node type declares no stacking rule, which says its methods take them "
                              f"(see graphnet.Stacking)")
-        values = {**params, **feeds}
-        if not self._required <= values.keys():
-            missing = next(k for k in self._weights + self._inputs if k not in values)
-            raise GraphError(f"node {missing!r} needs a value, and {'params' if missing in self._weights else 'feeds'} "
-                             f"has none")
+        values: list = [None] * len(self.slot)
+        try:
+            values[: self._first_input] = self._weights(params)
+        except KeyError as missing:
+            raise GraphError(f"node {missing.args[0]!r} needs a value, and params has none") from None
+        try:
+            values[self._first_input : self._first_stacked] = self._inputs(feeds)
+            for i, leaf in enumerate(self._stacked, self._first_stacked):
+                given = feeds.get(leaf.key)
+                # given as one array (the inputs of every step), or as its members, stacked here on a new axis
+                values[i] = given if given is not None else \
+                    xp.stack([feeds[k] for k in leaf.stacks], axis=-len(leaf.shape))
+        except KeyError as missing:
+            raise GraphError(f"node {missing.args[0]!r} needs a value, and feeds has none") from None
         filled = self._fills.get(axes)
         if filled is None:  # made once for each shape of run, and read-only, since every run shares them
-            filled = self._fills[axes] = {leaf.key: _frozen(np.full(self.expected_shape(leaf.shape, axes), leaf.fill))
-                                          for leaf in self._filled}
-        for key, value in filled.items():
-            if key not in feeds or key in self._constants:  # an input with a default may be fed; a constant never
-                values[key] = value
+            filled = self._fills[axes] = [_frozen(np.full(self.expected_shape(leaf.shape, axes), leaf.fill))
+                                          for leaf in self._filled]
+        values[self._first_filled : self._first_filled + len(filled)] = filled
+        for i, leaf in enumerate(self._filled):
+            if leaf.op == "input" and leaf.key in feeds:  # an input with a default may be fed; a constant never
+                values[self._first_filled + i] = feeds[leaf.key]
         return values, axes
 
     def _axes(self, feeds: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]) -> tuple[tuple[int, ...], int]:
@@ -170,18 +202,18 @@ class Program:
         lead, batch = axes
         return lead + tuple(batch if d is None else d for d in shape)
 
-    def _check_values(self, values: Mapping[str, np.ndarray], axes: tuple) -> None:
+    def _check_values(self, values: list, axes: tuple) -> None:
         """Refuse a value not shaped as the graph says, naming its node type: checked in the first run of a program
         with these leading axes and batch size (node types give the same shapes every time)."""
         for op in self.ops:
-            for key, shape in zip(op.outputs, op.shapes):
-                if key in values and np.shape(values[key]) != self.expected_shape(shape, axes):
+            for key, i, shape in zip(op.outputs, op.outs, op.shapes):
+                if values[i] is not None and np.shape(values[i]) != self.expected_shape(shape, axes):
                     raise GraphError(f"{op.node.name}.forward at node {key!r} returned a value of shape "
-                                     f"{np.shape(values[key])}; the graph expects {self.expected_shape(shape, axes)} "
+                                     f"{np.shape(values[i])}; the graph expects {self.expected_shape(shape, axes)} "
                                      f"(static shape {shape}){_of(op.node)}")
         self._checked.add(axes)
 
-    def _blame(self, op: Op, where: str, exc: Exception, values: Mapping, axes: tuple) -> Exception:
+    def _blame(self, op: Op, where: str, exc: Exception, values: list, axes: tuple) -> Exception:
         """The error to raise when ``op``'s ``where`` (forward or backward) failed: a value of the wrong shape made
         earlier, if there is one (named), or the failure itself, naming the op."""
         if isinstance(exc, GraphError):
@@ -192,6 +224,13 @@ class Program:
             return wrong
         return GraphError(f"{op.node.name}.{where} at node {op.key!r} failed: {type(exc).__name__}: {exc}"
                           f"{_of(op.node)}")
+
+
+def _taker(keys: Sequence[str]) -> Callable[[Mapping], tuple]:
+    """A function of a mapping giving the tuple of its values at ``keys``."""
+    if len(keys) > 1:
+        return itemgetter(*keys)
+    return lambda mapping: tuple(mapping[k] for k in keys)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -206,20 +245,26 @@ def _of(node: Node) -> str:
 
 
 class Run:
-    """The values of one forward pass, by node key, and what each op saved for its backward (``contexts``);
-    :meth:`backward` is the reverse pass."""
+    """The values of one forward pass (``values[slot]``, or by key with :meth:`value` and :attr:`by_key`) and what each
+    op saved for its backward (``contexts``, in op order); :meth:`backward` is the reverse pass."""
 
-    __slots__ = ("program", "values", "contexts")
+    __slots__ = ("program", "slots", "contexts", "xp")
 
-    def __init__(self, program: Program, values: dict[str, np.ndarray], contexts: dict[str, Context]) -> None:
-        self.program, self.values, self.contexts = program, values, contexts
+    def __init__(self, program: Program, slots: list, contexts: list[Context], xp=np) -> None:
+        self.program, self.slots, self.contexts, self.xp = program, slots, contexts, xp
 
     def value(self, key: str) -> np.ndarray:
         """The value of node ``key`` in this run."""
-        try:
-            return self.values[key]
-        except KeyError:
-            raise GraphError(f"node {key!r} was not computed in this run") from None
+        i = self.program.slot.get(key)
+        if i is None or self.slots[i] is None:
+            raise GraphError(f"node {key!r} was not computed in this run")
+        return self.slots[i]
+
+    @property
+    def values(self) -> dict[str, np.ndarray]:
+        """Every node's value, by key, in the order the run made them (made when asked: the run itself keeps a list)."""
+        slots = self.slots
+        return {key: slots[i] for key, i in self.program.slot.items() if slots[i] is not None}
 
     def backward(self, of: str = "loss", *, every_node: bool = False) -> dict[str, np.ndarray]:
         """The reverse pass: gradients of node ``of`` (of the sum of its elements) with respect to ``wrt``.
@@ -230,41 +275,44 @@ class Run:
         """
         grads = self._seed(of)
         self._reverse(self.program.reverse_ops, grads)
+        program, slot = self.program, self.program.slot
         if every_node:
-            return grads
-        return {key: grads[key] for key in self.program.wrt if key in grads}
+            found = {key: grads[i] for key, i in slot.items() if grads[i] is not None}
+        else:
+            found = {key: grads[slot[key]] for key in program.wrt if key in slot and grads[slot[key]] is not None}
+        # a member of an input given stacked: its row of the stacked input's gradient, which has every reader's share
+        for key, (i, row, rank) in program.rows.items():
+            g = grads[i]
+            if g is not None and (every_node or key in program.wrt):
+                found[key] = g[(slice(None),) * (g.ndim - rank) + (row,)]
+        return found
 
-    def _reverse(self, ops: Sequence[Op], grads: dict[str, np.ndarray]) -> None:
+    def _reverse(self, ops: Sequence[Op], grads: list) -> None:
         """The reverse pass through ``ops`` (last first): each op's node type's ``backward`` on the gradient of its
         output, and what it gives each input added to the gradient that input has so far."""
         contexts = self.contexts
         with np.errstate(over="ignore"):
-            for op in ops:
-                try:
+            try:
+                for op in ops:
                     if op.single:
-                        grad = grads.get(op.key)
+                        grad = grads[op.out]
                         if grad is None:  # this op does not lead to ``of``
                             continue
-                        input_grads = op.node.backward(contexts[op.key], grad)
+                        input_grads = op.node.backward(contexts[op.index], grad)
                     else:  # a node type of several outputs: a gradient (or None) for each
-                        if grads.keys().isdisjoint(op.outputs):
+                        out = [grads[i] for i in op.outs]
+                        if all(g is None for g in out):
                             continue
-                        input_grads = op.node.backward(contexts[op.key], *[grads.get(k) for k in op.outputs])
-                except Exception as exc:
-                    raise self._failed(op, exc) from exc
-                try:
-                    wrong = len(input_grads) != len(op.inputs)
-                except TypeError:  # None, say, where a tuple belongs
-                    wrong = True
-                if wrong:
-                    self._refuse(op, input_grads)
-                for p, key in op.wanted:  # the inputs that want a gradient
-                    g = input_grads[p]
-                    if g is not None:
-                        if not op.checked:  # an op's first backward has the shape of every gradient checked
-                            self._check_shape(op, key, g)
-                        grads[key] = g if key not in grads else grads[key] + g  # summed over readers, out of place
-                op.checked = True
+                        input_grads = op.node.backward(contexts[op.index], *out)
+                    if not op.checked:  # an op's first backward: one gradient per input, each of its input's shape
+                        self._check(op, input_grads)
+                    for p, i in op.wanted:  # the inputs that want a gradient
+                        g = input_grads[p]
+                        if g is not None:
+                            old = grads[i]
+                            grads[i] = g if old is None else old + g  # summed over readers, out of place
+            except Exception as exc:
+                raise self._failed(op, exc) from exc
 
     def reverse(self, of: str = "loss") -> Iterator[tuple[str, Callable[[str], np.ndarray | None]]]:
         """The reverse pass one op at a time, to watch it: after each op, last first, the op's key and
@@ -295,15 +343,17 @@ class Run:
 
         def grad(key: str) -> np.ndarray | None:
             self.value(key)  # a node this run did not compute has no gradient either: say so
-            return grads.get(key)
+            return grads[self.program.slot[key]]
 
         for op in reversed(self.program.ops):
             self._reverse([op] if any(op.needs) else [], grads)
             yield op.key, grad
 
-    def _seed(self, of: str) -> dict[str, np.ndarray]:
+    def _seed(self, of: str) -> list:
         """The gradients of a reverse pass from ``of`` before it starts: ones for ``of``, none for the rest."""
-        return {of: np.ones_like(self.value(of))}
+        grads: list = [None] * len(self.slots)
+        grads[self.program.slot[of]] = self.xp.ones_like(self.value(of))
+        return grads
 
     def _failed(self, op: Op, exc: Exception) -> GraphError:
         """The error for ``op``'s backward that raised ``exc``, naming its node type and node."""
@@ -312,14 +362,18 @@ class Run:
         return GraphError(f"{op.node.name}.backward at node {op.key!r} failed: {type(exc).__name__}: {exc}"
                           f"{_of(op.node)}")
 
-    def _refuse(self, op: Op, input_grads) -> None:
-        got = f"{len(input_grads)} gradients" if isinstance(input_grads, (tuple, list)) else repr(input_grads)
-        raise GraphError(f"{op.node.name}.backward at node {op.key!r} returned {got} for its {len(op.inputs)} "
-                         f"inputs; it returns a tuple, one gradient (or None) per input{_of(op.node)}")
-
-    def _check_shape(self, op: Op, key: str, g) -> None:
-        """Refuse a gradient for input ``key`` of ``op`` not shaped like that input's value, naming the node type."""
-        if np.shape(g) == np.shape(self.values[key]):  # a Python number for a scalar, say: as numpy sees it, it fits
-            return
-        raise GraphError(f"{op.node.name}.backward at node {op.key!r} returned a gradient of shape {np.shape(g)} "
-                         f"for input {key!r} of shape {np.shape(self.values[key])}{_of(op.node)}")
+    def _check(self, op: Op, input_grads) -> None:
+        """Refuse what ``op``'s backward returned unless it is one gradient (or None) per input, each shaped like
+        that input's value, naming the node type. Node types give the same shapes every time: each op is checked
+        the first time it runs backward."""
+        if not isinstance(input_grads, (tuple, list)) or len(input_grads) != len(op.inputs):
+            got = f"{len(input_grads)} gradients" if isinstance(input_grads, (tuple, list)) else repr(input_grads)
+            raise GraphError(f"{op.node.name}.backward at node {op.key!r} returned {got} for its {len(op.inputs)} "
+                             f"inputs; it returns a tuple, one gradient (or None) per input{_of(op.node)}")
+        for key, g in zip(op.inputs, input_grads):
+            # np.shape: a Python number for a scalar, as numpy sees it, fits
+            if g is not None and np.shape(g) != np.shape(self.value(key)):
+                raise GraphError(f"{op.node.name}.backward at node {op.key!r} returned a gradient of shape "
+                                 f"{np.shape(g)} for input {key!r} of shape {np.shape(self.value(key))}"
+                                 f"{_of(op.node)}")
+        op.checked = True

@@ -30,7 +30,8 @@ A node type says whether its ops may be stacked with its ``stacking`` rule
   the same height (longest path to an output), and a path strictly changes both;
 - keep the graph a DAG once every group is contracted to one op (checked: groups that break it are dropped).
 
-The rewrite reads node types, settings, inputs and shapes, never node names, time steps or the cell type.
+The rewrite reads node types, settings, inputs and shapes, never node names, time steps or the cell type. The
+nodes it adds carry ``kind="stacked"``, for pictures; the members keep what their builder stored on them.
 
 Examples
 --------
@@ -64,16 +65,17 @@ STACK_ROWS = 128
 
 
 # -- the node types the rewrite writes ----------------------------------------------------------------------------
-def rows(x: np.ndarray, axis: int) -> tuple[np.ndarray, ...]:
+def rows(x: np.ndarray, axis: int, xp=np) -> tuple[np.ndarray, ...]:
     """The rows of ``x`` along ``axis`` (counted from the end), as views."""
-    return tuple(x) if x.ndim == -axis else tuple(np.moveaxis(x, axis, 0))
+    return tuple(x) if x.ndim == -axis else tuple(xp.moveaxis(x, axis, 0))
 
 
-def side_by_side(xs: Sequence[np.ndarray], axis: int) -> np.ndarray:
+def side_by_side(xs: Sequence[np.ndarray], axis: int, xp=np) -> np.ndarray:
     """``xs`` stacked on a new ``axis`` (counted from the end)."""
     # NB: np.array of the list is np.stack on the first axis, with a third of the overhead a call.
-    first = xs[0]
-    return np.array(xs) if getattr(first, "ndim", 0) == -axis - 1 else np.stack(xs, axis=axis)
+    if xp is np and getattr(xs[0], "ndim", 0) == -axis - 1:
+        return np.array(xs)
+    return xp.stack(xs, axis=axis)
 
 
 def _new_axis(shapes: Sequence[tuple], axis: int) -> None:
@@ -89,12 +91,12 @@ class Stack(Node):
     stacking = Stacking()  # leading axes of networks side by side stay in front of the new one
 
     def forward(self, ctx, *xs):
-        return side_by_side(xs, ctx.attrs["axis"])
+        return side_by_side(xs, ctx.attrs["axis"], ctx.xp)
 
     def backward(self, ctx, grad):
         # each input its row of the gradient
         needs = ctx.needs_input_grad
-        return tuple([row if needs[i] else None for i, row in enumerate(rows(grad, ctx.attrs["axis"]))])
+        return tuple([row if needs[i] else None for i, row in enumerate(rows(grad, ctx.attrs["axis"], ctx.xp))])
 
     def shape(self, *shapes, axis: int = -1):
         if len(set(shapes)) != 1:
@@ -117,14 +119,15 @@ class Unstack(Node):
     stacking = Stacking()
 
     def forward(self, ctx, x):
-        out = rows(x, ctx.attrs["axis"])
+        out = rows(x, ctx.attrs["axis"], ctx.xp)
         ctx.save(out[0].shape)
         return out
 
     def backward(self, ctx, *grads):
         (shape,) = ctx.saved
         # a row nobody differentiated (its readers do not lead to the loss) gets a zero gradient
-        return (side_by_side([np.zeros(shape) if g is None else g for g in grads], ctx.attrs["axis"]),)
+        xp = ctx.xp
+        return (side_by_side([xp.zeros(shape) if g is None else g for g in grads], ctx.attrs["axis"], xp),)
 
     def shape(self, x, *, axis: int = -1):
         _new_axis([x[1:]], axis)
@@ -146,11 +149,12 @@ class Broadcast(Node):
     def forward(self, ctx, w):
         axis, members = ctx.attrs["axis"], ctx.attrs["members"]
         where = w.ndim + axis + 1  # the new axis, counted from the front
-        shape, strides = (*w.shape[:where], members, *w.shape[where:]), (*w.strides[:where], 0, *w.strides[where:])
+        shape = (*w.shape[:where], members, *w.shape[where:])
+        if ctx.xp is not np or not w.flags.c_contiguous:
+            return ctx.xp.broadcast_to(ctx.xp.expand_dims(w, where), shape)
         # NB: np.broadcast_to(np.expand_dims(w, where), shape) makes this view (every member w itself, stride 0),
         # with ten times the overhead a call.
-        view = np.ndarray(shape, w.dtype, w, 0, strides) if w.flags.c_contiguous else \
-            np.broadcast_to(np.expand_dims(w, where), shape)
+        view = np.ndarray(shape, w.dtype, w, 0, (*w.strides[:where], 0, *w.strides[where:]))
         view.flags.writeable = False
         return view
 
@@ -158,8 +162,10 @@ class Broadcast(Node):
         # The members' gradients added one after another, the last member's first: the order in which the op-by-op
         # reverse pass adds the gradient of a weight every step reads, so the sum is that one to the last bit.
         # (np.add.accumulate adds row after row, in order, in one call; np.add.reduce may add them pairwise.)
-        axis = ctx.attrs["axis"]
-        members = grad if grad.ndim == -axis else np.moveaxis(grad, axis, 0)  # members first
+        axis, xp = ctx.attrs["axis"], ctx.xp
+        members = grad if grad.ndim == -axis else xp.moveaxis(grad, axis, 0)  # members first
+        if xp is not np:  # a compiler orders the sum its own way (within rounding)
+            return (members.sum(axis=0),)
         return (np.add.accumulate(members[::-1], axis=0)[-1] if len(members) > 1 else members[0],)
 
     def shape(self, w, *, axis: int = -1, members: int = 1):
@@ -274,11 +280,18 @@ def stacked(graph: Graph) -> Graph:
     where = {k: i for i, k in enumerate(ops)}
     units = _schedule(_producers(graph, ops), [[where[k] for k in group] for group in found])
     new = Graph(f"{graph.name}, stacked")
+    made: dict[tuple[str, ...], str] = {}  # members' keys -> the stack that holds their values, in order
+    given = _stacked_inputs(graph, found)
     for key in graph.keys():
         node = graph.node(key)
-        if not node["inputs"]:
+        if key in given:  # the first of inputs given stacked: the stacked input, and each member its row of it
+            keys = given[key]
+            made[keys] = new.input(_free(new, span(keys)), (len(keys), *node["shape"]), stacks=keys, kind="stacked")
+            new.apply("unstack", keys, made[keys], attrs={"axis": -len(node["shape"]) - 1})
+            for k in keys:
+                new.nx.nodes[k].update(_meta(graph.node(k)))
+        elif not node["inputs"] and not any(key in keys for keys in given.values()):
             new.nx.add_node(key, **node)
-    made: dict[tuple[str, ...], str] = {}  # members' keys -> the stack that holds their values, in order
     for unit in units:
         members = [ops[i] for i in unit]
         node = graph.node(members[0])
@@ -295,18 +308,39 @@ def stacked(graph: Graph) -> Graph:
             rank = len(graph.node(keys[0])["shape"])
             if p in rule.shared:
                 operands.append(new.apply("broadcast", _free(new, f"{keys[0]} x{size}"), keys[0],
-                                          attrs={"axis": -rank - 1, "members": size}))
+                                          attrs={"axis": -rank - 1, "members": size}, kind="stacked"))
             elif keys not in made:
-                made[keys] = new.apply("stack", _free(new, span(keys)), *keys, attrs={"axis": -rank - 1})
+                made[keys] = new.apply("stack", _free(new, span(keys)), *keys, attrs={"axis": -rank - 1}, kind="stacked")
                 operands.append(made[keys])
             else:
                 operands.append(made[keys])
-        group = new.apply(node["op"], _free(new, span(members)), *operands, attrs=node.get("attrs"), stacked=True)
+        group = new.apply(node["op"], _free(new, span(members)), *operands, attrs=node.get("attrs"), stacked=True,
+                          kind="stacked")
         made[tuple(members)] = group
         new.apply("unstack", members, group, attrs={"axis": -len(node["shape"]) - 1})
         for m in members:  # each member keeps what its builder stored on it (its step, its kind)
             new.nx.nodes[m].update(_meta(graph.node(m)))
     return new
+
+
+def _stacked_inputs(graph: Graph, found: list[list[str]]) -> dict[str, tuple[str, ...]]:
+    """Fed inputs that a group reads as one operand, all of them in order, each once (every step's input bits):
+    given as one input of them side by side, which a run may feed whole, with no copy, or step by step. By the
+    first of them, their keys."""
+    taken: set[str] = set()
+    given: dict[str, tuple[str, ...]] = {}
+    for group in found:
+        node = graph.node(group[0])
+        for p in range(len(node["inputs"])):
+            if p in get_node(node["op"]).stacking.shared:
+                continue
+            keys = tuple(graph.node(m)["inputs"][p] for m in group)
+            if len(set(keys)) == len(keys) and not taken & set(keys) and all(
+                    graph.node(k)["op"] == "input" and graph.node(k).get("fill") is None
+                    and not graph.node(k).get("stacks") for k in keys):
+                given[keys[0]] = keys
+                taken.update(keys)
+    return given
 
 
 def _meta(node: dict) -> dict:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Iterator
 import graphviz
 import networkx as nx
 
-from ..app.files import write_bytes
+from ..app.files import write_bytes, write_new
 from ..engine.graph import Graph
 from ..errors import RenderError
 
@@ -83,11 +83,16 @@ def layout(dot: graphviz.Digraph, fmt: str, path: Path | None = None) -> bytes:
     if shutil.which("dot"):
         return _dot_program(dot, fmt, path)
     hint = ""
-    if path is not None:
+    if path is not None:  # the DOT source beside it, as a new file only: it replaces nothing nobody named
         fallback = path.with_suffix(".dot")
-        write_bytes(fallback, dot.source.encode())
-        hint = f"; wrote {fallback} instead"
-    raise RenderError(f"{path or fmt}: rendering .{fmt} needs Graphviz's dot program{hint}. {INSTALL}")
+        hint = (f"; wrote {fallback} instead" if write_new(fallback, dot.source.encode()) else
+                f"; {fallback} exists, so the DOT source was not written there (-o FILE.dot writes it)")
+    raise RenderError(f"{f'{path}: ' if path else ''}drawing .{fmt} needs Graphviz's dot program{hint}. {INSTALL}")
+
+
+def have_graphviz() -> bool:
+    """Whether pictures can be laid out here: with pygraphviz (the ``render`` extra) or the ``dot`` program."""
+    return _pygraphviz() is not None or shutil.which("dot") is not None
 
 
 def _dot_program(dot: graphviz.Digraph, fmt: str, path: Path | None) -> bytes:

@@ -46,7 +46,9 @@ def number(v: float) -> str:
 
 def short(v: float) -> str:
     """``v`` to 2 significant digits, short enough for a cell: ``0.93``, ``-2.3``, ``-4.1e-3``."""
-    if v == 0 or 0.01 <= abs(v) < 1000 or not math.isfinite(v):
+    if v == 0:
+        return "0"  # -0.0 too: a sign of nothing is noise
+    if 0.01 <= abs(v) < 1000 or not math.isfinite(v):
         return f"{v:.2g}" if abs(v) < 10 or not math.isfinite(v) else f"{v:.0f}"
     mantissa, exponent = f"{v:.1e}".split("e")
     return f"{mantissa}e{int(exponent)}"

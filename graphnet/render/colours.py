@@ -110,10 +110,12 @@ class Scale:
         limit, smallest = max(shown), min(shown)
         if smallest * 20 >= limit or not logarithmic:
             return cls(limit)
-        # Logarithmic from a round number (1, 2 or 5 times a power of 10), so the legend's ticks read as such.
+        # Logarithmic from a round number (1, 2 or 5 times a power of 10), so the legend's ticks read as such;
+        # in logarithms throughout, so that numbers near the float limits or subnormal ones neither overflow nor
+        # underflow (a round number past the largest float is no limit: then the largest number is).
         power = 10.0 ** math.floor(math.log10(limit))
-        limit = next(m * power for m in (1, 2, 5, 10) if m * power >= limit * (1 - 1e-12))
-        return cls(limit, min(MAX_DECADES, math.ceil(math.log10(limit / smallest)) + 1))
+        limit = next((m * power for m in (1, 2, 5, 10) if limit * (1 - 1e-12) <= m * power < math.inf), limit)
+        return cls(limit, min(MAX_DECADES, math.ceil(math.log10(limit) - math.log10(smallest)) + 1))
 
     def fraction(self, v: float) -> float:
         """How strong ``v``'s colour is, from 0 (white) to 1."""
@@ -122,10 +124,10 @@ class Scale:
             return 0.0 if size == 0 or self.limit <= 0 else 1.0
         if not self.decades:
             return min(size / self.limit, 1.0)
-        floor = self.limit * 10.0**-self.decades
-        if size < floor:
+        above_floor = math.log10(size) - math.log10(self.limit) + self.decades  # decades above limit / 10**decades
+        if above_floor < 0:
             return 0.0
-        return min(0.15 + 0.85 * math.log10(size / floor) / self.decades, 1.0)
+        return min(0.15 + 0.85 * above_floor / self.decades, 1.0)
 
     def colour(self, v: float) -> str:
         """The colour of ``v``."""

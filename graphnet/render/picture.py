@@ -182,7 +182,7 @@ def to_digraph(
         kind = kind_of(attrs)
         style = dict(KIND_STYLE.get(kind, KIND_STYLE["op"]))
         shape = c.shape_text(attrs["shape"])
-        operation = kind in ("op", "gate")
+        operation = kind in ("op", "gate", "stacked")
         if "states" in attrs:  # a folded cell: the states it passes on
             name = f"{key}: {', '.join(attrs['states'])}"
             heading, label = c.name_and_op(name), f"{name}\n{shape}"
@@ -229,6 +229,15 @@ def to_digraph(
             for key in weights:
                 add_node(box, key)
             _grid(box, weights)
+    # What the speed layer added (graphnet.stacked): each stacked op and its stacks, one op for every step.
+    stacking = [key for key in shared if kind_of(graph.node(key)) == "stacked"]
+    if stacking:
+        with dot.subgraph(name="cluster_stacked") as box:
+            box.attr(label="stacked: one op for every step", style="rounded,dashed", color="#9a7fc7", fontsize="12",
+                     labeljust="l")
+            for key in stacking:
+                add_node(box, key)
+    shared = [key for key in shared if key not in stacking]
     for key in shared:
         if key not in colours:
             add_node(dot, key)

@@ -179,6 +179,25 @@ def _bit_string(bits: np.ndarray) -> str:
     return " ".join("".join(map(str, row)) for row in rows) if rows.shape[1] > 1 else "".join(map(str, rows[:, 0]))
 
 
+def checked(generator: Generator, batch: object, method: str, steps: int | None, size: int | None = None) -> Batch:
+    """``batch``, what ``generator.method(...)`` returned, if it is what that method must return: a Batch of
+    ``x`` (steps, problems, inputs) and ``y`` (steps, problems, outputs) numbers, of ``steps`` steps and ``size``
+    problems when given. Else a TaskError naming the generator as its culprit (a generator of a plugin may get
+    it wrong, and a run fed the wrong shapes would fail far from the mistake)."""
+    said = f"generator {generator.name or type(generator).__name__!r}: {method} returned"
+    if not isinstance(batch, Batch):
+        raise TaskError(f"{said} {type(batch).__name__}; expected a Batch(x, y)", culprit=generator)
+    first = np.shape(batch.x)[:2] if np.ndim(batch.x) == 3 else (None, None)
+    for name, array, width, what in (("x", batch.x, generator.inputs, "inputs"),
+                                     ("y", batch.y, generator.outputs, "outputs")):
+        wanted = (first[0] if steps is None else steps, first[1] if size is None else size, width)
+        if not isinstance(array, np.ndarray) or array.shape != wanted or array.dtype.kind not in "biuf":
+            found = f"{getattr(array, 'dtype', type(array).__name__)} {np.shape(array)}"
+            raise TaskError(f"{said} {name} of {found}; expected numbers of shape {wanted}: (steps, problems, "
+                            f"{what}) with {what} = {width}", culprit=generator)
+    return batch
+
+
 _GENERATORS: Registry[Generator] = Registry("generator", TaskError)
 register_generator = _GENERATORS.register  # class decorator: @register_generator("binary_parity")
 get_generator = _GENERATORS.get  # the registered generator called ``name``

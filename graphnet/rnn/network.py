@@ -20,9 +20,9 @@ import numpy as np
 from ..engine.gradcheck import GradientCheck, check_program
 from ..engine.graph import Graph
 from ..engine.node import Shape
-from ..engine.program import Program
-from ..engine.stacking import STACK_ROWS, stacked
-from ..errors import GraphError
+from ..engine.program import Program, Run
+from ..engine.stacking import STACK_ROWS, span, stacked
+from ..errors import GraphError, NonFiniteError
 from .cells import Cell, get_cell  # noqa: F401  (get_cell: for the example above)
 from .data import Generator
 from .keys import INPUT, LOSS, PREDICTION, TARGET, at, over
@@ -109,15 +109,17 @@ class Network:
         return program
 
     def _build(self, steps: int) -> Graph:
-        g = Graph(f"{self.cell.name} unrolled over {steps} steps")
+        cell = self.cell
+        _check_states(cell)
+        g = Graph(f"{cell.name} unrolled over {steps} steps")
         for key, shape in self.parameter_shapes().items():
             g.parameter(key, shape)
-        state = {s: g.input(at(s, -1), (None, self.hidden), kind="state", fill=0.0) for s in self.cell.states}
+        state = _States(cell, {s: g.input(at(s, -1), (None, self.hidden), kind="state", fill=0.0) for s in cell.states})
         losses = []
         for t in range(steps):
             x = g.input(at(INPUT, t), (None, self.inputs), t=t)
-            state = self.cell.step(g, t, x, state, self.activation)
-            logits = g.apply("matmul", at("h_synapse_1", t), state[self.cell.states[0]], "synapse_1", t=t)
+            state = _States(cell, _checked_step(cell, g, cell.step(g, t, x, state, self.activation), self.hidden))
+            logits = g.apply("matmul", at("h_synapse_1", t), state[cell.states[0]], "synapse_1", t=t)
             y_hat = g.apply("sigmoid", at(PREDICTION, t), logits, kind="output", t=t)
             y = g.input(at(TARGET, t), (None, self.outputs), kind="target", t=t)
             # squared_error on y_hat is the post's loss; a cross-entropy loss reads the logits, which is stable
@@ -128,10 +130,14 @@ class Network:
 
     # -- running --------------------------------------------------------------------------------------------
     def feeds(self, x: np.ndarray, y: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Feeds for a run from time-major arrays: ``x`` (T, B, inputs) and ``y`` (T, B, outputs)."""
+        """Feeds for a run from time-major arrays: ``x`` (T, B, inputs) and ``y`` (T, B, outputs), step by step
+        (``x[t]``), and whole under the name a stacked graph gives every step's inputs side by side (``x[0..7]``),
+        which it then reads with no copy."""
         feeds = dict(zip(over(INPUT, len(x)), x))
+        feeds[_whole(INPUT, len(x))] = _steps_behind_lead(x)
         if y is not None:
             feeds.update(zip(over(TARGET, len(y)), y))
+            feeds[_whole(TARGET, len(y))] = _steps_behind_lead(y)
         return feeds
 
     def _chunk_program(self, steps: int, outputs: Sequence[str], batch: int) -> Program:
@@ -142,11 +148,11 @@ class Network:
     def forward_in_chunks(
         self, params: Mapping[str, np.ndarray], x: np.ndarray, outputs: Callable[[int], Sequence[str]], *,
         chunk: int = 256,
-    ) -> Iterator[tuple[int, int, Callable[[str], np.ndarray]]]:
+    ) -> Iterator[tuple[int, int, Run]]:
         """Run inputs ``x`` (T, ..., B, inputs) forward ``chunk`` steps at a time, the last state of a chunk fed
         as the first state of the next, so memory and graph size stay bounded however many steps there are.
 
-        Yields, chunk by chunk, its first step, its length and its run's ``value(key)``, which knows the keys
+        Yields, chunk by chunk, its first step, its length and its run, whose ``value(key)`` knows the keys
         ``outputs(length)`` names, counted from the chunk's first step (``h[0]`` is step ``start``).
         """
         steps = x.shape[0]
@@ -155,9 +161,9 @@ class Network:
             length = min(chunk, steps - start)
             feeds = self.feeds(x[start : start + length])
             feeds.update({at(s, -1): v for s, v in state.items()})
-            value = self._chunk_program(length, outputs(length), x.shape[-2]).forward(feeds, params).value
-            yield start, length, value
-            state = {s: value(at(s, length - 1)) for s in self.cell.states}
+            run = self._chunk_program(length, outputs(length), x.shape[-2]).forward(feeds, params)
+            yield start, length, run
+            state = {s: run.value(at(s, length - 1)) for s in self.cell.states}
 
     def predict(self, params: Mapping[str, np.ndarray], x: np.ndarray, *, chunk: int = 256) -> np.ndarray:
         """Predictions ``y_hat`` (T, ..., B, outputs) for inputs ``x`` (T, ..., B, inputs), any T.
@@ -166,10 +172,10 @@ class Network:
         member axis: networks side by side, their weights stacked) are carried through.
         """
         out = np.empty(x.shape[:-1] + (self.outputs,))
-        for start, length, value in self.forward_in_chunks(params, x, functools.partial(over, PREDICTION),
-                                                           chunk=chunk):
+        for start, length, run in self.forward_in_chunks(params, x, functools.partial(over, PREDICTION),
+                                                         chunk=chunk):
             for t in range(length):
-                out[start + t] = value(at(PREDICTION, t))
+                out[start + t] = run.value(at(PREDICTION, t))
         return out
 
     def states(self, params: Mapping[str, np.ndarray], x: np.ndarray, *, chunk: int = 256) -> np.ndarray:
@@ -190,10 +196,73 @@ class Network:
         def every_state(length: int) -> list[str]:
             return [at(s, t) for t in range(length) for s in names]
 
-        for start, length, value in self.forward_in_chunks(params, x, every_state, chunk=chunk):
+        for start, length, run in self.forward_in_chunks(params, x, every_state, chunk=chunk):
             for t in range(length):
-                out[start + t] = np.concatenate([value(at(s, t)) for s in names], axis=-1)
+                out[start + t] = np.concatenate([run.value(at(s, t)) for s in names], axis=-1)
         return out
+
+
+def _steps_behind_lead(x: np.ndarray) -> np.ndarray:
+    """Time-major ``x`` (T, ..., B, width) with its steps' axis after the leading (member) axes, where a stacked
+    input has it: (..., T, B, width), a view."""
+    return x if x.ndim == 3 else np.moveaxis(x, 0, -3)
+
+
+@functools.lru_cache(maxsize=256)
+def _whole(name: str, steps: int) -> str:
+    """The key of node ``name`` at every step side by side, as a stacked graph names it (``x[0..7]``)."""
+    return span(over(name, steps))
+
+
+# -- what a cell must keep to: the states it declares ----------------------------------------------------------
+# A cell's mistakes are named as its own (``culprit``), so that the command can name the plugin it came from.
+_HOW = "a cell names every state it carries in states = (...), the first being what the output layer reads"
+
+
+def _check_states(cell: Cell) -> None:
+    """A cell's ``states``: a non-empty tuple of distinct names."""
+    states = cell.states
+    if (not isinstance(states, (tuple, list)) or not states or not all(isinstance(s, str) and s for s in states)
+            or len(set(states)) != len(states)):
+        raise GraphError(f"cell {cell.name!r}: states = {states!r}; expected a tuple of distinct names such as "
+                         f"('h',) or ('h', 'c'): {_HOW}", culprit=cell)
+
+
+class _States(dict):
+    """A step's state keys by name, as the cell's ``step`` reads them: a name it never declared is its mistake."""
+
+    def __init__(self, cell: Cell, keys: Mapping[str, str]) -> None:
+        super().__init__(keys)
+        self.cell = cell
+
+    def __missing__(self, name: str):
+        raise GraphError(f"cell {self.cell.name!r}: its step reads state {name!r}, which it does not declare "
+                         f"(states = {tuple(self.cell.states)!r}); {_HOW}", culprit=self.cell)
+
+
+def _checked_step(cell: Cell, g: Graph, new: object, hidden: int) -> Mapping[str, str]:
+    """What a cell's ``step`` returned, if it is its new state: a node key of shape (batch, hidden) per state."""
+    said = f"cell {cell.name!r}: its step returned"
+    if not isinstance(new, Mapping):
+        raise GraphError(f"{said} {type(new).__name__}; expected the new state's node keys by name, e.g. "
+                         "{'h': 'h[t]'}", culprit=cell)
+    extra = [name for name in new if name not in cell.states]
+    if extra:
+        raise GraphError(f"{said} state {extra[0]!r}, which it does not declare (states = {tuple(cell.states)!r}); "
+                         f"{_HOW}", culprit=cell)
+    missing = [name for name in cell.states if name not in new]
+    if missing:
+        raise GraphError(f"{said} no state {missing[0]!r}; expected one node key per name in its states "
+                         f"{tuple(cell.states)!r}", culprit=cell)
+    for name, key in new.items():
+        if not isinstance(key, str) or key not in g:
+            raise GraphError(f"{said} {name!r}: {key!r}, which is not a node of the graph; expected the key "
+                             "g.apply returned", culprit=cell)
+        shape = tuple(g.node(key)["shape"])
+        if shape != (None, hidden):
+            raise GraphError(f"{said} {name!r}: {key!r} of shape {shape}; expected (None, {hidden}), a batch of "
+                             "vectors of the network's hidden width", culprit=cell)
+    return new
 
 
 def check_network(
@@ -222,4 +291,20 @@ def check_network(
     rng = np.random.RandomState(seed)
     drawn = network.init_parameters(rng)
     problems = generator.sample(rng, batch, steps)
-    return check_program(network.program(steps, batch=batch), network.feeds(problems.x, problems.y), params or drawn)
+    feeds = network.feeds(problems.x, problems.y)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is named below, in one line (on the graph as built)
+        lost = nonfinite(network.graph(steps).compile().forward(feeds, params or drawn).values)
+    if lost:  # central differences of inf are no measure of anything
+        raise NonFiniteError(f"the run overflows at these weights ({lost}): no gradient of it can be checked")
+    return check_program(network.program(steps, batch=batch), feeds, params or drawn)
+
+
+def nonfinite(numbers: Mapping[str, np.ndarray], *, gradients: bool = False) -> str | None:
+    """Where a run's numbers left the floats: ``node 'h_in[3]' is inf`` for the first of ``numbers`` that holds a
+    NaN or inf, in their order (a run's values: the order the forward pass made them), or, for ``gradients`` (a
+    reverse pass's, in the order it made them), ``the gradient at node 'h[0]' is NaN``; None if all are finite."""
+    for key, value in numbers.items():
+        if not np.all(np.isfinite(value)):
+            which = "NaN" if np.any(np.isnan(value)) else "inf"
+            return f"the gradient at node {key!r} is {which}" if gradients else f"node {key!r} is {which}"
+    return None

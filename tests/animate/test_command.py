@@ -1,5 +1,6 @@
 """``graphnet animate``: what it writes, and its mistakes in one line."""
 
+import os
 import subprocess
 import sys
 
@@ -44,3 +45,15 @@ def test_an_example_the_task_cannot_read_and_a_gif_without_pillow(trained_weight
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "a GIF needs Pillow" in result.stderr and "pip install -e '.[animate]'" in result.stderr
     assert not (tmp_path / "a.gif").exists()
+
+
+def test_without_graphviz_an_animation_is_refused_before_any_work(trained_weights, tmp_path):
+    code = "import sys; sys.modules['pygraphviz'] = None; from graphnet.cli import main; sys.exit(main(sys.argv[1:]))"
+    env = dict(os.environ, PATH=str(tmp_path / "empty-bin"))  # no dot program either
+    result = subprocess.run([sys.executable, "-c", code, "animate", str(TASK), "--weights", str(trained_weights),
+                             "--example", "9+60", "-o", str(tmp_path / "a.html")], capture_output=True, text=True,
+                            env=env)
+    assert result.returncode == 2 and result.stderr.startswith(
+        f"graphnet: error: -o {tmp_path / 'a.html'}: drawing the frames needs Graphviz's dot program. Get it with "
+        "'apt-get install graphviz'"), result.stderr
+    assert result.stderr.count("\n") == 1 and list(tmp_path.iterdir()) == []

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import pytest
 
 from graphnet.errors import GraphnetError
-from graphnet.app.files import atomic_write, write_bytes
+from graphnet.app.files import atomic_write, write_bytes, write_new
 
 
 def test_a_write_replaces_the_file_whole(tmp_path):
@@ -34,16 +36,27 @@ def test_a_write_that_fails_halfway_keeps_the_old_file(tmp_path):
 
 
 def test_the_temporary_file_of_a_killed_writer_is_removed_by_the_next_write(tmp_path):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(gone.stdout)  # a writer's process that has ended
     target = tmp_path / "run.npz"
-    killed = tmp_path / ".run.npz.abc123.tmp"  # what a writer killed by SIGKILL leaves
-    killed.write_bytes(b"half")
+    killed = tmp_path / f".run.npz.{pid}.k1lled_x.tmp"  # what a writer killed by SIGKILL leaves
+    other = tmp_path / f".other.npz.{pid}.k1lled_x.tmp"  # another file's: not ours to remove
+    mine = tmp_path / ".run.npz.backup.tmp"  # the user's, named like one: not graphnet's to remove
     an_hour_ago = time.time() - 3600
-    os.utime(killed, (an_hour_ago, an_hour_ago))
-    other = tmp_path / ".other.npz.abc123.tmp"  # another file's: not ours to remove
-    other.write_bytes(b"half")
-    os.utime(other, (an_hour_ago, an_hour_ago))
+    for path in (killed, other, mine):
+        path.write_bytes(b"half")
+        os.utime(path, (an_hour_ago, an_hour_ago))
     write_bytes(target, b"whole")
-    assert sorted(os.listdir(tmp_path)) == [".other.npz.abc123.tmp", "run.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([other.name, mine.name, "run.npz"])
+
+
+def test_a_fallback_is_written_only_as_a_new_file(tmp_path):
+    target = tmp_path / "graph.dot"
+    assert write_new(target, b"digraph {}") and target.read_bytes() == b"digraph {}"
+    assert not write_new(target, b"another") and target.read_bytes() == b"digraph {}"
+    (tmp_path / "link.dot").symlink_to(tmp_path / "nowhere")  # a dangling link is a name taken too
+    assert not write_new(tmp_path / "link.dot", b"x") and not (tmp_path / "nowhere").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["graph.dot", "link.dot"]
 
 
 def test_a_temporary_file_still_being_written_is_left_alone(tmp_path):

@@ -103,15 +103,23 @@ def test_a_node_type_without_a_stacking_rule_is_refused_and_a_sweep_trains_it_on
     assert [t.iterations for t in trials] == [20, 20]
 
 
-def test_a_diverging_member_is_named_by_its_seed():
-    from graphnet.app.members import _check_finite
+RELU = ["network.activation=relu", "network.loss=bce_with_logits", "training.iterations=40", "training.log_every=0"]
 
-    loss, grads = np.array([0.5, np.inf, 0.2]), {"w": np.zeros((3, 2, 2))}
-    with pytest.raises(DivergedError, match="at iteration 7 for the network of seed 11: a NaN or inf"):
-        _check_finite(loss, grads, [10, 11, 12], 7)
-    grads["w"][2, 0, 1] = np.nan
-    with pytest.raises(DivergedError, match="seed 10"):
-        _check_finite(np.array([np.nan, 0.1, 0.2]), grads, [10, 11, 12], 7)
+
+def test_a_diverging_member_is_named_by_its_seed():
+    task = load_task(TASK, RELU)  # unbounded: a step of 1000 overflows in a few iterations
+    with pytest.raises(DivergedError, match="at iteration 3 for the network of seed 11: a NaN or inf"):
+        train_members(task, [10, 11, 12], learning_rates=[0.01, 1e3, 0.01])
+
+
+def test_a_diverging_member_stops_and_the_others_train_as_if_it_never_was():
+    task = load_task(TASK, RELU)
+    members = train_members(task, [10, 11, 12], learning_rates=[0.01, 1e3, 0.01], diverged="stop")
+    assert [(m.iterations, m.diverged) for m in members] == [(40, False), (3, True), (40, False)]
+    assert all(np.all(np.isfinite(w)) for w in members[1].params.values())  # its weights before the NaN
+    alone = train_members(task, [10, 12], learning_rates=[0.01, 0.01])
+    for member, own in zip([members[0], members[2]], alone):
+        assert all(np.array_equal(member.params[k], own.params[k]) for k in own.params)
 
 
 def test_too_many_members_for_memory_are_refused_before_any_is_trained():

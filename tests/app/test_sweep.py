@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, children, wait_for_line, wait_until_gone
 
 from graphnet.cli import main
 from graphnet.errors import SweepError
@@ -43,6 +43,33 @@ def test_a_sweep_in_two_processes_stops_each_run_when_it_solves(tmp_path):
     assert any(t.solved for t in trials)
 
 
+DIVERGING = ["--set", "training.learning_rate=0.01,1e3", "--set", "network.activation=relu", "--set",
+             "network.loss=bce_with_logits", "--set", "training.iterations=200", "--seeds", "2"]
+
+
+@pytest.mark.parametrize("how", [["--workers", "2"], ["--workers", "1", "--separately"]],
+                         ids=["together, on two workers", "one by one, in the process"])
+def test_a_setting_that_diverges_keeps_its_rows_and_the_sweep_goes_on(tmp_path, how):
+    # relu and a step of 1000 overflow within a few iterations; a step of 0.01 trains on.
+    result = subprocess.run([sys.executable, "-m", "graphnet", "sweep", str(ROOT / TASK), *DIVERGING, *how, "--csv",
+                             str(tmp_path / "s.csv")], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((tmp_path / "s.csv").open()))
+    assert [(r["setting"].split()[0], r["seed"], r["diverged"]) for r in rows] == [
+        ("training.learning_rate=0.01", "0", "False"), ("training.learning_rate=0.01", "1", "False"),
+        ("training.learning_rate=1e3", "0", "True"), ("training.learning_rate=1e3", "1", "True")]
+    assert all(int(r["iterations"]) == 200 for r in rows if r["diverged"] == "False")
+    assert all(0 <= int(r["iterations"]) < 200 and r["solved"] == "False" for r in rows if r["diverged"] == "True")
+    said = result.stderr.splitlines()
+    assert "Warning" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert said[-1] == ("graphnet: diverged (a NaN or inf in the loss or a gradient; their rows say diverged): "
+                        "training.learning_rate=1e3 network.activation=relu network.loss=bce_with_logits "
+                        "training.iterations=200 in 2 of 2 seeds; a lower training.learning_rate may train them")
+    assert any(re.search(r"learning_rate=1e3 .* seed 0: diverged at iteration \d+ \(NaN or inf\)", line)
+               for line in said)
+    assert re.search(r"learning_rate=1e3 .*0/2 .*-\s+-\s+2/2$", result.stdout, re.M), result.stdout
+
+
 def test_the_csv_is_written_whole_and_the_table_summarises_it(tmp_path):
     trials = [Trial("network.hidden=4", 0, True, 700, 0.2, 1.0), Trial("network.hidden=4", 1, False, 900, 0.3, 0.5)]
     path = tmp_path / "out.csv"
@@ -63,10 +90,14 @@ def test_the_command_refuses_bad_arguments_in_one_line(capsys, tmp_path):
     assert "nope" in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
+                         ids=lambda s: signal.Signals(s).name)
 @pytest.mark.parametrize("to", ["the process group", "the main process alone"])
-def test_ctrl_c_keeps_the_finished_trials_and_leaves_no_process(tmp_path, to):
-    # Two quick trials, then two that would run for ever (hidden 2 never solves): interrupted once the quick
-    # ones have reported, the sweep writes their rows, exits 130 at once, and stops every worker.
+def test_a_stopped_sweep_keeps_the_finished_trials_and_leaves_no_process(tmp_path, to, signum):
+    # Two quick trials, then two that would run for ever (hidden 2 never solves): stopped once the quick ones have
+    # reported, the sweep writes their rows, exits with 128 + the signal at once, and stops every worker. A
+    # terminal's Ctrl-C, or its closing, reaches the whole process group; kill, timeout and systemd may send to
+    # the main process alone.
     csv_path = tmp_path / "s.csv"
     proc = subprocess.Popen(
         [sys.executable, "-m", "graphnet", "sweep", str(ROOT / TASK), "--set", "training.iterations=50,100000000",
@@ -74,22 +105,34 @@ def test_ctrl_c_keeps_the_finished_trials_and_leaves_no_process(tmp_path, to):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, start_new_session=True)
     reported = [proc.stderr.readline() for _ in range(2)]  # "sweep: 1/4 ...", "sweep: 2/4 ..."
     assert reported[1].startswith("sweep: 2/4 training.iterations=50"), reported
-    children = [int(pid) for pid in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
-    assert len(children) >= 2  # the workers (and multiprocessing's resource tracker)
-    if to == "the process group":  # a terminal's Ctrl-C
-        os.killpg(proc.pid, signal.SIGINT)
-    else:  # kill -INT PID, timeout -s INT, a supervisor
-        os.kill(proc.pid, signal.SIGINT)
+    workers = children(proc.pid)
+    assert len(workers) >= 2  # the workers (and multiprocessing's resource tracker)
+    if to == "the process group":
+        os.killpg(proc.pid, signum)
+    else:
+        os.kill(proc.pid, signum)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert err.strip() == f"graphnet: interrupted after 2 of 4 trials; their results are written to {csv_path}", err
+    assert proc.returncode == 128 + signum, err
+    stopped = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+    # one line: no worker's traceback, no warning of multiprocessing's about what it left
+    assert err == f"graphnet: {stopped} after 2 of 4 trials; their results are written to {csv_path}\n", err
     rows = csv_path.read_text().splitlines()
     assert len(rows) == 3 and all(row.startswith("training.iterations=50 network.hidden=2,") for row in rows[1:])
     assert "0/2" in out
-    deadline = time.monotonic() + 30
-    while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "a worker outlived the sweep"
+    assert not wait_until_gone(workers), "a worker outlived the sweep"
+
+
+def test_a_worker_ends_when_its_sweep_is_killed(tmp_path):
+    # SIGKILL cannot be answered: the sweep's process is gone at once, and its workers notice and end.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "graphnet", "sweep", str(ROOT / TASK), "--set", "training.iterations=50,100000000",
+         "--set", "network.hidden=2", "--seeds", "2", "--workers", "2", "--csv", str(tmp_path / "s.csv")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path, start_new_session=True)
+    wait_for_line(proc.stderr, "sweep: 2/4")
+    workers = children(proc.pid)
+    proc.kill()
+    proc.wait(timeout=60)
+    assert not wait_until_gone(workers), "a worker outlived its sweep"
 
 
 def test_a_table_of_two_keys_keeps_its_columns():

@@ -254,7 +254,7 @@ def test_a_missing_parameter_and_an_unknown_loss_are_clear_errors():
     with pytest.raises(GraphError, match="node 'synapse_0' needs a value, and params has none"):
         program.forward(feeds, {})
     with pytest.raises(GraphError, match=r"node 'y\[0\]' needs a value, and feeds has none"):
-        program.forward({"x[0]": np.ones((1, 2))}, net.init_parameters(np.random.RandomState(0)))
+        program.forward({"x[0]": np.ones((1, 2)), "x[1]": np.ones((1, 2))}, net.init_parameters(np.random.RandomState(0)))
     run = program.forward(feeds, net.init_parameters(np.random.RandomState(0)))
     with pytest.raises(GraphError, match="nope"):
         run.backward("nope")

@@ -231,3 +231,17 @@ def test_without_pygraphviz_the_dot_and_neato_programs_lay_out_once_and_draw_aga
     drawn, own = Drawing(fixed.draw(later, "svg").decode()), Drawing(fixed.draw(first, "svg").decode())
     assert drawn.nodes == own.nodes and ">later<" in fixed.draw(later, "svg").decode()
     assert fixed.draw(later, "png", dpi=96).startswith(b"\x89PNG")
+
+
+def test_without_graphviz_the_dot_source_never_replaces_a_file(tmp_path):
+    # The .dot written instead of a picture is a new file or none: not an earlier .dot, not the task file itself.
+    (tmp_path / "g.dot").write_text("an earlier picture's source")
+    result = run_without_dot(tmp_path, "render", TASK, "-o", tmp_path / "g.svg", pygraphviz=False)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert f"{tmp_path / 'g.dot'} exists, so the DOT source was not written there (-o FILE.dot writes it)" in result.stderr
+    assert (tmp_path / "g.dot").read_text() == "an earlier picture's source"
+    task = tmp_path / "task.dot"  # a task file, named so
+    task.write_text(TASK.read_text())
+    result = run_without_dot(tmp_path, "render", task, "-o", tmp_path / "task.svg", pygraphviz=False)
+    assert result.returncode == 2 and task.read_text() == TASK.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.dot", "task.dot"]

@@ -1,6 +1,7 @@
 """Colours: numbers as colours, and a colour for every weight that no other weight, sign or state has."""
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -73,3 +74,14 @@ def test_not_computed_yet_has_a_colour_no_number_has():
 
 def test_mix_goes_from_one_colour_to_the_other():
     assert mix((255, 255, 255), (0, 0, 0), 0.0) == "#ffffff" and mix((255, 255, 255), (0, 0, 0), 2.0) == "#000000"
+
+
+@pytest.mark.parametrize("magnitudes", [[1.7976931348623157e308, 1e-310], [1.7e308, 1.0], [5e-324, 1e-320],
+                                        [1.7976931348623157e308], [1e300, 1e-300]],
+                         ids=["largest and subnormal", "near the limit", "subnormal", "largest alone", "600 decades"])
+def test_a_scale_of_numbers_near_the_float_limits_or_subnormal_colours_them(magnitudes):
+    scale = Scale.fit(magnitudes)
+    assert 0 < scale.limit < np.inf and scale.limit >= max(magnitudes) * (1 - 1e-12)
+    assert scale.colour(max(magnitudes)) == "#b2182b" and scale.colour(-max(magnitudes)) == "#2166ac"
+    assert all(np.isfinite(scale.ticks())) and scale.colour(0.0) == "#ffffff"
+    assert all(re.fullmatch("#[0-9a-f]{6}", scale.colour(v)) for m in magnitudes for v in (m, -m, m / 3))
