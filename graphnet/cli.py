@@ -331,6 +331,7 @@ def build_parser() -> Parser:
     p.add_argument("--problems", type=int, default=DOCTOR_PROBLEMS, metavar="N",
                    help=f"random problems to measure on (default: {DOCTOR_PROBLEMS})")
     p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default: 0)")
+    p.add_argument("--quiet", action="store_true", help="no line and no progress bar on stderr while it trains")
 
     # -- compare (graphnet.app.compare): cells over tasks of growing reach: accuracy and reach
     p = command("compare", "Train several cells on tasks of growing reach: does each learn, how far back does its "
@@ -790,16 +791,31 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             try:
-                params = train(task, progress=True).params
+                if not args.quiet:  # on a terminal, a progress bar follows
+                    tell(f"doctor: training the network as the task says ({task.training.iterations:,} iterations), "
+                         "then examining it")
+                params = train(task, progress=not args.quiet).params
             except DivergedError as exc:  # a diagnosis in itself: the start is examined instead
                 say(f"graphnet: {exc}")
                 params = network.init_parameters(np.random.RandomState(task.training.seed))
                 whose = "the weights it starts from (training diverged)"
+            except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: nothing examined yet, nothing to keep
+                with finishing():
+                    tell(f"graphnet: {str(stop) or stopped_by(signal.SIGINT)} while training the network, before "
+                         "examining it")
+                return exit_code(stop)
             else:
                 whose = (f"trained here as the task says ({task.training.iterations:,} iterations, "
                          f"{time.perf_counter() - started:.1f} s)")
-    say(f"{task.network.cell} network of {' '.join([args.task, *(f'--set {o}' for o in args.overrides)])}, {whose}")
-    say("\n".join(diagnose(task, params, problems=args.problems, seed=args.seed).lines()))
+    try:
+        say(f"{task.network.cell} network of {' '.join([args.task, *(f'--set {o}' for o in args.overrides)])}, "
+            f"{whose}")
+        report = diagnose(task, params, problems=args.problems, seed=args.seed)
+    except KeyboardInterrupt as stop:  # the report is printed whole or not at all
+        with finishing():
+            tell(f"graphnet: {str(stop) or stopped_by(signal.SIGINT)} while examining the network; no report")
+        return exit_code(stop)
+    say("\n".join(report.lines()))
     return 0
 
 
@@ -815,46 +831,53 @@ def cmd_compare(args: argparse.Namespace) -> int:
     _positive("--seeds", args.seeds, maximum=100)
     rates = _numbers("--learning-rates", args.learning_rates) if args.learning_rates else []
     check_size(contestants, axis, args.seeds, rates)
-    for setting in axis:  # every task the comparison will train, checked before any training
-        for contestant in contestants:
-            task = load_task(args.task, [*fixed, *contestant.overrides(), *setting])
+    # every task the comparison will train, checked before any training
+    tasks = [load_task(args.task, [*fixed, *contestant.overrides(), *setting]) for setting in axis
+             for contestant in contestants]
     if args.csv:
         check_writable(args.csv, "--csv", reading=[args.task], writing=[args.plot])
     if args.plot:
         check_figure_path(args.plot, "--plot", instead="leave out --plot (the table and the CSV need nothing)")
         check_writable(args.plot, "--plot", reading=[args.task], writing=[args.csv])
-    finished: list = []
+    finished: list[list] = []  # the entries of each contestant and setting done, in order
     total = len(axis) * len(contestants)
 
     def progress(entries: list) -> None:
-        finished.extend(entries)
+        finished.append(entries)
         if not args.quiet:
             best = chosen(entries)[0]
             numbers = summary(best)
-            print(f"compare: {len(finished) // len(entries)}/{total} {best[0].contestant} {best[0].setting}: "
+            print(f"compare: {len(finished)}/{total} {best[0].contestant} {best[0].setting}: "
                   f"accuracy {numbers['accuracy']:.3f} at learning rate {best[0].learning_rate:g}",
                   file=sys.stderr, flush=True)
+
+    def write(entries: list) -> list[tuple[str, str]]:
+        """The table on stdout, the CSV and the plot asked for; what was written where."""
+        say(table(entries))
+        written = []
+        if args.csv:
+            write_csv(args.csv, entries)
+            written.append(("results", args.csv))
+        if args.plot:
+            iterations = {t.training.iterations for t in tasks}
+            title = (f"{Path(args.task).name}: cells compared, {args.seeds} seeds each"
+                     + (f", {iterations.pop():,} iterations" if len(iterations) == 1 else ""))
+            write_compare_plot(args.plot, entries, title=title)
+            written.append(("plot", args.plot))
+        return written
 
     try:
         entries = compare(args.task, contestants, fixed, axis, seeds=args.seeds, learning_rates=rates,
                           on_entries=progress)
-    except KeyboardInterrupt:  # keep what finished
-        if finished:
-            say(table(finished))
-            if args.csv:
-                write_csv(args.csv, finished)
-        print(f"graphnet: interrupted after {len(finished) // max(1, args.seeds * max(1, len(rates)))} of {total} "
-              f"cells and settings" + (f"; their results are written to {args.csv}" if args.csv and finished else ""),
-              file=sys.stderr)
-        return 130
-    say(table(entries))
-    if args.csv:
-        write_csv(args.csv, entries)
-        say(f"results written to {args.csv}")
-    if args.plot:
-        write_compare_plot(args.plot, entries, title=f"{Path(args.task).name}: cells compared, {args.seeds} seeds "
-                           f"each, {task.training.iterations:,} iterations")
-        say(f"plot written to {args.plot}")
+    except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: what finished is kept; a second signal waits
+        with finishing():
+            written = write([e for entries in finished for e in entries]) if finished else []
+            tell(f"graphnet: {str(stop) or stopped_by(signal.SIGINT)} after {len(finished)} of {total} cells and "
+                 "settings" + "".join(f"; {what} written to {path}" for what, path in written))
+        return exit_code(stop)
+    with finishing():  # the comparison is done: a signal now waits until its files are written
+        for what, path in write(entries):
+            say(f"{what} written to {path}")
     return 0
 
 

@@ -3,12 +3,15 @@ and picture. A small comparison here; the README's is a documented command, not 
 
 import csv
 import io
+import os
+import signal
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, start_cli, wait_for_line
 from graphnet import load_task
+from graphnet.app.stopping import stopped_by
 from graphnet.app.compare import (
     COLUMNS, Entry, chosen, compare, csv_text, parse_axis, parse_contestant, read_csv, summary, table, write_csv,
 )
@@ -135,3 +138,19 @@ def test_mistakes_are_one_line_before_any_training(args, says):
     result = run_cli("compare", ECHO, *args)
     assert result.returncode == 2, result.stdout
     assert says in result.stderr and len(result.stderr.splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: signal.Signals(s).name)
+def test_a_stopped_comparison_keeps_what_finished(tmp_path, signum):
+    # A setting of 30 iterations, then one that would train for ever: stopped once the first has reported, the
+    # comparison prints and writes its entries, says so in one line and exits with 128 + the signal.
+    out = tmp_path / "cells.csv"
+    proc = start_cli("compare", ECHO, "--set", "training.iterations=30,100000000", "--set", "task.bits=6",
+                     "--cells", "gru", "--seeds", "2", "--csv", out)
+    wait_for_line(proc.stderr, "compare: 1/2 gru training.iterations=30")
+    os.kill(proc.pid, signum)
+    printed, said = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signum, said
+    assert said == f"graphnet: {stopped_by(signum)} after 1 of 2 cells and settings; results written to {out}\n"
+    assert [line.split()[:2] for line in printed.splitlines()] == [["cell", "training.iterations"], ["gru", "30"]]
+    assert [e.setting for e in read_csv(out)] == ["training.iterations=30"] * 2

@@ -1,12 +1,16 @@
 """graphnet doctor names the cause: the shipped tasks learn; a learning rate far too high and weights started at
 0 are found out, each by the measures that show it."""
 
+import os
+import signal
+
 import numpy as np
 import pytest
 
-from conftest import ROOT, TASK, run_cli
+from conftest import ROOT, TASK, run_cli, start_cli, wait_for_line
 from graphnet import load_task, train
 from graphnet.app.doctor import Measures, Trial, diagnose, examine, findings, post_task, reference
+from graphnet.app.stopping import stopped_by
 from graphnet.app.training import evaluate
 
 FAST = ROOT / "tasks" / "binary_addition_fast.toml"  # the post's task in 500 batched iterations: broken cheaply
@@ -106,6 +110,8 @@ def test_the_command_trains_then_names_the_cause(tmp_path):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith(f"rnn network of {FAST} --set training.learning_rate=100, trained here as the task says")
+    iterations = load_task(FAST).training.iterations
+    assert result.stderr == f"doctor: training the network as the task says ({iterations:,} iterations), then examining it\n"
     assert "the post's, trained" in out and "likely cause: the learning rate is far too high" in out
     assert all(len(line) <= 100 for line in out.splitlines()[out.splitlines().index(""):])
 
@@ -114,7 +120,29 @@ def test_the_command_examines_given_weights(trained_weights):
     result = run_cli("doctor", TASK, "--weights", trained_weights, "--problems", "64")
     assert result.returncode == 0, result.stderr
     assert f"weights from {trained_weights}" in result.stdout.splitlines()[0]
+    assert result.stderr == ""  # nothing trained: nothing to say while it works
     assert result.stdout.rstrip().endswith("Nothing to fix.")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: signal.Signals(s).name)
+def test_a_doctor_stopped_while_it_trains_says_so_in_one_line(signum):
+    proc = start_cli("doctor", FAST, "--set", "training.iterations=100000000")
+    wait_for_line(proc.stderr, "doctor: training the network")
+    os.kill(proc.pid, signum)
+    printed, said = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signum, said
+    assert said == f"graphnet: {stopped_by(signum)} while training the network, before examining it\n"
+    assert printed == ""
+
+
+def test_a_doctor_stopped_while_it_examines_prints_no_half_report(trained_weights):
+    # Examining takes seconds: it trains the post's network for the reference column first.
+    proc = start_cli("doctor", TASK, "--weights", trained_weights)
+    wait_for_line(proc.stdout, f"weights from {trained_weights}")
+    proc.send_signal(signal.SIGTERM)
+    printed, said = proc.communicate(timeout=120)
+    assert proc.returncode == 143, said
+    assert said == "graphnet: stopped by SIGTERM while examining the network; no report\n" and printed == ""
 
 
 def test_bad_arguments_are_one_line(trained_weights):
