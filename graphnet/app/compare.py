@@ -74,18 +74,23 @@ def parse_contestant(text: str) -> Contestant:
 def parse_axis(items: Sequence[str]) -> tuple[list[str], list[tuple[str, ...]]]:
     """``--set`` items as the overrides every run gets (one value) and the settings compared (several values:
     the lists go together, position by position, so they must be as long as each other)."""
-    fixed, lists = [], {}
+    fixed, lists, given = [], {}, {}
     for item in items:
         key, sep, values = item.partition("=")
-        listed = [v.strip() for v in values.split(",") if v.strip()]
-        if not sep or "." not in key or not listed:
+        key, listed = key.strip(), [v.strip() for v in values.split(",")]
+        if not sep or "." not in key or not any(listed):
             raise UsageError(f"--set {item}: expected SECTION.KEY=VALUE[,VALUE...], e.g. task.delay=1,2,4,8,16")
-        if key.strip() in ("network.cell", "network.activation", "training.seed", "training.learning_rate"):
-            raise UsageError(f"--set {item}: compare sets {key.strip()} itself (--cells, --seeds, --learning-rates)")
+        if not all(listed):
+            raise UsageError(f"--set {item}: an empty value between commas; expected SECTION.KEY=VALUE[,VALUE...]")
+        if key in ("network.cell", "network.activation", "training.seed", "training.learning_rate"):
+            raise UsageError(f"--set {item}: compare sets {key} itself (--cells, --seeds, --learning-rates)")
+        if key in given:
+            raise UsageError(f"--set {item}: {key} is given twice (also --set {given[key]}); give its values once")
+        given[key] = item
         if len(listed) == 1:
-            fixed.append(f"{key.strip()}={listed[0]}")
+            fixed.append(f"{key}={listed[0]}")
         else:
-            lists[key.strip()] = listed
+            lists[key] = listed
     lengths = {len(v) for v in lists.values()}
     if len(lengths) > 1:
         counts = ", ".join(f"{k} {len(v)}" for k, v in lists.items())
@@ -94,6 +99,9 @@ def parse_axis(items: Sequence[str]) -> tuple[list[str], list[tuple[str, ...]]]:
     if not lists:
         raise UsageError("--set: give the key to compare over with several values, e.g. --set task.delay=1,2,4,8,16")
     axis = list(zip(*[[f"{k}={v}" for v in values] for k, values in lists.items()]))
+    twice = next((setting for i, setting in enumerate(axis) if setting in axis[:i]), None)
+    if twice:
+        raise UsageError(f"--set: the setting {' '.join(twice)} is given twice; give each setting once")
     return fixed, axis
 
 

@@ -4,6 +4,7 @@ and picture. A small comparison here; the README's is a documented command, not 
 import csv
 import io
 import os
+import re
 import signal
 
 import numpy as np
@@ -33,11 +34,16 @@ def test_contestants_are_cells_with_an_activation():
 def test_the_keys_compared_go_together():
     fixed, axis = parse_axis(["task.delay=1,2", "training.iterations=10", "task.bits=5,6"])
     assert fixed == ["training.iterations=10"] and axis == [("task.delay=1", "task.bits=5"), ("task.delay=2", "task.bits=6")]
+    assert parse_axis(["task.delay=1,2", "task.bits=9,9"])[1] == [("task.delay=1", "task.bits=9"),
+                                                                  ("task.delay=2", "task.bits=9")]  # a value may repeat
     for items, says in [(["task.delay=1,2", "task.bits=5,6,7"], "as many values each; got task.delay 2, task.bits 3"),
                         (["task.delay=2"], "give the key to compare over with several values"),
                         (["training.seed=1,2"], "compare sets training.seed itself"),
-                        (["delay=1,2"], "expected SECTION.KEY=VALUE")]:
-        with pytest.raises(UsageError, match=says):
+                        (["delay=1,2"], "expected SECTION.KEY=VALUE"),
+                        (["task.delay=1,,2"], "an empty value between commas"),
+                        (["task.delay=1,2", "task.delay=4,8"], "task.delay is given twice (also --set task.delay=1,2)"),
+                        (["task.delay=1,2,1", "task.bits=9,10,9"], "the setting task.delay=1 task.bits=9 is given twice")]:
+        with pytest.raises(UsageError, match=re.escape(says)):
             parse_axis(items)
 
 
