@@ -118,14 +118,14 @@ input k steps before), spectral norms of the Jacobians.""",
   graphnet compare tasks/delayed_echo.toml --set task.delay=1,2,4 --set task.bits=9,10,12 --csv echo.csv
   graphnet compare tasks/delayed_echo.toml --set task.delay=1,2,4,8,16 --set task.bits=9,10,12,16,24 \\
       --set network.loss=bce_with_logits --set training.iterations=8000 --learning-rates 0.1,0.3 --seeds 3 \\
-      --csv docs/reach-cells.csv --plot docs/reach-cells.svg      # the README's figure and table
+      --csv docs/reach-cells.csv --plot docs/reach-cells.svg      # the README's figure and table: 16 min
   graphnet compare tasks/running_parity.toml --set task.bits=4,8,16 --cells tanh-rnn,gru --seeds 2
 
 A key given several values is compared over; keys given several values go together, position by position (the
 delay and the length of the problems above). Every cell is trained with seeds 0..N-1 at every learning rate; a
 setting's numbers are those of the learning rate whose seeds score best on average. The reach is measured on 32
 random problems of the setting, 32 steps long (or its own length, if longer), at the weights a network starts
-from and at those it ends with.""",
+from and at those it ends with. Stopped (Ctrl-C, SIGTERM, SIGHUP), it prints and writes what finished.""",
     "doctor": """examples:
   graphnet doctor tasks/binary_addition.toml --weights weights.npz
   graphnet doctor tasks/binary_addition.toml --set training.learning_rate=50     # trains it first, as set
