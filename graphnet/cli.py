@@ -23,6 +23,10 @@ from .app.curve import Curve, check_curve_path, write_curve
 from .app.example import read_example, run_example
 from .app.plugins import blame, load_entry_points, load_plugins
 from .app.probe import PROBLEMS as PROBE_PROBLEMS
+from .app.compare import CONTESTANTS as COMPARE_CELLS
+from .app.doctor import PROBLEMS as DOCTOR_PROBLEMS
+from .app.reach import PROBLEMS as REACH_PROBLEMS
+from .app.reach import check_reach
 from .app.quoting import printable
 from .app.stopping import exit_code, finishing, stopped_by, stopping
 from .app.tasks import Task, check_memory, evaluation_bytes, load_task, unknown_hint
@@ -97,6 +101,44 @@ The task's generator names the fact (carry, borrow, parity, ...) and its value a
 readouts of it are fitted on 75% of the random problems, every step pooled: one from the state each step passes
 on (h[t]; h[t] and c[t] for an LSTM), one from that step's inputs x[t] alone; both are measured on the steps of
 the other 25%.""",
+    "reach": """examples:
+  graphnet reach tasks/binary_addition.toml --weights weights.npz               # 64 random problems
+  graphnet reach tasks/binary_addition.toml                                     # the weights training starts from
+  graphnet reach tasks/binary_addition.toml --weights weights.npz --example 9+60 --plot reach.svg
+  graphnet reach tasks/delayed_echo.toml --weights echo.npz --problems 256 --csv reach.csv
+  graphnet reach tasks/binary_addition.toml --weights weights.npz --split synapse_0   # any weight read each step
+
+A weight read at every step gets a share of its gradient from every pair of steps: step t's error through the
+read at step s. The lag is t - s. Each lag's part is the sum over t of those shares; the parts add up to the
+gradient training applies. The reach is the first lag from which on every part is below 1e-3 of the lag-0 part.
+Beside each lag, the mean over the problems and the steps t of |dh[t]/dh[t-k]| (how much a state moves with the
+state k steps before; an LSTM's state is h and c) and |dy_hat[t]/dx[t-k]| (how much a prediction moves with the
+input k steps before), spectral norms of the Jacobians.""",
+    "compare": """examples:
+  graphnet compare tasks/delayed_echo.toml --set task.delay=1,2,4 --set task.bits=9,10,12 --csv echo.csv
+  graphnet compare tasks/delayed_echo.toml --set task.delay=1,2,4,8,16 --set task.bits=9,10,12,16,24 \\
+      --set network.loss=bce_with_logits --set training.iterations=8000 --learning-rates 0.1,0.3 --seeds 3 \\
+      --csv docs/reach-cells.csv --plot docs/reach-cells.svg      # the README's figure and table: 16 min
+  graphnet compare tasks/running_parity.toml --set task.bits=4,8,16 --cells tanh-rnn,gru --seeds 2
+
+A key given several values is compared over; keys given several values go together, position by position (the
+delay and the length of the problems above). Every cell is trained with seeds 0..N-1 at every learning rate; a
+setting's numbers are those of the learning rate whose seeds score best on average. The reach is measured on 32
+random problems of the setting, 32 steps long (or its own length, if longer), at the weights a network starts
+from and at those it ends with. Stopped (Ctrl-C, SIGTERM, SIGHUP), it prints and writes what finished.""",
+    "doctor": """examples:
+  graphnet doctor tasks/binary_addition.toml --weights weights.npz
+  graphnet doctor tasks/binary_addition.toml --set training.learning_rate=50     # trains it first, as set
+  graphnet doctor tasks/binary_addition.toml --set network.init=zeros
+  graphnet doctor tasks/delayed_echo.toml --set task.delay=8 --set task.bits=16
+
+Each measure is set beside the same at the weights the task's training starts from, and on the post's network
+after its 10,000 iterations (trained here, about 2 s), a network that learned: the accuracy and the loss; the
+share of hidden activations within 1e-3 of their limits (saturated) and of output bits pinned at the wrong value;
+how many hidden units are not copies of another; the largest weight; the gradient's size and reach (graphnet
+reach); by what factor a change of the state shrinks or grows a step forward; what 500 more iterations of the
+task's own training do to the loss (a plateau); the task's fact read from the state (graphnet probe). The last
+lines name the likely cause.""",
     "add": """examples:
   graphnet add 9 60 --weights weights.npz
   graphnet add 123456789123456789 987654321987654321 --weights weights.npz""",
@@ -263,6 +305,48 @@ def build_parser() -> Parser:
     p.add_argument("--problems", type=int, default=PROBE_PROBLEMS, metavar="N",
                    help=f"random problems to draw, a quarter held out (default: {PROBE_PROBLEMS})")
     p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default: 0)")
+
+    # -- reach (graphnet.app.reach): the gradient split by lag, and how far back it reaches
+    p = command("reach", "How far back the gradient reaches: the recurrent weight's gradient split by lag.", cmd_reach)
+    _task_args(p)
+    p.add_argument("--weights", metavar="W.npz",
+                   help="trained weights (default: the weights training starts from, drawn with training.seed)")
+    p.add_argument("--example", metavar="A+B", help="measure this problem alone, written as the task's log writes it "
+                   "(9+60, 60-9, 1011); default: --problems random ones")
+    p.add_argument("--problems", type=int, default=REACH_PROBLEMS, metavar="N",
+                   help=f"random problems to measure (default: {REACH_PROBLEMS})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default: 0)")
+    p.add_argument("--steps", type=int, metavar="T", help="steps a problem has (default: the task's bits)")
+    p.add_argument("--split", action="append", metavar="WEIGHT",
+                   help="the weight whose gradient to split, by name (repeatable; default: the recurrent ones)")
+    p.add_argument("--plot", metavar="FILE.svg", help="also draw it (.svg/.png; needs the 'plot' extra)")
+    p.add_argument("--csv", metavar="FILE.csv", help="also write the table, a row a lag")
+
+    # -- doctor (graphnet.app.doctor): why does my RNN not learn?
+    p = command("doctor", "Why does my RNN not learn? Its measures beside the post's trained network, and the likely "
+                "cause.", cmd_doctor)
+    _task_args(p)
+    p.add_argument("--weights", metavar="W.npz",
+                   help="the weights to examine (default: train the task as its file says, then examine them)")
+    p.add_argument("--problems", type=int, default=DOCTOR_PROBLEMS, metavar="N",
+                   help=f"random problems to measure on (default: {DOCTOR_PROBLEMS})")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default: 0)")
+    p.add_argument("--quiet", action="store_true", help="no line and no progress bar on stderr while it trains")
+
+    # -- compare (graphnet.app.compare): cells over tasks of growing reach: accuracy and reach
+    p = command("compare", "Train several cells on tasks of growing reach: does each learn, how far back does its "
+                "gradient reach?", cmd_compare)
+    p.add_argument("task", metavar="TASK", help="a task file, e.g. tasks/delayed_echo.toml")
+    p.add_argument("--set", dest="grid", action="append", default=[], metavar="SECTION.KEY=V1,V2,...",
+                   help="the values to compare over (several values), or a key every run gets (one value); repeatable")
+    p.add_argument("--cells", default=",".join(COMPARE_CELLS), metavar="C1,C2,...",
+                   help=f"the cells: a cell, or ACTIVATION-CELL (default: {','.join(COMPARE_CELLS)})")
+    p.add_argument("--seeds", type=int, default=3, metavar="N", help="seeds 0..N-1 per cell and setting (default: 3)")
+    p.add_argument("--learning-rates", metavar="R1,R2,...",
+                   help="learning rates to try, the best kept per cell and setting (default: the task's)")
+    p.add_argument("--csv", metavar="FILE.csv", help="write every trained network's numbers here")
+    p.add_argument("--plot", metavar="FILE.svg", help="draw accuracy and reach (.svg/.png; needs the 'plot' extra)")
+    p.add_argument("--quiet", action="store_true", help="no line on stderr as each cell and setting finishes")
 
     # -- sweep (graphnet.app.sweep): settings x seeds on a process pool, CSV, table, optional plot
     p = command("sweep", "Train under several settings and seeds (all cores); iterations and seconds to solve.",
@@ -649,6 +733,163 @@ def cmd_probe(args: argparse.Namespace) -> int:
         write_probe_plot(args.plot, result, title=Path(args.task).name)
         say(f"plot written to {args.plot}")
     return 0
+
+
+def cmd_reach(args: argparse.Namespace) -> int:
+    from .app.figures import check_figure_path
+    from .app.reach import measure, problems_for, write_csv
+    from .app.reach_figures import write_reach_plot
+
+    task = load_task(args.task, args.overrides)
+    _positive("--seed", args.seed, minimum=0, maximum=2**32 - 1)
+    _positive("--steps", args.steps, minimum=2)
+    if args.example is not None and args.problems != REACH_PROBLEMS:
+        raise UsageError("--example and --problems: give one, the problem to measure or how many random ones")
+    problems, about = problems_for(task, example=args.example, problems=args.problems, seed=args.seed,
+                                   steps=args.steps)
+    check_reach(task, len(problems.x), problems.size)
+    if args.plot:  # refused here, not after the measure
+        check_figure_path(args.plot, "--plot", instead="leave out --plot (the table needs nothing)")
+        check_writable(args.plot, "--plot", reading=[args.task, args.weights], writing=[args.csv])
+    if args.csv:
+        check_writable(args.csv, "--csv", reading=[args.task, args.weights], writing=[args.plot])
+    network = task.build_network()
+    if args.weights:
+        params, whose = load_weights(args.weights, network), f"weights from {args.weights}"
+    else:
+        params = network.init_parameters(np.random.RandomState(task.training.seed))
+        whose = f"the weights training starts from (seed {task.training.seed}), not trained"
+    unknown = [w for w in args.split or () if w not in network.parameter_shapes()]
+    if unknown:
+        raise UsageError(f"--split {unknown[0]}: the {task.network.cell} network has no such weight; its weights: "
+                         f"{', '.join(network.parameter_shapes())}")
+    reach = measure(task, params, problems, weights=args.split, about=about)
+    say(f"{task.network.cell} network of {args.task}, {whose}")
+    say("\n".join(reach.lines()))
+    if args.csv:
+        write_csv(args.csv, reach)
+        say(f"table written to {args.csv}")
+    if args.plot:
+        write_reach_plot(args.plot, reach, title=Path(args.task).name)
+        say(f"plot written to {args.plot}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .app.doctor import diagnose
+
+    task = load_task(args.task, args.overrides)
+    _positive("--problems", args.problems, minimum=16, maximum=4096)
+    _positive("--seed", args.seed, minimum=0, maximum=2**32 - 1)
+    check_reach(task, task.problem.bits, args.problems)
+    check_memory(f"{args.task}: the accuracy check ({task.problem.bits}-bit problems)",
+                 evaluation_bytes(task, task.problem.bits, EVALUATION_SAMPLES))
+    network = task.build_network()
+    if args.weights:
+        params, whose = load_weights(args.weights, network), f"weights from {args.weights}"
+    else:
+        started = time.perf_counter()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            try:
+                if not args.quiet:  # on a terminal, a progress bar follows
+                    tell(f"doctor: training the network as the task says ({task.training.iterations:,} iterations), "
+                         "then examining it")
+                params = train(task, progress=not args.quiet).params
+            except DivergedError as exc:  # a diagnosis in itself: the start is examined instead
+                say(f"graphnet: {exc}")
+                params = network.init_parameters(np.random.RandomState(task.training.seed))
+                whose = "the weights it starts from (training diverged)"
+            except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: nothing examined yet, nothing to keep
+                with finishing():
+                    tell(f"graphnet: {str(stop) or stopped_by(signal.SIGINT)} while training the network, before "
+                         "examining it")
+                return exit_code(stop)
+            else:
+                whose = (f"trained here as the task says ({task.training.iterations:,} iterations, "
+                         f"{time.perf_counter() - started:.1f} s)")
+    try:
+        say(f"{task.network.cell} network of {' '.join([args.task, *(f'--set {o}' for o in args.overrides)])}, "
+            f"{whose}")
+        report = diagnose(task, params, problems=args.problems, seed=args.seed)
+    except KeyboardInterrupt as stop:  # the report is printed whole or not at all
+        with finishing():
+            tell(f"graphnet: {str(stop) or stopped_by(signal.SIGINT)} while examining the network; no report")
+        return exit_code(stop)
+    say("\n".join(report.lines()))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .app.compare import check_size, chosen, compare, parse_axis, parse_contestant, summary, table, write_csv
+    from .app.figures import check_figure_path
+    from .app.reach_figures import write_compare_plot
+
+    contestants = [parse_contestant(name) for name in args.cells.split(",") if name.strip()]
+    if not contestants:
+        raise UsageError("--cells: name at least one cell, e.g. --cells lstm,gru")
+    fixed, axis = parse_axis(args.grid)
+    _positive("--seeds", args.seeds, maximum=100)
+    rates = _numbers("--learning-rates", args.learning_rates) if args.learning_rates else []
+    check_size(contestants, axis, args.seeds, rates)
+    # every task the comparison will train, checked before any training
+    tasks = [load_task(args.task, [*fixed, *contestant.overrides(), *setting]) for setting in axis
+             for contestant in contestants]
+    if args.csv:
+        check_writable(args.csv, "--csv", reading=[args.task], writing=[args.plot])
+    if args.plot:
+        check_figure_path(args.plot, "--plot", instead="leave out --plot (the table and the CSV need nothing)")
+        check_writable(args.plot, "--plot", reading=[args.task], writing=[args.csv])
+    finished: list[list] = []  # the entries of each contestant and setting done, in order
+    total = len(axis) * len(contestants)
+
+    def progress(entries: list) -> None:
+        finished.append(entries)
+        if not args.quiet:
+            best = chosen(entries)[0]
+            numbers = summary(best)
+            print(f"compare: {len(finished)}/{total} {best[0].contestant} {best[0].setting}: "
+                  f"accuracy {numbers['accuracy']:.3f} at learning rate {best[0].learning_rate:g}",
+                  file=sys.stderr, flush=True)
+
+    def write(entries: list) -> list[tuple[str, str]]:
+        """The table on stdout, the CSV and the plot asked for; what was written where."""
+        say(table(entries))
+        written = []
+        if args.csv:
+            write_csv(args.csv, entries)
+            written.append(("results", args.csv))
+        if args.plot:
+            iterations = {t.training.iterations for t in tasks}
+            title = (f"{Path(args.task).name}: cells compared, {args.seeds} seeds each"
+                     + (f", {iterations.pop():,} iterations" if len(iterations) == 1 else ""))
+            write_compare_plot(args.plot, entries, title=title)
+            written.append(("plot", args.plot))
+        return written
+
+    try:
+        entries = compare(args.task, contestants, fixed, axis, seeds=args.seeds, learning_rates=rates,
+                          on_entries=progress)
+    except KeyboardInterrupt as stop:  # Ctrl-C, SIGTERM, SIGHUP: what finished is kept; a second signal waits
+        with finishing():
+            written = write([e for entries in finished for e in entries]) if finished else []
+            tell(f"graphnet: {str(stop) or stopped_by(signal.SIGINT)} after {len(finished)} of {total} cells and "
+                 "settings" + "".join(f"; {what} written to {path}" for what, path in written))
+        return exit_code(stop)
+    with finishing():  # the comparison is done: a signal now waits until its files are written
+        for what, path in write(entries):
+            say(f"{what} written to {path}")
+    return 0
+
+
+def _numbers(option: str, text: str) -> list[float]:
+    """A comma-separated list of positive numbers, e.g. ``0.1,0.3``."""
+    try:
+        numbers = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        numbers = []
+    if not numbers or not all(np.isfinite(n) and n > 0 for n in numbers):
+        raise UsageError(f"{option} {text}: expected positive numbers separated by commas, e.g. 0.1,0.3")
+    return numbers
 
 
 # -- argument checks --------------------------------------------------------------------------------------------

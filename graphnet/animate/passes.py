@@ -23,6 +23,7 @@ from ..app.tasks import Task
 from ..engine.graph import Graph
 from ..errors import UsageError
 from ..render import fit_scales, fold_steps, kind_of, to_digraph
+from ..rnn.reach import recurrent_weights, split_by_lag
 from .frame import Frame, seconds
 from .memory import memory_frames
 
@@ -140,17 +141,34 @@ def _reverse_frames(ran: Example, drawn: Graph, title: str) -> list[Frame]:
     partials = {w: [s[w] for s in summed.values() if s[w] is not None] for w in weights}
     scales = fit_scales(drawn, run.values, grads, weights=partials)
     backwards = list(reversed(_pieces(graph)))
+    adds = _shares(ran)
     out = []
     for i, (part, step, keys) in enumerate(backwards):
         numbers = _pending(grads, _later(backwards, i) + weights)
         numbers.update({w: g for w, g in summed[keys[0]].items() if g is not None})  # keys[0]: handed back last
         caption = _caption(part, step, keys, forward=False)
+        if part == "cell" and adds is not None:
+            caption += f"; {adds[1]} {adds[0][step]:.0%} of {adds[2]}"
         picture = to_digraph(drawn, values=run.values, grads=numbers, scales=scales, title=f"{title}: reverse pass",
                              caption=caption, pending=True)
         notes = {w: _running_sum(graph, w, handed[keys[0]]) for w in weights}
         out.append(Frame(picture, "reverse", caption, seconds(len(backwards), i), step, tuple(reversed(keys)),
                          numbers, notes, drawn))
     return out
+
+
+def _shares(ran: Example) -> tuple[np.ndarray, str, str] | None:
+    """The share of the recurrent weights' gradient each step's reads add (:mod:`graphnet.rnn.reach`), and how a
+    caption says it: ``(shares, "its read of synapse_h adds", "its gradient")``; None for a network without one."""
+    network = ran.task.build_network()
+    recurrent = recurrent_weights(network)
+    if not recurrent:
+        return None
+    params = {w: ran.run.value(w) for w in ran.graph.parameters}
+    shares = split_by_lag(network, params, ran.problem, recurrent).read_shares()
+    if len(recurrent) == 1:
+        return shares, f"its read of {recurrent[0]} adds", "the weight's gradient"
+    return shares, "its reads of the recurrent weights add", "their gradient"
 
 
 def _running_sum(graph: Graph, weight: str, done: list[str]) -> str:

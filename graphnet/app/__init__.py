@@ -7,7 +7,11 @@
 - :mod:`~graphnet.app.curve`: a learning curve (error, loss, accuracy every N iterations), as CSV or a picture;
 - :mod:`~graphnet.app.sweep`: many runs over settings and seeds, on a process pool;
 - :mod:`~graphnet.app.probe`: whether a trained state holds the task's hidden fact (the carry), read linearly;
-- :mod:`~graphnet.app.figures`: the pictures drawn with matplotlib, the ``plot`` extra;
+- :mod:`~graphnet.app.reach`: how far back a network's gradient reaches (``graphnet reach``);
+- :mod:`~graphnet.app.compare`: cells trained side by side on tasks of growing reach (``graphnet compare``);
+- :mod:`~graphnet.app.doctor`: why a network does not learn, the likely cause in sentences (``graphnet doctor``);
+- :mod:`~graphnet.app.figures`: the pictures drawn with matplotlib, the ``plot`` extra (those of the three above:
+  :mod:`~graphnet.app.reach_figures`);
 - :mod:`~graphnet.app.plugins`: a user's node types, cells and generators, from modules or installed packages,
   and a mistake in their code named as the plugin's;
 - :mod:`~graphnet.app.files`: atomic writes, the checks of files a user names, fallbacks that replace nothing;

@@ -51,6 +51,10 @@ class Checkpoint:
     rng_state: tuple
 
 
+# Keys a task gained after checkpoints were first written, and the value every earlier run had.
+ADDED_SINCE = {("network", "init"): "uniform"}
+
+
 def _key(name: str) -> str:
     return CHECKPOINT_PREFIX + name
 
@@ -117,6 +121,8 @@ def load_checkpoint(path: str | Path, task: Task) -> Checkpoint:
     for section, keys in current.items():
         for key, value in keys.items():
             was = saved.get(section, {}).get(key) if isinstance(saved.get(section), dict) else None
+            if was is None and (section, key) in ADDED_SINCE and isinstance(saved.get(section), dict):
+                was = ADDED_SINCE[section, key]  # a key newer than the checkpoint: it was made with its default
             if was != value:
                 raise WeightsError(
                     f"{path}: the checkpoint was made with [{section}] {key} = {was!r}, "

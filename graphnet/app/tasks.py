@@ -39,7 +39,7 @@ from ..engine.node import get_node, registered_nodes
 from ..errors import GraphError, GraphnetError, TaskError
 from ..rnn import data
 from ..rnn.cells import get_cell, registered_cells
-from ..rnn.network import Network
+from ..rnn.network import INITS, Network
 from .files import check_readable
 from .plugins import load_plugins
 from .quoting import lookalike_hint, lookalikes, printable
@@ -110,6 +110,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "outputs": _int(1, MAX_HIDDEN),
         "activation": _name(""),  # "": the cell's own (sigmoid for rnn, tanh for lstm and gru)
         "loss": _choice("squared_error", "squared_error", "bce_with_logits"),
+        "init": _choice("uniform", *INITS),  # how the weights start: the post's uniform [-1, 1), or all 0
     },
     "training": {
         "learning_rate": _positive_float(),
@@ -142,6 +143,7 @@ class NetworkSection:
     outputs: int
     activation: str
     loss: str
+    init: str = "uniform"
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,8 @@ class TrainingSection:
 
 
 @functools.lru_cache(maxsize=16)
-def _network(cell, inputs: int, hidden: int, outputs: int, activation: str | None, loss: str) -> Network:
+def _network(cell, inputs: int, hidden: int, outputs: int, activation: str | None, loss: str,
+             init: str = "uniform") -> Network:
     """One Network per description, shared by every task that describes it.
 
     A Network holds no weights or values, only its description and, per length, its unrolled graph (frozen)
@@ -163,7 +166,7 @@ def _network(cell, inputs: int, hidden: int, outputs: int, activation: str | Non
     would otherwise spend on every ``train`` call. The cell instance is part of the key, so a cell registered
     anew (a reloaded plugin) gets a network of its own.
     """
-    return Network(cell, inputs=inputs, hidden=hidden, outputs=outputs, activation=activation, loss=loss)
+    return Network(cell, inputs=inputs, hidden=hidden, outputs=outputs, activation=activation, loss=loss, init=init)
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ class Task:
         frozen: one task's user cannot change another's (``graph.copy()`` gives a graph of one's own).
         """
         n = self.network
-        return _network(get_cell(n.cell), n.inputs, n.hidden, n.outputs, n.activation or None, n.loss)
+        return _network(get_cell(n.cell), n.inputs, n.hidden, n.outputs, n.activation or None, n.loss, n.init)
 
     def with_settings(self, overrides: Iterable[str]) -> Task:
         """This task with ``SECTION.KEY=VALUE`` overrides, checked as :func:`load_task` checks them (the file is

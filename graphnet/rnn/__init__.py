@@ -3,7 +3,9 @@
 - :mod:`~graphnet.rnn.cells`: the post's RNN, the LSTM, the GRU: what one time step adds to a graph;
 - :mod:`~graphnet.rnn.network`: a cell unrolled over ``T`` steps, with an output layer and a loss on each;
 - :mod:`~graphnet.rnn.keys`: the keys of an unrolled network's nodes (``h[3]``, ``y_hat[7]``, ``loss``);
-- :mod:`~graphnet.rnn.data`: the problems (binary addition, ...) as time-major bit arrays.
+- :mod:`~graphnet.rnn.data`: the problems (binary addition, ...) as time-major bit arrays;
+- :mod:`~graphnet.rnn.reach`: how far back the gradient reaches: a weight's gradient split by lag, and how much a
+  step's state and prediction move with an earlier state and input.
 """
 
 from .cells import Cell, get_cell, register_cell, registered_cells, unregister_cell

@@ -27,6 +27,10 @@ from .cells import Cell, get_cell  # noqa: F401  (get_cell: for the example abov
 from .data import Generator
 from .keys import INPUT, LOSS, PREDICTION, TARGET, at, over
 
+# How a network's weights start: "uniform" in [-1, 1), as the post draws them; "zeros", every weight 0, a broken
+# start that ``graphnet doctor`` recognises (every hidden unit then computes the same as every other, forever).
+INITS = ("uniform", "zeros")
+
 
 class Network:
     """A cell unrolled over time, with the post's output layer and loss on every step.
@@ -39,7 +43,7 @@ class Network:
     once made.
     """
 
-    __slots__ = ("cell", "inputs", "hidden", "outputs", "activation", "loss", "_graphs", "_programs")
+    __slots__ = ("cell", "inputs", "hidden", "outputs", "activation", "loss", "init", "_graphs", "_programs")
 
     def __init__(
         self,
@@ -50,9 +54,12 @@ class Network:
         outputs: int,
         activation: str | None = None,
         loss: str = "squared_error",
+        init: str = "uniform",
     ) -> None:
+        if init not in INITS:
+            raise GraphError(f"init {init!r}: expected one of {', '.join(map(repr, INITS))}")
         for name, value in (("cell", cell), ("inputs", inputs), ("hidden", hidden), ("outputs", outputs),
-                            ("activation", activation or cell.default_activation), ("loss", loss),
+                            ("activation", activation or cell.default_activation), ("loss", loss), ("init", init),
                             ("_graphs", {}),  # the graph of each length built so far
                             ("_programs", {})):  # the programs compiled so far, by what they compute
             object.__setattr__(self, name, value)
@@ -68,8 +75,10 @@ class Network:
         return {k: shapes[k] for k in order}
 
     def init_parameters(self, rng: np.random.RandomState) -> dict[str, np.ndarray]:
-        """Weights drawn as the post draws them: uniform in [-1, 1), in :meth:`parameter_shapes` order."""
-        return {k: 2 * rng.random_sample(shape) - 1 for k, shape in self.parameter_shapes().items()}
+        """Weights drawn as the post draws them: uniform in [-1, 1), in :meth:`parameter_shapes` order; or, with
+        ``init="zeros"``, all 0 (the same numbers are drawn and dropped, so the problems drawn next are the same)."""
+        drawn = {k: 2 * rng.random_sample(shape) - 1 for k, shape in self.parameter_shapes().items()}
+        return {k: np.zeros_like(w) for k, w in drawn.items()} if self.init == "zeros" else drawn
 
     def graph(self, steps: int) -> Graph:
         """The network unrolled over ``steps`` time steps: built once per length, then shared, so frozen."""

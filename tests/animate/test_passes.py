@@ -119,3 +119,22 @@ def test_a_gated_cell_animates_too(tmp_path):
     shown = frames(task, params, "3+1", "both", 3, fold=True)
     assert len(shown) == 2 * (2 * 3 + 1)  # each pass: two frames a step, and the summed loss
     assert computed(shown[-1], "lstm[0]") and not computed(shown[len(shown) // 2 + 1], "lstm[0]")
+
+
+def test_each_steps_share_of_the_recurrent_weights_gradient_is_what_it_adds_to_the_running_sum(both):
+    """The caption of a step's cell says what share its read of synapse_h adds (graphnet reach's numbers): the
+    size of what that frame adds to the sum drawn, over the sizes of every step's addition."""
+    reverse = [f for f in both if f.phase == "reverse"]
+    added, said = {}, {}
+    for before, frame in zip(reverse, reverse[1:]):
+        found = re.search(r"its read of synapse_h adds (\d+)% of the weight's gradient$", frame.caption)
+        if "back through the cell" in frame.caption:
+            assert found, frame.caption
+            growth = frame.numbers["synapse_h"] - np.nan_to_num(before.numbers["synapse_h"])
+            added[frame.step], said[frame.step] = np.linalg.norm(growth), int(found.group(1))
+        else:
+            assert found is None and np.array_equal(frame.numbers["synapse_h"], before.numbers["synapse_h"],
+                                                    equal_nan=True)
+    total = sum(added.values())
+    assert sorted(added) == list(range(8)) and said[0] == 0  # step 0 reads the initial state, 0
+    assert {t: round(100 * a / total) for t, a in added.items()} == said

@@ -200,3 +200,21 @@ def test_the_same_settings_give_the_same_bytes(tmp_path):
     assert outputs[0] == outputs[1]
     for suffix in (".npz", ".ck.npz"):
         assert (tmp_path / f"a{suffix}").read_bytes() == (tmp_path / f"b{suffix}").read_bytes()
+
+
+def test_a_checkpoint_older_than_a_key_resumes_with_its_default(task, tmp_path):
+    """network.init came after checkpoints: one made before it was made with the post's uniform start."""
+    import json
+
+    path = tmp_path / "old.npz"
+    rng = np.random.RandomState(task.training.seed)
+    save_checkpoint(path, task, task.build_network().init_parameters(rng), 0, rng.get_state())
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    settings = json.loads(str(arrays["checkpoint_task"]))
+    del settings["network"]["init"]
+    arrays["checkpoint_task"] = np.array(json.dumps(settings, sort_keys=True))
+    np.savez(path, **arrays)
+    assert load_checkpoint(path, task).iteration == 0
+    with pytest.raises(Exception, match=r"\[network\] init = 'uniform', this task has 'zeros'"):
+        load_checkpoint(path, load_task(TASK, [*RUN, "network.init=zeros"]))
