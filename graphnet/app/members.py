@@ -70,10 +70,7 @@ def train_members(
     that failed) and the others go on: each member is computed as it alone, so one's NaN is not another's.
     """
     spec, network = task.training, task.build_network()
-    rates = [spec.learning_rate] * len(seeds) if learning_rates is None else list(learning_rates)
-    if len(rates) != len(seeds) or not seeds:
-        raise TaskError(f"train_members: {len(seeds)} seeds and {len(rates)} learning rates; give one of each")
-    check_memory(f"{task.source}: {len(seeds)} networks trained together", len(seeds) * training_bytes(task))
+    rates = check_members(task, seeds, learning_rates, diverged)
     streams, initial = [], []
     for seed in seeds:  # each member's random stream, as a run of its own draws it: its weights, then its problems
         rng = np.random.RandomState(seed)
@@ -89,8 +86,6 @@ def train_members(
     rate = np.array(rates)
     shares = np.zeros(len(seeds))
     finished: dict[int, Member] = {}
-    if diverged not in ("raise", "stop"):
-        raise ValueError(f"diverged={diverged!r}: expected 'raise' or 'stop'")
 
     def leave(stop: np.ndarray, grads: Params | None = None) -> None:
         """Stop the members of rows ``stop``; the others, their weights, rates (and gradients) go on."""
@@ -140,6 +135,19 @@ def train_members(
         finished[m] = Member(seeds[m], rates[m], {k: v[row].copy() for k, v in params.items()}, spec.iterations,
                              float(shares[m]), False)
     return [finished[m] for m in range(len(seeds))]
+
+
+def check_members(task: Task, seeds: Sequence[int], learning_rates: Sequence[float] | None, diverged: str
+                  ) -> list[float]:
+    """Each member's learning rate (default: the task's), once it is sure that there are as many as seeds, that
+    their networks fit in memory together and that ``diverged`` is a way to handle a NaN."""
+    rates = [task.training.learning_rate] * len(seeds) if learning_rates is None else list(learning_rates)
+    if len(rates) != len(seeds) or not seeds:
+        raise TaskError(f"train_members: {len(seeds)} seeds and {len(rates)} learning rates; give one of each")
+    if diverged not in ("raise", "stop"):
+        raise ValueError(f"diverged={diverged!r}: expected 'raise' or 'stop'")
+    check_memory(f"{task.source}: {len(seeds)} networks trained together", len(seeds) * training_bytes(task))
+    return rates
 
 
 def _finite(loss: np.ndarray, grads: Params, members: int) -> np.ndarray:
