@@ -27,11 +27,12 @@ import functools
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from ..engine.compiling import INSTALL, available, check_traceable, jax_context
+from ..engine.program import Program, Run
 from ..errors import DivergedError, GraphError, UsageError
 from ..rnn.data import Batch, checked
 from ..rnn.keys import LOSS, PREDICTION, over
@@ -167,6 +168,30 @@ class Chunks:
             jax.monitoring.unregister_event_listener(hit)
         self.compiling = Compiling(self.start_up, traced - started, time.perf_counter() - traced, bool(hits))
         return compiled
+
+
+def forward(program: Program, feeds: Mapping[str, np.ndarray], params: Params, keys: Sequence[str]) -> Run:
+    """``program.forward(feeds, params)`` compiled, for the values of ``keys``: a run that knows those (what
+    :meth:`Network.predict <graphnet.rnn.network.Network.predict>` takes as its ``forward``; evaluating with
+    ``--compile``). Compiled once per program, keys and shapes (and read from the cache on disk after)."""
+    values = _forward(program, tuple(keys))(dict(feeds), dict(params))
+    slots: list = [None] * len(program.slot)
+    for key, value in zip(keys, values):
+        slots[program.slot[key]] = np.asarray(value)
+    return Run(program, slots, [])
+
+
+@functools.lru_cache(maxsize=64)
+def _forward(program: Program, keys: tuple[str, ...]):
+    import jax
+
+    context = jax_context()
+
+    def run(feeds, params):
+        done = program.forward(feeds, params, context=context)
+        return [done.value(k) for k in keys]
+
+    return jax.jit(run)
 
 
 def draw(task: Task, rng: np.random.RandomState, count: int, length: int) -> tuple[np.ndarray, np.ndarray]:
