@@ -51,8 +51,23 @@ CHUNK_NUMBERS = 1 << 21
 
 def require_jax(option: str = "--compile") -> None:
     """Refuse, before any work, to compile without JAX: one line with the command that installs it."""
-    if not available():
+    if start_jax() is None:
         raise UsageError(f"{option} needs JAX, which is not installed here: {INSTALL}")
+
+
+_started: list[float] = []  # the seconds JAX took to start in this process, once it has
+
+
+def start_jax() -> float | None:
+    """Import and set up JAX (float64, the compilation cache on disk), once a process: the seconds that took
+    (importing it is most of them), or None without JAX."""
+    if not _started:
+        started = time.perf_counter()
+        if not available():
+            return None
+        jax_context()
+        _started.append(time.perf_counter() - started)
+    return _started[0]
 
 
 @dataclass
@@ -98,12 +113,13 @@ class Chunks:
     argument (weights, rate, problems, flags) and computed as it alone (``jax.vmap``)."""
 
     def __init__(self, network: Network, steps: int, batch: int, length: int, *, members: bool = False) -> None:
-        started = time.perf_counter()
+        self.start_up = start_jax()
+        if self.start_up is None:
+            require_jax()
         import jax
         import jax.numpy as jnp
 
-        context = jax_context()  # JAX set up: float64, the cache on disk
-        self.start_up = time.perf_counter() - started  # importing JAX, the first time, is most of it
+        context = jax_context()
         self.network, self.steps, self.batch, self.length, self.members = network, steps, batch, length, members
         # the numpy run's program, every node: XLA leaves out what nothing reads
         self.program = program = network.program(steps, batch=batch)
@@ -153,13 +169,13 @@ class Chunks:
 
         started = time.perf_counter()
         try:
-            lowered = self._jitted.lower(*args)
+            lowered, refused = self._jitted.lower(*args), None
         except GraphError:
-            params, _, x, y, _ = args
-            one = (lambda a: a[0, 0]) if self.members else (lambda a: a[0])
-            check_traceable(self.program, self.network.feeds(one(x), one(y)),
-                            {k: one(v) if self.members else v for k, v in params.items()})
-            raise
+            refused = self._untraceable(args)
+            if refused is None:
+                raise
+        if refused is not None:  # raised here, alone: the tracer's error is no part of the user's mistake
+            raise refused
         traced = time.perf_counter()
         jax.monitoring.register_event_listener(hit)
         try:
@@ -168,6 +184,23 @@ class Chunks:
             jax.monitoring.unregister_event_listener(hit)
         self.compiling = Compiling(self.start_up, traced - started, time.perf_counter() - traced, bool(hits))
         return compiled
+
+    def _untraceable(self, args: tuple) -> GraphError | None:
+        """The one line that names a node type calling numpy on the run's arrays, if that is why tracing failed."""
+        params, _, x, y, _ = args
+        one = (lambda a: a[0, 0]) if self.members else (lambda a: a[0])  # an iteration's problems, of a member
+        try:
+            check_traceable(self.program, self.network.feeds(one(x), one(y)),
+                            {k: v[0] if self.members else v for k, v in params.items()})
+        except GraphError as refused:
+            return GraphError(str(refused), culprit=refused.culprit)
+        return None
+
+
+@functools.lru_cache(maxsize=16)
+def _chunks(network: Network, steps: int, batch: int, length: int, members: bool) -> Chunks:
+    """The chunks of these sizes, compiled once in a process (runs of the same shapes share them)."""
+    return Chunks(network, steps, batch, length, members=members)
 
 
 def forward(program: Program, feeds: Mapping[str, np.ndarray], params: Params, keys: Sequence[str]) -> Run:
@@ -244,7 +277,7 @@ def train_compiled(
         return result
     length = chunk_length([spec.log_every, curve.every if curve is not None else 0, *every], size * steps,
                           spec.iterations - start)
-    chunks = Chunks(network, steps, size, length)
+    chunks = _chunks(network, steps, size, length, False)
     log, bar = on_log, None
     if progress:
         from tqdm import tqdm
@@ -325,7 +358,7 @@ def train_members_compiled(
         streams.append(rng)
     params = {key: np.stack([p[key] for p in initial]) for key in initial[0]}
     length = chunk_length([every if until is not None else 0], size * steps, spec.iterations)
-    chunks = Chunks(network, steps, size, length, members=True)
+    chunks = _chunks(network, steps, size, length, True)
     training = np.ones(count_all, dtype=bool)  # the members still training
     shares = np.zeros(count_all)
     finished: dict[int, Member] = {}

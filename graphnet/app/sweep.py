@@ -173,15 +173,17 @@ class SweepInterrupted(Stopped):
         self.trials, self.total = trials, total
 
 
-def run_together(task_path: str, members: list[tuple[tuple[str, ...], int]], check_every: int) -> list[Trial]:
+def run_together(task_path: str, members: list[tuple[tuple[str, ...], int]], check_every: int,
+                 compile: bool = False) -> list[Trial]:
     """The trials of ``members`` (each its setting and seed; settings that differ at most in the learning rate)
     trained as one program (:mod:`graphnet.app.members`), each stopped at the check a trial of its own would stop
     at, with the same iterations and accuracy. A graph with a node type that declares no ``stacking`` rule
-    cannot run so: its trials run one by one (:func:`run_trial`)."""
+    cannot run so: its trials run one by one (:func:`run_trial`). ``compile``: trained compiled with JAX
+    (:func:`~graphnet.app.compiled.train_members_compiled`), which runs any graph so, even of one member."""
     tasks = [load_task(task_path, _trial_overrides(combo, seed)) for combo, seed in members]
     task = tasks[0]
     program = task.build_network().program(task.problem.bits, batch=task.training.batch_size)
-    if len(members) == 1 or any(op.node.stacking is None for op in program.ops):
+    if not compile and (len(members) == 1 or any(op.node.stacking is None for op in program.ops)):
         return [run_trial(task_path, combo, seed, check_every) for combo, seed in members]
     solved = Solved(task)
 
@@ -189,8 +191,11 @@ def run_together(task_path: str, members: list[tuple[tuple[str, ...], int]], che
         rows = len(next(iter(params.values())))
         return np.array([solved({k: v[row] for k, v in params.items()}) for row in range(rows)])
 
-    trained = train_members(task, [seed for _, seed in members], learning_rates=[t.training.learning_rate for t in tasks],
-                            until=until, every=check_every, diverged="stop")
+    group = train_members
+    if compile:
+        from .compiled import train_members_compiled as group
+    trained = group(task, [seed for _, seed in members], learning_rates=[t.training.learning_rate for t in tasks],
+                    until=until, every=check_every, diverged="stop")
     trials = []
     for (combo, seed), member in zip(members, trained):
         accuracy = 1.0 if member.stopped else solved.accuracy(member.params)
@@ -208,6 +213,7 @@ def _trial_overrides(combo: Sequence[str], seed: int) -> list[str]:
 def sweep(
     task_path: str, grid: dict[str, list[str]], seeds: int, *, check_every: int = 100, workers: int | None = None,
     plugins: Sequence[str] = (), on_trial: Callable[[Trial, int, int], None] | None = None, together: bool = True,
+    compile: bool = False,
 ) -> list[Trial]:
     """Every setting of ``grid`` for seeds 0..seeds-1, in a process pool of ``workers`` (default: all cores).
 
@@ -219,7 +225,7 @@ def sweep(
     that diverges is a row that says so (``Trial.diverged``); the others go on. Ctrl-C, SIGTERM or SIGHUP (within
     :func:`~graphnet.app.stopping.stopping`) raises :class:`SweepInterrupted` with the trials that finished,
     after ending every worker: whether the signal reached the whole process group (a terminal's Ctrl-C or its
-    closing) or this process alone.
+    closing) or this process alone. ``compile``: each group trained compiled with JAX (:mod:`graphnet.app.compiled`).
     """
     for combo in settings(grid):  # a bad file, key or value fails here, in this process, with a clear line
         load_task(task_path, list(combo))
@@ -227,7 +233,7 @@ def sweep(
     workers = workers or os.cpu_count() or 1
     check_memory(f"{task_path}: the sweep's trials", _sweep_bytes(task_path, trials, workers, together))
     groups = _groups(trials, workers) if together else [[i] for i in range(len(trials))]
-    jobs = [(task_path, [trials[i] for i in group], check_every) for group in groups]
+    jobs = [(task_path, [trials[i] for i in group], check_every, compile) for group in groups]
     finished: dict[int, Trial] = {}
 
     def done(job: int, results: list[Trial]) -> None:

@@ -84,6 +84,7 @@ def train(
     rng_state: tuple | None = None,
     after_step: Callable[[int, Params, Callable[[], tuple]], bool] | None = None,
     on_step: Callable[[int, Batch, Callable[[str], np.ndarray], Params], None] | None = None,
+    compile: bool = False,
 ) -> TrainResult:
     """Train the task's network by SGD, one update per batch, as the task file says.
 
@@ -97,7 +98,18 @@ def train(
     give the ``params``, the iteration ``start`` and the ``rng_state`` a checkpoint saved: the run then ends
     exactly as an uninterrupted one. A NaN or inf in the loss or a gradient raises
     :class:`~graphnet.errors.DivergedError`.
+
+    ``compile``: the same run compiled with JAX (:func:`graphnet.app.compiled.train_compiled`, the ``compile``
+    extra), which runs many iterations a call and so calls no hook after each (it takes its own, after each chunk).
     """
+    if compile:
+        if after_step is not None or on_step is not None:
+            raise TypeError("train(compile=True) calls no hook after each iteration; give after_chunk or a curve "
+                            "to graphnet.app.compiled.train_compiled")
+        from .compiled import train_compiled
+
+        return train_compiled(task, params=params, on_log=on_log, progress=progress, start=start,
+                              rng_state=rng_state)
     spec, network = task.training, task.build_network()
     rng = np.random.RandomState(spec.seed)
     # The post draws the weights first, then the examples: keep that order for its exact run.
