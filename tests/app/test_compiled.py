@@ -5,12 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graphnet import Node, evaluate, load_task, train
+from graphnet import evaluate, load_task, train
 from graphnet.app.checkpoint import Checkpointer, load_checkpoint, save_checkpoint
 from graphnet.app.compiled import chunk_length, require_jax, train_compiled, train_members_compiled
 from graphnet.app.curve import Curve
 from graphnet.app.members import train_members
-from graphnet.errors import DivergedError, GraphError, UsageError
+from graphnet.errors import DivergedError, UsageError
 from conftest import ROOT, TASK
 
 # the shipped tasks but the post's (its run is held to numpy mode's in the first test)
@@ -123,28 +123,6 @@ def test_a_divergence_names_the_iteration_and_the_node_as_numpy_mode_does(weight
         messages.append(str(raised.value))
     assert messages[0] == messages[1]
     assert messages[0].startswith(f"training diverged at iteration {1 if weight == 1e306 else 0}: node ")
-
-
-def test_a_node_type_that_calls_numpy_is_refused_before_training(node_type):
-    @node_type("test_numpy_sigmoid")
-    class NumpySigmoid(Node):
-        """The logistic function with numpy's own exp: right in numpy mode, not traceable."""
-
-        arity = 1
-
-        def forward(self, ctx, x):
-            y = 1 / (1 + np.exp(-x))
-            ctx.save(y)
-            return y
-
-        def backward(self, ctx, grad):
-            (y,) = ctx.saved
-            return (grad * y * (1 - y),)
-
-    task = short("training.iterations=5", "network.activation=test_numpy_sigmoid")
-    assert train(task).iterations == 5  # numpy mode runs it
-    with pytest.raises(GraphError, match=r"^node type 'test_numpy_sigmoid' \(.*\) cannot be compiled: .*ctx\.xp"):
-        train_compiled(task)
 
 
 def test_without_jax_compiling_is_refused_with_the_install_command(monkeypatch):
