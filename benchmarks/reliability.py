@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from typing import Callable, Sequence
 
+import numpy as np
+
 from graphnet import load_task
 from graphnet.app import training
 from graphnet.app.checkpoint import Checkpointer
@@ -25,12 +27,12 @@ def best(run: Callable[[], object], rounds: int = 5) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     task = load_task("tasks/binary_addition.toml", ["training.iterations=3000", "training.log_every=0"])
-    real = training._finite
-    training._finite = lambda loss, grads: True
+    real = training.Networks.finite
+    training.Networks.finite = lambda self, loss, grads: np.ones(1, dtype=bool)
     try:
         base = best(lambda: training.train(task))
     finally:
-        training._finite = real
+        training.Networks.finite = real
     checked = best(lambda: training.train(task))
     hooked = best(lambda: training.train(task, after_step=Checkpointer(None, task)))
     print(f"baseline {base:.3f} s; with NaN check x{checked / base:.3f}; with check + hook x{hooked / base:.3f}")

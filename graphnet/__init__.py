@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import importlib
 
-from . import _moved  # the module paths of earlier versions, with a DeprecationWarning
-
 __version__ = "0.1.0"
 
 # What plugins and scripts import from here, and the module each comes from.
@@ -48,7 +46,7 @@ def __getattr__(name: str):
     """A public name, imported from its module the first time it is asked for (then kept here)."""
     module = _PUBLIC.get(name)
     if module is None:
-        return _moved.renamed_at_top(name)  # graphnet.register and the other names of earlier versions
+        raise AttributeError(f"module 'graphnet' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -33,9 +33,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import DivergedError, TaskError
-from ..rnn.keys import LOSS
 from .tasks import EVAL_BATCH, Task, check_memory, training_bytes
-from .training import Accuracy, Problems, correct_counts, problems_to_check
+from .training import Accuracy, Networks, Problems, correct_counts, descend, problems_to_check
 from .weights import Params
 
 
@@ -81,59 +80,42 @@ def train_members(
     if unruled:  # its methods may not compute each member as it alone: no numbers are better than wrong ones
         raise TaskError(f"{task.source}: node type {unruled[0]!r} declares no stacking rule, so its networks cannot "
                         "train side by side; train them one by one")
-    params = {key: np.stack([p[key] for p in initial]) for key in initial[0]}
-    active = list(range(len(seeds)))  # the members still training, in member-axis order
-    rate = np.array(rates)
+    networks = Networks({key: np.stack([p[key] for p in initial]) for key in initial[0]}, rates, streams,
+                        side_by_side=True)
     shares = np.zeros(len(seeds))
     finished: dict[int, Member] = {}
 
-    def leave(stop: np.ndarray, grads: Params | None = None) -> None:
-        """Stop the members of rows ``stop``; the others, their weights, rates (and gradients) go on."""
-        nonlocal active, params, rate
-        keep = ~stop
-        active = [m for m, k in zip(active, keep) if k]
-        params = {key: w[keep] for key, w in params.items()}
-        rate = rate[keep]
-        if grads is not None:
-            grads.update({key: g[keep] for key, g in grads.items()})
+    def member(row: int, iterations: int, **how: bool) -> Member:
+        m = networks.active[row]
+        return Member(seeds[m], rates[m], {k: v[row].copy() for k, v in networks.params.items()}, iterations,
+                      float(shares[m]), **how)
 
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a NaN is named below, not warned of
-        for iteration in range(spec.iterations):
-            start = time.perf_counter()
-            batches = [next(streams[m]) for m in active]
-            x = np.stack([b.x for b in batches], axis=1)  # (T, members, batch, inputs): each step's, per member
-            y = np.stack([b.y for b in batches], axis=1)
-            run = program.forward(network.feeds(x, y), params)
-            grads = run.backward()
-            lost = ~_finite(run.value(LOSS), grads, len(active))
-            if lost.any():
-                if diverged == "raise":
-                    raise DivergedError(f"training diverged at iteration {iteration} for the network of seed "
-                                        f"{seeds[active[np.flatnonzero(lost)[0]]]}: a NaN or inf in its loss or a "
-                                        "gradient; lower training.learning_rate")
-                for row in np.flatnonzero(lost):
-                    m = active[row]
-                    finished[m] = Member(seeds[m], rates[m], {k: v[row].copy() for k, v in params.items()},
-                                         iteration, float(shares[m]), False, diverged=True)
-                leave(lost, grads)
-                if not active:
-                    break
-            params = {key: w - rate.reshape(-1, *[1] * (w.ndim - 1)) * grads[key] for key, w in params.items()}
-            shares[active] += (time.perf_counter() - start) / len(active)
-            done = iteration + 1
-            if until is not None and done % every == 0 and done < spec.iterations:
-                stop = np.asarray(until(done, params), dtype=bool)
-                for row in np.flatnonzero(stop):
-                    m = active[row]
-                    finished[m] = Member(seeds[m], rates[m], {k: v[row].copy() for k, v in params.items()}, done,
-                                         float(shares[m]), True)
-                if stop.any():
-                    leave(stop)
-                    if not active:
-                        break
-    for row, m in enumerate(active):
-        finished[m] = Member(seeds[m], rates[m], {k: v[row].copy() for k, v in params.items()}, spec.iterations,
-                             float(shares[m]), False)
+    def lost(iteration: int, rows: np.ndarray, feeds: dict, grads: Params) -> None:
+        if diverged == "raise":
+            raise DivergedError(f"training diverged at iteration {iteration} for the network of seed "
+                                f"{seeds[networks.active[np.flatnonzero(rows)[0]]]}: a NaN or inf in its loss or "
+                                "a gradient; lower training.learning_rate")
+        for row in np.flatnonzero(rows):  # its weights before the update that failed
+            finished[networks.active[row]] = member(row, iteration, stopped=False, diverged=True)
+
+    clock = [time.perf_counter()]
+
+    def after_update(iteration: int, batch, run) -> bool:
+        now = time.perf_counter()
+        shares[networks.active] += (now - clock[0]) / len(networks.active)
+        done = iteration + 1
+        if until is not None and done % every == 0 and done < spec.iterations:
+            stop = np.asarray(until(done, networks.params), dtype=bool)
+            for row in np.flatnonzero(stop):
+                finished[networks.active[row]] = member(row, done, stopped=True)
+            if stop.any():
+                networks.leave(stop)
+        clock[0] = time.perf_counter()
+        return not networks.active
+
+    descend(network, program, networks, range(spec.iterations), diverged=lost, after_update=after_update)
+    for row, m in enumerate(networks.active):
+        finished[m] = member(row, spec.iterations, stopped=False)
     return [finished[m] for m in range(len(seeds))]
 
 
@@ -148,14 +130,6 @@ def check_members(task: Task, seeds: Sequence[int], learning_rates: Sequence[flo
         raise ValueError(f"diverged={diverged!r}: expected 'raise' or 'stop'")
     check_memory(f"{task.source}: {len(seeds)} networks trained together", len(seeds) * training_bytes(task))
     return rates
-
-
-def _finite(loss: np.ndarray, grads: Params, members: int) -> np.ndarray:
-    """Per member: whether its loss and every gradient are finite."""
-    total = np.array(loss, dtype=np.float64)
-    for g in grads.values():
-        total = total + g.reshape(members, -1).sum(axis=1)
-    return np.isfinite(total)
 
 
 def evaluate_members(task: Task, params: Params, *, batch: int | None = None) -> list[Accuracy]:

@@ -234,8 +234,9 @@ def _plugin_frames(exc: BaseException) -> tuple[BaseException | None, list[tuple
     """The frames of ``exc``'s traceback in a plugin's code, (frame, line, the plugin's label), outermost first,
     with the exception they belong to; if there are none, those of the exception it was raised from (the engine
     re-raises a node type's own), and so on."""
-    places = _plugin_places()
-    while exc is not None:
+    places, seen = _plugin_places(), set()
+    while exc is not None and id(exc) not in seen:  # a chain may loop back (``raise exc from exc``)
+        seen.add(id(exc))
         frames = [(frame, line, label) for frame, line in traceback.walk_tb(exc.__traceback__)
                   if (label := _plugin_at(frame.f_code.co_filename, places))]
         if frames:

@@ -138,9 +138,9 @@ class Solved:
         return int(correct_counts(self.network, params, self.problems, EVAL_BATCH)) / self.problems.size
 
 
-def run_trial(task_path: str, overrides: tuple[str, ...], seed: int, check_every: int) -> Trial:
-    """Train once with ``overrides`` and ``seed``, stopping at the first check that finds the task solved."""
-    task = load_task(task_path, _trial_overrides(overrides, seed))
+def run_trial(task: Task, overrides: tuple[str, ...], seed: int, check_every: int) -> Trial:
+    """Train ``task`` once with ``overrides`` and ``seed``, stopping at the first check that finds it solved."""
+    task = task.with_settings(_trial_overrides(overrides, seed))
     solved = Solved(task)
     won = False
     stopped_at: dict = {}  # the last iteration done and its weights, for a trial that diverges after it
@@ -173,19 +173,20 @@ class SweepInterrupted(Stopped):
         self.trials, self.total = trials, total
 
 
-def run_together(task_path: str, members: list[tuple[tuple[str, ...], int]], check_every: int,
+def run_together(task: Task, members: list[tuple[tuple[str, ...], int]], check_every: int,
                  compile: bool = False) -> list[Trial]:
     """The trials of ``members`` (each its setting and seed; settings that differ at most in the learning rate)
     trained as one program (:mod:`graphnet.app.members`), each stopped at the check a trial of its own would stop
     at, with the same iterations and accuracy. A graph with a node type that declares no ``stacking`` rule
     cannot run so: its trials run one by one (:func:`run_trial`). ``compile``: trained compiled with JAX
     (:func:`~graphnet.app.compiled.train_members_compiled`), which runs any graph so, even of one member."""
-    tasks = [load_task(task_path, _trial_overrides(combo, seed)) for combo, seed in members]
-    task = tasks[0]
-    program = task.build_network().program(task.problem.bits, batch=task.training.batch_size)
+    task.load_plugins()  # in a worker, which starts with none of them
+    tasks = [task.with_settings(_trial_overrides(combo, seed)) for combo, seed in members]
+    first = tasks[0]
+    program = first.build_network().program(first.problem.bits, batch=first.training.batch_size)
     if not compile and (len(members) == 1 or any(op.node.stacking is None for op in program.ops)):
-        return [run_trial(task_path, combo, seed, check_every) for combo, seed in members]
-    solved = Solved(task)
+        return [run_trial(task, combo, seed, check_every) for combo, seed in members]
+    solved = Solved(first)
 
     def until(done: int, params: Params) -> np.ndarray:
         rows = len(next(iter(params.values())))
@@ -194,7 +195,7 @@ def run_together(task_path: str, members: list[tuple[tuple[str, ...], int]], che
     group = train_members
     if compile:
         from .compiled import train_members_compiled as group
-    trained = group(task, [seed for _, seed in members], learning_rates=[t.training.learning_rate for t in tasks],
+    trained = group(first, [seed for _, seed in members], learning_rates=[t.training.learning_rate for t in tasks],
                     until=until, every=check_every, diverged="stop")
     trials = []
     for (combo, seed), member in zip(members, trained):
@@ -211,11 +212,12 @@ def _trial_overrides(combo: Sequence[str], seed: int) -> list[str]:
 
 
 def sweep(
-    task_path: str, grid: dict[str, list[str]], seeds: int, *, check_every: int = 100, workers: int | None = None,
+    task: Task | str, grid: dict[str, list[str]], seeds: int, *, check_every: int = 100, workers: int | None = None,
     plugins: Sequence[str] = (), on_trial: Callable[[Trial, int, int], None] | None = None, together: bool = True,
     compile: bool = False,
 ) -> list[Trial]:
-    """Every setting of ``grid`` for seeds 0..seeds-1, in a process pool of ``workers`` (default: all cores).
+    """Every setting of ``grid`` for seeds 0..seeds-1 of ``task`` (a :class:`Task`, or its file's path), in a
+    process pool of ``workers`` (default: all cores).
 
     ``together`` (the default): the seeds of a setting, and settings that differ only in the learning rate, are
     trained as the members of one program (:func:`run_together`), many times faster than one by one, with
@@ -227,13 +229,14 @@ def sweep(
     after ending every worker: whether the signal reached the whole process group (a terminal's Ctrl-C or its
     closing) or this process alone. ``compile``: each group trained compiled with JAX (:mod:`graphnet.app.compiled`).
     """
-    for combo in settings(grid):  # a bad file, key or value fails here, in this process, with a clear line
-        load_task(task_path, list(combo))
+    task = load_task(task) if isinstance(task, (str, os.PathLike)) else task
+    # a bad key or value fails here, in this process, with a clear line
+    biggest = max(training_bytes(task.with_settings(combo)) for combo in settings(grid))
     trials = [(combo, seed) for combo in settings(grid) for seed in range(seeds)]
     workers = workers or os.cpu_count() or 1
-    check_memory(f"{task_path}: the sweep's trials", _sweep_bytes(task_path, trials, workers, together))
+    check_memory(f"{task.source}: the sweep's trials", _sweep_bytes(biggest, len(trials), workers, together))
     groups = _groups(trials, workers) if together else [[i] for i in range(len(trials))]
-    jobs = [(task_path, [trials[i] for i in group], check_every, compile) for group in groups]
+    jobs = [(task, [trials[i] for i in group], check_every, compile) for group in groups]
     finished: dict[int, Trial] = {}
 
     def done(job: int, results: list[Trial]) -> None:
@@ -265,11 +268,11 @@ def _groups(trials: list[tuple[tuple[str, ...], int]], workers: int) -> list[lis
     return [group[k::parts] for group in groups for k in range(parts) if group[k::parts]]
 
 
-def _sweep_bytes(task_path: str, trials: list[tuple[tuple[str, ...], int]], workers: int, together: bool) -> int:
-    """The memory the sweep's biggest moment needs: a trial's (or a group's members') training, times workers."""
-    biggest = max(training_bytes(load_task(task_path, list(combo))) for combo, _ in trials)
-    at_once = -(-len(trials) // workers) if together else 1
-    return biggest * at_once * min(workers, len(trials))
+def _sweep_bytes(biggest: int, trials: int, workers: int, together: bool) -> int:
+    """The memory the sweep's biggest moment needs: the ``biggest`` trial's training (or a group's members'),
+    times workers."""
+    at_once = -(-trials // workers) if together else 1
+    return biggest * at_once * min(workers, trials)
 
 
 def _in_pool(jobs: list[tuple], workers: int, plugins: tuple[str, ...], done: Callable[[int, list[Trial]], None]) -> None:

@@ -177,15 +177,6 @@ class Task:
     plugins: tuple[str, ...] = ()
 
     @property
-    def task(self) -> ProblemSection:
-        """Earlier name of ``problem``, kept for now with a DeprecationWarning."""
-        import warnings
-
-        warnings.warn("Task.task is now Task.problem (the [task] section); the old name will go away",
-                      DeprecationWarning, stacklevel=2)
-        return self.problem
-
-    @property
     def generator(self) -> data.Generator:
         """The data generator the ``[task]`` section names, with its options."""
         return data.get_generator(self.problem.generator).configured(self.problem)
@@ -199,6 +190,23 @@ class Task:
         """
         n = self.network
         return _network(get_cell(n.cell), n.inputs, n.hidden, n.outputs, n.activation or None, n.loss)
+
+    def with_settings(self, overrides: Iterable[str]) -> Task:
+        """This task with ``SECTION.KEY=VALUE`` overrides, checked as :func:`load_task` checks them (the file is
+        not read again: a sweep makes each of its settings so)."""
+        # the keys the file gave (a default is given again by the check, and some, such as no activation, are
+        # not values a file may write)
+        raw = {section: {k: v for k, v in keys.items() if v != SCHEMA[section][k].default}
+               for section, keys in self.as_dict().items()}
+        return _check(self.source, raw, self.plugins, _override(self.source, raw, overrides))
+
+    def load_plugins(self) -> None:
+        """Load the plugins the task file names (relative to its folder), as :func:`load_task` did: what a new
+        process, such as a sweep's worker, needs before it builds the network."""
+        try:
+            load_plugins(self.plugins, relative_to=Path(self.source).parent, source=f"{self.source}: plugins")
+        except GraphnetError as exc:
+            raise TaskError(str(exc)) from None
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         """The task as plain data, one dict per section (what a TOML file of it would hold)."""
@@ -234,6 +242,11 @@ def load_task(path: str | Path, overrides: Iterable[str] = ()) -> Task:
         load_plugins(plugins, relative_to=path.parent, source=f"{source}: plugins")
     except GraphnetError as exc:
         raise TaskError(str(exc)) from None
+    return _check(source, raw, tuple(plugins), _override(source, raw, overrides))
+
+
+def _override(source: str, raw: dict[str, Any], overrides: Iterable[str]) -> dict[tuple[str, str], str]:
+    """Put ``overrides`` (``SECTION.KEY=VALUE``) into the task's ``raw`` sections; return which --set gave each."""
     given_by = {}  # (section, key) -> the --set that gave the value: what a message about it names
     for override in overrides:
         section, key, value = parse_override(override)
@@ -245,7 +258,7 @@ def load_task(path: str | Path, overrides: Iterable[str] = ()) -> Task:
             raise TaskError(f"{source}: {section} must be a [{section}] section")
         raw[section][key] = value
         given_by[section, key] = f"--set {override.strip()}"
-    return _check(source, raw, tuple(plugins), given_by)
+    return given_by
 
 
 def _invisible(text: str) -> str:

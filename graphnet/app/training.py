@@ -19,13 +19,14 @@ import math
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from ..errors import DivergedError, NonFiniteError
 from ..rnn.data import Batch, Generator, bits_to_int, checked, get_generator
 from ..rnn.keys import LOSS, PREDICTION, over
+from ..engine.program import Program, Run
 from ..rnn.network import Forward, Network, nonfinite
 from .tasks import EVAL_BATCH, Task
 from .weights import Params
@@ -110,53 +111,144 @@ def train(
 
         return train_compiled(task, params=params, on_log=on_log, progress=progress, start=start,
                               rng_state=rng_state)
-    spec, network = task.training, task.build_network()
+    spec, network, bits = task.training, task.build_network(), task.problem.bits
     rng = np.random.RandomState(spec.seed)
     # The post draws the weights first, then the examples: keep that order for its exact run.
     initial = network.init_parameters(rng)
     if rng_state is not None:
         rng.set_state(rng_state)
-    params = dict(initial if params is None else params)
+    iterations = range(start, spec.iterations)
+    problems = Problems(task.generator, rng, spec.batch_size, bits, len(iterations))
+    networks = Networks(dict(initial if params is None else params), spec.learning_rate, [iter(problems)])
     # An iteration needs the loss and the gradients; a hook that reads the run (a learning curve) needs every
     # node's value, and so does a log entry, which runs the whole program once more on its batch.
-    program = network.program(task.problem.bits, outputs=None if on_step else [LOSS], batch=spec.batch_size)
-    result = TrainResult(params, iterations=start)
-    steps = range(start, spec.iterations)
-    problems = Problems(task.generator, rng, spec.batch_size, task.problem.bits, len(steps))
+    program = network.program(bits, outputs=None if on_step else [LOSS], batch=spec.batch_size)
+    result = TrainResult(networks.params, iterations=start)
     log = on_log
     if progress:
         from tqdm import tqdm
 
-        steps = tqdm(steps, desc="training", unit="it", mininterval=0.5, leave=False, disable=None,
-                     ncols=_bar_columns())
+        iterations = tqdm(iterations, desc="training", unit="it", mininterval=0.5, leave=False, disable=None,
+                          ncols=_bar_columns())
         if on_log is not None:
             log = _beside_the_bar(on_log)
-    # A run that diverges is stopped at the first NaN or inf and named in one line (DivergedError), without the
-    # overflow warnings numpy would print on its way there.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for iteration, batch in zip(steps, problems):
-            feeds = network.feeds(batch.x, batch.y)
-            run = program.forward(feeds, params)
-            grads = run.backward()
-            if not _finite(run.value(LOSS), grads):  # named on the graph as built, node by node in step order
-                as_built = network.graph(task.problem.bits).compile().forward(feeds, params)
-                raise DivergedError(_nonfinite_message(as_built, iteration))
-            if spec.log_every and iteration % spec.log_every == 0:
-                every_value = run if on_step else network.program(task.problem.bits, batch=spec.batch_size).forward(
-                    feeds, params)
-                entry = _log_entry(task, network, batch, every_value.value, iteration)
-                result.log.append(entry)
-                if log:
-                    log(entry)
-            params = sgd_step(params, grads, spec.learning_rate)
-            if on_step is not None:
-                on_step(iteration, batch, run.value, params)
-            result.iterations = iteration + 1
-            if after_step is not None and after_step(iteration + 1, params, problems.state):
-                break
-    result.params = params
+
+    def diverged(iteration: int, lost: np.ndarray, feeds: dict, grads: Params) -> None:
+        # named on the graph as built, node by node in step order
+        as_built = network.graph(bits).compile().forward(feeds, networks.params)
+        raise DivergedError(_nonfinite_message(as_built, iteration))
+
+    def before_update(iteration: int, batch: Batch, run: Run) -> None:
+        if spec.log_every and iteration % spec.log_every == 0:
+            every_value = run if on_step else network.program(bits, batch=spec.batch_size).forward(
+                network.feeds(batch.x, batch.y), networks.params)
+            entry = _log_entry(task, network, batch, every_value.value, iteration)
+            result.log.append(entry)
+            if log:
+                log(entry)
+
+    def after_update(iteration: int, batch: Batch, run: Run) -> bool:
+        if on_step is not None:
+            on_step(iteration, batch, run.value, networks.params)
+        result.iterations = iteration + 1
+        return after_step is not None and bool(after_step(iteration + 1, networks.params, problems.state))
+
+    descend(network, program, networks, iterations, diverged=diverged, before_update=before_update,
+            after_update=after_update)
+    result.params = networks.params
     result.rng_state = problems.state()
     return result
+
+
+class Networks:
+    """What a training loop trains: one network, or several side by side on a leading *member* axis (their
+    weights stacked, one learning rate and one stream of problems each; see :mod:`graphnet.app.members`).
+
+    ``params`` are their weights now; :meth:`batch` draws the next iteration's problems; :meth:`update` makes the
+    SGD step, out of place; :meth:`leave` takes members out, and the others go on as they would have alone.
+    """
+
+    def __init__(self, params: Params, learning_rate: float | Sequence[float], streams: list[Iterator[Batch]],
+                 *, side_by_side: bool = False) -> None:
+        self.params, self.streams, self.side_by_side = params, streams, side_by_side
+        self.rate = np.asarray(learning_rate, dtype=np.float64) if side_by_side else learning_rate
+        self.active = list(range(len(streams)))  # the members still training, in member-axis order
+
+    def batch(self) -> Batch:
+        """The next problems: a member's from its own stream, side by side on the member axis after the steps'."""
+        if not self.side_by_side:
+            return next(self.streams[0])
+        batches = [next(self.streams[m]) for m in self.active]
+        return Batch(np.stack([b.x for b in batches], axis=1), np.stack([b.y for b in batches], axis=1))
+
+    def finite(self, loss: np.ndarray, grads: Params) -> np.ndarray:
+        """Whether the loss and every gradient are finite: one flag per member (one flag alone for one network)."""
+        if not self.side_by_side:  # one running total: a NaN or an inf anywhere makes it non-finite
+            total = float(loss)
+            for g in grads.values():
+                total += float(g.sum())
+            return np.array([math.isfinite(total)])
+        total = np.array(loss, dtype=np.float64)
+        for g in grads.values():
+            total = total + g.reshape(len(self.active), -1).sum(axis=1)
+        return np.isfinite(total)
+
+    def update(self, grads: Params) -> None:
+        """W <- W - learning_rate * dL/dW, each member with its own rate."""
+        if not self.side_by_side:
+            self.params = sgd_step(self.params, grads, self.rate)
+            return
+        rate = self.rate
+        self.params = {k: w - rate.reshape(-1, *[1] * (w.ndim - 1)) * grads[k] for k, w in self.params.items()}
+
+    def leave(self, rows: np.ndarray, grads: Params | None = None) -> None:
+        """Take out the members of ``rows`` (booleans, in member-axis order), with their gradients if given."""
+        keep = ~rows
+        self.active = [m for m, k in zip(self.active, keep) if k]
+        if self.side_by_side:
+            self.params = {key: w[keep] for key, w in self.params.items()}
+            self.rate = self.rate[keep]
+            if grads is not None:
+                grads.update({key: g[keep] for key, g in grads.items()})
+
+
+def descend(
+    network: Network,
+    program: Program,
+    networks: Networks,
+    iterations: Iterable[int],
+    *,
+    diverged: Callable[[int, np.ndarray, dict, Params], None],
+    before_update: Callable[[int, Batch, Run], None] | None = None,
+    after_update: Callable[[int, Batch, Run], bool] | None = None,
+) -> None:
+    """The training loop, for one network and for many side by side: for every iteration, a batch, the forward
+    pass, the reverse pass, and the SGD step.
+
+    A NaN or inf in the loss or a gradient calls ``diverged(iteration, lost, feeds, grads)`` (``lost``: a flag
+    per member) before any update; it raises, or lets those members leave while the others go on.
+    ``before_update`` sees the run before the weights change (the log); ``after_update`` after, and ends the
+    loop when it returns True.
+    """
+    # A run that diverges is stopped at the first NaN or inf and named in one line, without the overflow warnings
+    # numpy would print on its way there.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for iteration in iterations:
+            batch = networks.batch()
+            feeds = network.feeds(batch.x, batch.y)
+            run = program.forward(feeds, networks.params)
+            grads = run.backward()
+            lost = ~networks.finite(run.value(LOSS), grads)
+            if lost.any():
+                diverged(iteration, lost, feeds, grads)
+                networks.leave(lost, grads)
+                if not networks.active:
+                    break
+            if before_update is not None:
+                before_update(iteration, batch, run)
+            networks.update(grads)
+            if after_update is not None and after_update(iteration, batch, run):
+                break
 
 
 class Problems:
@@ -211,15 +303,6 @@ def _beside_the_bar(on_log: Callable[[LogEntry], None]) -> Callable[[LogEntry], 
             on_log(entry)
 
     return log
-
-
-def _finite(loss: np.ndarray, grads: Params) -> bool:
-    # One running total: a NaN or inf anywhere (or infs of both signs) makes it non-finite, and it costs one
-    # sum per gradient, so the check can run every iteration.
-    total = float(loss)
-    for g in grads.values():
-        total += float(g.sum())
-    return math.isfinite(total)
 
 
 def _nonfinite_message(run, iteration: int) -> str:

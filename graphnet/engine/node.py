@@ -140,7 +140,17 @@ class Node:
         return f"<node type {self.name!r}>"
 
 
-_NODE_TYPES: Registry[Node] = Registry("node type", GraphError)
+def _wrong_node_type(cls: type) -> str | None:
+    """What is wrong with a node type's class when it is registered, read before any graph uses it."""
+    if not (isinstance(cls, type) and issubclass(cls, Node)):
+        return "expected a subclass of graphnet.Node"
+    if cls.stacking is not None and not isinstance(cls.stacking, Stacking):
+        return (f"stacking = {cls.stacking!r}; expected None or Stacking() (Stacking(shared=(1,)) for an input that "
+                "every member shares)")
+    return None
+
+
+_NODE_TYPES: Registry[Node] = Registry("node type", GraphError, _wrong_node_type)
 register_node = _NODE_TYPES.register  # class decorator: @register_node("sigmoid")
 get_node = _NODE_TYPES.get  # the registered node type called ``name``
 registered_nodes = _NODE_TYPES.all  # every registered node type, by name

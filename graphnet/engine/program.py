@@ -141,6 +141,8 @@ class Program:
                         for i, value in zip(op.outs, op.node.forward(ctx, *op.read(values))):
                             values[i] = value
                     contexts.append(ctx)
+            except GraphError:  # said already, by a check or by a node type
+                raise
             except Exception as exc:
                 raise self._blame(op, "forward", exc, values, axes) from exc
         if axes not in self._checked:
@@ -216,8 +218,6 @@ class Program:
     def _blame(self, op: Op, where: str, exc: Exception, values: list, axes: tuple) -> Exception:
         """The error to raise when ``op``'s ``where`` (forward or backward) failed: a value of the wrong shape made
         earlier, if there is one (named), or the failure itself, naming the op."""
-        if isinstance(exc, GraphError):
-            return exc
         try:
             self._check_values(values, axes)
         except GraphError as wrong:
@@ -311,6 +311,8 @@ class Run:
                         if g is not None:
                             old = grads[i]
                             grads[i] = g if old is None else old + g  # summed over readers, out of place
+            except GraphError:  # said already, by a check or by a node type
+                raise
             except Exception as exc:
                 raise self._failed(op, exc) from exc
 
@@ -357,8 +359,6 @@ class Run:
 
     def _failed(self, op: Op, exc: Exception) -> GraphError:
         """The error for ``op``'s backward that raised ``exc``, naming its node type and node."""
-        if isinstance(exc, GraphError):
-            return exc
         return GraphError(f"{op.node.name}.backward at node {op.key!r} failed: {type(exc).__name__}: {exc}"
                           f"{_of(op.node)}")
 

@@ -23,8 +23,8 @@ class Registry(Generic[T]):
     'Four equal sides.'
     """
 
-    def __init__(self, what: str, error: type[GraphnetError]) -> None:
-        self.what, self.error = what, error
+    def __init__(self, what: str, error: type[GraphnetError], check: Callable[[type], str | None] | None = None) -> None:
+        self.what, self.error, self.check = what, error, check  # check(cls): what is wrong with a class, or None
         self._items: dict[str, T] = {}
 
     def register(self, name: str) -> Callable[[type], type]:
@@ -34,6 +34,9 @@ class Registry(Generic[T]):
             taken = self._items.get(name)
             if taken is not None and type(taken) is not cls:
                 raise self.error(f"{self.what} {name!r} is already registered by {type(taken).__module__}")
+            wrong = self.check(cls) if self.check else None
+            if wrong:
+                raise self.error(f"{self.what} {name!r} ({cls.__module__}): {wrong}")
             cls.name = name
             if not getattr(cls, "description", "") and cls.__doc__:
                 # The docstring's first line, as words: ``fill`` and :class:`X` markup read as fill and X.

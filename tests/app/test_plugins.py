@@ -31,53 +31,6 @@ def test_a_module_file_registers_its_node_types_once(tmp_path):
     assert first == again and "triple" in registered_nodes()
 
 
-# The same plugin as earlier versions' docs wrote it: the old names and module paths.
-OLD_TRIPLE = '''
-from graphnet import Node, register
-from graphnet.nodes import get
-from graphnet.training import train
-
-@register("old_triple")
-class Triple(Node):
-    """3x, elementwise."""
-
-    def forward(self, ctx, x):
-        return 3 * x
-
-    def backward(self, ctx, grad):
-        return (3 * grad,)
-
-assert get("old_triple") is not None and callable(train)
-'''
-
-
-def test_a_plugin_written_against_the_old_paths_still_works_and_warns(tmp_path):
-    (tmp_path / "old_nodes.py").write_text(OLD_TRIPLE)
-    with pytest.warns(DeprecationWarning) as caught:
-        load_plugins([str(tmp_path / "old_nodes.py")])
-    said = [str(w.message) for w in caught]
-    assert "graphnet.register is now graphnet.register_node; the old name will go away" in said
-    assert any(m.startswith("graphnet.nodes moved to graphnet.engine.node and graphnet.engine.nodes") for m in said)
-    assert any(m.startswith("graphnet.training moved to graphnet.app.training") and "add -> add_integers" in m
-               for m in said)
-    assert "old_triple" in registered_nodes()
-    unregister_node("old_triple")
-
-
-@pytest.mark.parametrize("old, name", [("graphnet.nodes", "Sigmoid"), ("graphnet.graph", "Graph"),
-                                       ("graphnet.cells", "Network"), ("graphnet.data", "bits_to_int"),
-                                       ("graphnet.tasks", "load_task"), ("graphnet.training", "save_weights"),
-                                       ("graphnet.gradcheck", "check_task_network"),
-                                       ("graphnet.checkpoint", "Checkpointer"), ("graphnet.sweep", "sweep")])
-def test_every_old_module_path_imports_with_a_warning_naming_the_new_place(old, name):
-    code = (f"import warnings; warnings.simplefilter('error')\n"
-            f"try:\n    import {old}\nexcept DeprecationWarning as w:\n    print(w)\n"
-            f"warnings.simplefilter('ignore'); import {old} as m; print(hasattr(m, {name!r}))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    said, found = result.stdout.strip().splitlines()
-    assert said.startswith(f"{old} moved to graphnet.") and found == "True", result.stderr
-
-
 def test_plugins_named_in_a_task_file_load_from_its_folder(tmp_path):
     (tmp_path / "triple_nodes.py").write_text(TRIPLE.replace("triple", "triple_from_task"))
     task = (ROOT / "tasks" / "binary_addition.toml").read_text()

@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT, children, wait_for_line, wait_until_gone
 
 from graphnet.cli import main
+from graphnet import load_task, train
 from graphnet.errors import SweepError
 from graphnet.app.sweep import Trial, parse_grid, plot, settings, sweep, sweep_figure, table, write_csv
 
@@ -41,6 +42,42 @@ def test_a_sweep_in_two_processes_stops_each_run_when_it_solves(tmp_path):
         if t.solved:
             assert t.iterations % 50 == 0 and t.iterations < 500
     assert any(t.solved for t in trials)
+
+
+DOUBLED = '''
+from graphnet import Node, Stacking, register_node
+
+
+@register_node("doubled_sigmoid")
+class DoubledSigmoid(Node):
+    """The sigmoid of 2x."""
+
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        y = 1 / (1 + ctx.xp.exp(-2 * x))
+        ctx.save(y)
+        return y
+
+    def backward(self, ctx, grad):
+        (y,) = ctx.saved
+        return (2 * grad * y * (1 - y),)
+'''
+
+
+def test_a_sweep_reads_its_task_file_once_and_hands_its_workers_the_task(tmp_path):
+    # A task with a node type of a plugin it names: the file is gone before the sweep, the plugin is not (the
+    # workers load it from the task's folder, as the file said).
+    (tmp_path / "doubled_nodes.py").write_text(DOUBLED)
+    text = (ROOT / "tasks" / "binary_addition_fast.toml").read_text()
+    (tmp_path / "task.toml").write_text('plugins = ["doubled_nodes"]\n' + text)
+    task = load_task(tmp_path / "task.toml", ["network.activation=doubled_sigmoid", "training.iterations=100"])
+    (tmp_path / "task.toml").unlink()
+    trials = sweep(task, parse_grid(["network.hidden=4,8"]), 2, check_every=50, workers=2)
+    assert [(t.setting, t.seed) for t in trials] == [
+        ("network.hidden=4", 0), ("network.hidden=4", 1), ("network.hidden=8", 0), ("network.hidden=8", 1)]
+    alone = train(task.with_settings(["network.hidden=8", "training.seed=1", "training.log_every=0"]))
+    assert trials[3].iterations == alone.iterations or trials[3].solved
 
 
 DIVERGING = ["--set", "training.learning_rate=0.01,1e3", "--set", "network.activation=relu", "--set",

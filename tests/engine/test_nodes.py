@@ -110,3 +110,15 @@ def test_shapes_are_checked_by_each_node_type():
         get_node("slice").shape((None, 8), start=5, stop=9)
     with pytest.raises(ValueError, match="bias_add needs a bias of shape"):
         get_node("bias_add").shape((None, 4), (3,))
+
+
+def test_a_node_type_whose_stacking_rule_is_not_one_is_refused_when_registered(node_type):
+    from graphnet import Node
+
+    with pytest.raises(GraphError, match=r"node type 'sigmoid2' \(.*\): stacking = 'elementwise'; expected None "
+                                         r"or Stacking\(\)"):
+        @node_type("sigmoid2")
+        class Sigmoid2(Node):
+            """A plugin's guess at how stacking is declared."""
+
+            stacking = "elementwise"

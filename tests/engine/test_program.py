@@ -55,3 +55,28 @@ def test_reverse_refuses_what_the_run_did_not_compute():
     key, grad = next(run.reverse())
     with pytest.raises(GraphError, match="node 'h\\[9\\]' was not computed"):
         grad("h[9]")
+
+
+def test_a_node_types_wrong_result_is_raised_as_the_engine_said_it_not_chained_to_itself(node_type):
+    from graphnet import Graph, Node
+
+    @node_type("forgets_to_return")
+    class ForgetsToReturn(Node):
+        """x, whose backward returns nothing."""
+
+        def forward(self, ctx, x):
+            return x
+
+        def backward(self, ctx, grad):
+            pass
+
+    g = Graph()
+    g.apply("sum", "loss", g.apply("forgets_to_return", "y", g.parameter("w", (1, 2))))
+    run = g.compile().forward({}, {"w": np.ones((1, 2))})
+    with pytest.raises(GraphError, match="forgets_to_return.backward at node 'y' returned None") as caught:
+        run.backward()
+    chain, exc = [], caught.value
+    while exc is not None and len(chain) < 10:  # what reports it walks this chain: it must end
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    assert exc is None
