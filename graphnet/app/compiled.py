@@ -51,7 +51,7 @@ CHUNK_NUMBERS = 1 << 21
 
 def require_jax(option: str = "--compile") -> None:
     """Refuse, before any work, to compile without JAX: one line with the command that installs it."""
-    if start_jax() is None:
+    if not available() or start_jax() is None:
         raise UsageError(f"{option} needs JAX, which is not installed here: {INSTALL}")
 
 
