@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from graphnet import evaluate, load_task, train
+from graphnet import evaluate, load_task, train, train_compiled
 
 TASKS = Path(__file__).resolve().parent.parent / "tasks"  # the shipped task files (a source checkout)
 BITS, HIDDEN = 8, 16
@@ -130,7 +130,7 @@ def graphnet_loop(iterations: int, batch: int, *, seed: int = 0, compile: bool =
         f"training.iterations={iterations}", f"training.batch_size={batch}", "training.log_every=0",
         f"training.seed={seed}",
     ])
-    train(task, compile=compile)
+    (train_compiled if compile else train)(task)
 
 
 def _torch_available() -> bool:

@@ -1,6 +1,6 @@
 """Training compiled with JAX: the same program, its node types' own methods traced by JAX and compiled by XLA.
 
-``graphnet train TASK --compile`` (``train(task, compile=True)``) makes the run :func:`~graphnet.app.training.train`
+``graphnet train TASK --compile`` (:func:`train_compiled`) makes the run :func:`~graphnet.app.training.train`
 makes, number for number within rounding, many times faster at the post's sizes, where numpy's cost is the
 overhead of each call and not its arithmetic. Nothing here computes an op: the iterations call the program's
 own :meth:`~graphnet.engine.program.Program.forward` and reverse pass, with contexts whose ``xp`` is
@@ -38,8 +38,8 @@ from ..rnn.data import Batch, checked
 from ..rnn.keys import LOSS, PREDICTION, over
 from ..rnn.network import Network
 from .tasks import Task
-from .training import (LogEntry, TrainResult, _bar_columns, _beside_the_bar, _log_entry, _nonfinite_message,
-                       sgd_step)
+from .training import (Accuracy, LogEntry, TrainResult, _bar_columns, _beside_the_bar, _log_entry,
+                       _nonfinite_message, evaluate, sgd_step)
 from .weights import Params
 
 # Iterations a chunk holds at most: long enough that a chunk's Python (drawing its problems, a log line) costs
@@ -212,6 +212,12 @@ def forward(program: Program, feeds: Mapping[str, np.ndarray], params: Params, k
     for key, value in zip(keys, values):
         slots[program.slot[key]] = np.asarray(value)
     return Run(program, slots, [])
+
+
+def evaluate_compiled(task: Task, params: Params, **options) -> Accuracy:
+    """:func:`~graphnet.app.training.evaluate` (the same ``options``) with its forward passes compiled: the same
+    accuracy (``graphnet eval --compile``)."""
+    return evaluate(task, params, forward=forward, **options)
 
 
 @functools.lru_cache(maxsize=64)

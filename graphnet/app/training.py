@@ -85,7 +85,6 @@ def train(
     rng_state: tuple | None = None,
     after_step: Callable[[int, Params, Callable[[], tuple]], bool] | None = None,
     on_step: Callable[[int, Batch, Callable[[str], np.ndarray], Params], None] | None = None,
-    compile: bool = False,
 ) -> TrainResult:
     """Train the task's network by SGD, one update per batch, as the task file says.
 
@@ -100,17 +99,8 @@ def train(
     exactly as an uninterrupted one. A NaN or inf in the loss or a gradient raises
     :class:`~graphnet.errors.DivergedError`.
 
-    ``compile``: the same run compiled with JAX (:func:`graphnet.app.compiled.train_compiled`, the ``compile``
-    extra), which runs many iterations a call and so calls no hook after each (it takes its own, after each chunk).
+    The same run compiled with JAX (the ``compile`` extra): :func:`graphnet.app.compiled.train_compiled`.
     """
-    if compile:
-        if after_step is not None or on_step is not None:
-            raise TypeError("train(compile=True) calls no hook after each iteration; give after_chunk or a curve "
-                            "to graphnet.app.compiled.train_compiled")
-        from .compiled import train_compiled
-
-        return train_compiled(task, params=params, on_log=on_log, progress=progress, start=start,
-                              rng_state=rng_state)
     spec, network, bits = task.training, task.build_network(), task.problem.bits
     rng = np.random.RandomState(spec.seed)
     # The post draws the weights first, then the examples: keep that order for its exact run.
@@ -352,15 +342,13 @@ class Accuracy:
 
 def evaluate(
     task: Task, params: Params, *, bits: int | None = None, samples: int = 10000, seed: int = 0, batch: int = EVAL_BATCH,
-    compile: bool = False,
+    forward: Forward | None = None,
 ) -> Accuracy:
     """Exact-match accuracy (every output bit right): on all problems when they are few, else on random ones.
-    ``compile``: the forward passes compiled with JAX (:func:`graphnet.app.compiled.forward`)."""
+    ``forward``: what runs the forward passes (:func:`graphnet.app.compiled.evaluate_compiled` gives it one
+    compiled with JAX)."""
     bits = bits or task.problem.bits
     problems, exhaustive = problems_to_check(task, bits, samples, seed)
-    forward = None
-    if compile:
-        from .compiled import forward
     correct = int(correct_counts(task.build_network(), params, problems, batch, forward=forward))
     return Accuracy(correct, problems.size, exhaustive, bits)
 

@@ -7,7 +7,8 @@ import pytest
 
 from graphnet import evaluate, load_task, train
 from graphnet.app.checkpoint import Checkpointer, load_checkpoint, save_checkpoint
-from graphnet.app.compiled import chunk_length, require_jax, train_compiled, train_members_compiled
+from graphnet import evaluate_compiled, train_compiled
+from graphnet.app.compiled import chunk_length, require_jax, train_members_compiled
 from graphnet.app.curve import Curve
 from graphnet.app.members import train_members
 from graphnet.errors import DivergedError, UsageError
@@ -160,6 +161,6 @@ def test_a_diverging_member_stops_and_the_others_go_on():
 
 def test_evaluating_compiled_gives_numpy_modes_accuracy(post_run):
     task = load_task(TASK)
-    assert evaluate(task, post_run.params, compile=True) == evaluate(task, post_run.params)
-    assert evaluate(task, post_run.params, bits=300, samples=50, compile=True) == \
+    assert evaluate_compiled(task, post_run.params) == evaluate(task, post_run.params)
+    assert evaluate_compiled(task, post_run.params, bits=300, samples=50) == \
         evaluate(task, post_run.params, bits=300, samples=50)
