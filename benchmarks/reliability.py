@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         training.Networks.finite = real
     checked = best(lambda: training.train(task))
-    hooked = best(lambda: training.train(task, after_step=Checkpointer(None, task)))
+    hooked = best(lambda: training.train(task, after_update=Checkpointer(None, task)))
     print(f"baseline {base:.3f} s; with NaN check x{checked / base:.3f}; with check + hook x{hooked / base:.3f}")
     return 0
 

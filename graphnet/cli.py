@@ -387,7 +387,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                                         on_compiled=None if args.quiet else _say_compiled, **resume)
             else:
                 result = train(task, on_log=None if args.quiet else print_entry, progress=not args.quiet,
-                               after_step=checkpointer, on_step=curve, **resume)
+                               after_update=checkpointer, on_update=curve, **resume)
         except DivergedError as exc:
             if curve is None:
                 raise

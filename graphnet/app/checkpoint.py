@@ -141,7 +141,7 @@ def _whole(value: np.ndarray, name: str, lowest: int, highest: int | None) -> in
 
 
 class Checkpointer:
-    """The ``after_step`` hook of :func:`graphnet.app.training.train`: checkpoints every ``every`` iterations and
+    """The ``after_update`` hook of :func:`graphnet.app.training.train`: checkpoints every ``every`` iterations and
     stops the run after the update during which :meth:`request_stop` was called (by a signal's handler, see
     :func:`graphnet.app.stopping.stopping`)."""
 

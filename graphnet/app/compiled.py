@@ -39,7 +39,7 @@ from ..rnn.keys import LOSS, PREDICTION, over
 from ..rnn.network import Network
 from .tasks import Task
 from .training import (Accuracy, LogEntry, TrainResult, _bar_columns, _beside_the_bar, _log_entry,
-                       _nonfinite_message, evaluate, sgd_step)
+                       _nonfinite_message, evaluate, sgd_update)
 from .weights import Params
 
 # Iterations a chunk holds at most: long enough that a chunk's Python (drawing its problems, a log line) costs
@@ -137,7 +137,7 @@ class Chunks:
             finite = jnp.isfinite(total)
             error = jnp.abs(y - jnp.stack([run.value(k) for k in predictions])).sum()
             take = going & active & finite
-            updated = sgd_step(params, grads, rate)
+            updated = sgd_update(params, grads, rate)
             params = {k: jnp.where(take, updated[k], w) for k, w in params.items()}
             return (params, going & (finite | ~active)), (loss, error, finite)
 
@@ -263,7 +263,7 @@ def train_compiled(
 ) -> TrainResult:
     """Train as :func:`~graphnet.app.training.train` does, compiled: the same problems, updates and log.
 
-    ``after_chunk(iterations_done, params, rng)`` is called after each chunk, as ``train``'s ``after_step`` after
+    ``after_chunk(iterations_done, params, rng)`` is called after each chunk, as ``train``'s ``after_update`` after
     each update, and stops the run when it returns True; chunks end at every multiple of each of ``every`` (a
     :class:`~graphnet.app.checkpoint.Checkpointer`'s ``every``), of the task's ``log_every`` and of ``curve``'s
     rows. ``curve``: a :class:`~graphnet.app.curve.Curve`, which takes in each chunk. ``on_compiled`` is told what

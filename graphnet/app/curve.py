@@ -1,6 +1,6 @@
 """Learning curves: training's error, loss and accuracy every N iterations, as CSV or as a picture.
 
-A :class:`Curve` is given to :func:`~graphnet.app.training.train` as its ``on_step``. After each update it
+A :class:`Curve` is given to :func:`~graphnet.app.training.train` as its ``on_update``. After each update it
 adds up the post's error and the loss of the iteration's forward pass; every ``every`` iterations, and at the
 last one (:meth:`Curve.finish`), it makes a :class:`Row` of the columns in :data:`COLUMNS`:
 
@@ -20,7 +20,7 @@ Examples
 >>> from graphnet import load_task, train
 >>> task = load_task("tasks/binary_addition.toml", ["training.iterations=250", "training.log_every=0"])
 >>> curve = Curve(task, every=100)
->>> result = train(task, on_step=curve)
+>>> result = train(task, on_update=curve)
 >>> [row.iteration for row in curve.finish()]
 [100, 200, 250]
 >>> print(csv_text(curve.rows).splitlines()[0])
@@ -66,7 +66,7 @@ COLUMNS = tuple(f.name for f in fields(Row))
 
 
 class Curve:
-    """Records a learning curve while :func:`~graphnet.app.training.train` runs: pass it as ``on_step``.
+    """Records a learning curve while :func:`~graphnet.app.training.train` runs: pass it as ``on_update``.
 
     Rows come every ``every`` iterations (counted from the start of the run, so a resumed run keeps the same
     rows); :meth:`finish` adds one for the iterations since, when training ends or stops.

@@ -153,7 +153,7 @@ def run_trial(task: Task, overrides: tuple[str, ...], seed: int, check_every: in
 
     start = time.perf_counter()
     try:
-        result = train(task, after_step=check)
+        result = train(task, after_update=check)
     except DivergedError:  # this trial stops here, with the weights of the last iteration done; the sweep goes on
         seconds = time.perf_counter() - start - solved.seconds
         params = stopped_at.get("params") or task.build_network().init_parameters(np.random.RandomState(seed))

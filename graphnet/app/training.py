@@ -70,7 +70,7 @@ class TrainResult:
 DRAW_AHEAD = 4096
 
 
-def sgd_step(params: Params, grads: Params, learning_rate: float) -> Params:
+def sgd_update(params: Params, grads: Params, learning_rate: float) -> Params:
     """W <- W - learning_rate * dL/dW for every weight, out of place."""
     return {k: w - learning_rate * grads[k] for k, w in params.items()}
 
@@ -83,17 +83,17 @@ def train(
     progress: bool = False,
     start: int = 0,
     rng_state: tuple | None = None,
-    after_step: Callable[[int, Params, Callable[[], tuple]], bool] | None = None,
-    on_step: Callable[[int, Batch, Callable[[str], np.ndarray], Params], None] | None = None,
+    after_update: Callable[[int, Params, Callable[[], tuple]], bool] | None = None,
+    on_update: Callable[[int, Batch, Callable[[str], np.ndarray], Params], None] | None = None,
 ) -> TrainResult:
     """Train the task's network by SGD, one update per batch, as the task file says.
 
     ``on_log`` is called with a :class:`LogEntry` every ``log_every`` iterations; ``progress`` shows a tqdm
-    bar on stderr; ``after_step(iterations_done, params, rng)``, called after every update, ends training early
+    bar on stderr; ``after_update(iterations_done, params, rng)``, called after every update, ends training early
     when it returns True (the sweep stops at the first iteration that solves the task); its third argument is
     a function that gives the random stream's state after that iteration (checkpoints save it, see
-    :mod:`graphnet.app.checkpoint`). ``on_step(iteration, batch, value, params)``, called after every update
-    (before ``after_step``), gets the iteration's batch, its forward pass's values (``value(key)``) and the
+    :mod:`graphnet.app.checkpoint`). ``on_update(iteration, batch, value, params)``, called after every update
+    (before ``after_update``), gets the iteration's batch, its forward pass's values (``value(key)``) and the
     weights after the update (:class:`graphnet.app.curve.Curve` records a learning curve so). To resume,
     give the ``params``, the iteration ``start`` and the ``rng_state`` a checkpoint saved: the run then ends
     exactly as an uninterrupted one. A NaN or inf in the loss or a gradient raises
@@ -112,7 +112,7 @@ def train(
     networks = Networks(dict(initial if params is None else params), spec.learning_rate, [iter(problems)])
     # An iteration needs the loss and the gradients; a hook that reads the run (a learning curve) needs every
     # node's value, and so does a log entry, which runs the whole program once more on its batch.
-    program = network.program(bits, outputs=None if on_step else [LOSS], batch=spec.batch_size)
+    program = network.program(bits, outputs=None if on_update else [LOSS], batch=spec.batch_size)
     result = TrainResult(networks.params, iterations=start)
     log = on_log
     if progress:
@@ -128,23 +128,22 @@ def train(
         as_built = network.graph(bits).compile().forward(feeds, networks.params)
         raise DivergedError(_nonfinite_message(as_built, iteration))
 
-    def before_update(iteration: int, batch: Batch, run: Run) -> None:
+    def log_entry(iteration: int, batch: Batch, run: Run) -> None:
         if spec.log_every and iteration % spec.log_every == 0:
-            every_value = run if on_step else network.program(bits, batch=spec.batch_size).forward(
+            every_value = run if on_update else network.program(bits, batch=spec.batch_size).forward(
                 network.feeds(batch.x, batch.y), networks.params)
             entry = _log_entry(task, network, batch, every_value.value, iteration)
             result.log.append(entry)
             if log:
                 log(entry)
 
-    def after_update(iteration: int, batch: Batch, run: Run) -> bool:
-        if on_step is not None:
-            on_step(iteration, batch, run.value, networks.params)
+    def hooks(iteration: int, batch: Batch, run: Run) -> bool:
+        if on_update is not None:
+            on_update(iteration, batch, run.value, networks.params)
         result.iterations = iteration + 1
-        return after_step is not None and bool(after_step(iteration + 1, networks.params, problems.state))
+        return after_update is not None and bool(after_update(iteration + 1, networks.params, problems.state))
 
-    descend(network, program, networks, iterations, diverged=diverged, before_update=before_update,
-            after_update=after_update)
+    descend(network, program, networks, iterations, diverged=diverged, before_update=log_entry, after_update=hooks)
     result.params = networks.params
     result.rng_state = problems.state()
     return result
@@ -155,7 +154,7 @@ class Networks:
     weights stacked, one learning rate and one stream of problems each; see :mod:`graphnet.app.members`).
 
     ``params`` are their weights now; :meth:`batch` draws the next iteration's problems; :meth:`update` makes the
-    SGD step, out of place; :meth:`leave` takes members out, and the others go on as they would have alone.
+    SGD update, out of place; :meth:`leave` takes members out, and the others go on as they would have alone.
     """
 
     def __init__(self, params: Params, learning_rate: float | Sequence[float], streams: list[Iterator[Batch]],
@@ -186,7 +185,7 @@ class Networks:
     def update(self, grads: Params) -> None:
         """W <- W - learning_rate * dL/dW, each member with its own rate."""
         if not self.side_by_side:
-            self.params = sgd_step(self.params, grads, self.rate)
+            self.params = sgd_update(self.params, grads, self.rate)
             return
         rate = self.rate
         self.params = {k: w - rate.reshape(-1, *[1] * (w.ndim - 1)) * grads[k] for k, w in self.params.items()}
@@ -213,7 +212,7 @@ def descend(
     after_update: Callable[[int, Batch, Run], bool] | None = None,
 ) -> None:
     """The training loop, for one network and for many side by side: for every iteration, a batch, the forward
-    pass, the reverse pass, and the SGD step.
+    pass, the reverse pass, and the SGD update.
 
     A NaN or inf in the loss or a gradient calls ``diverged(iteration, lost, feeds, grads)`` (``lost``: a flag
     per member) before any update; it raises, or lets those members leave while the others go on.

@@ -38,7 +38,7 @@ def uninterrupted(task):
 
 @pytest.mark.parametrize("stop_at", [0, 1, 17, 59, 60])
 def test_a_run_resumed_at_any_point_ends_bit_identical(task, uninterrupted, tmp_path, stop_at):
-    first = train(task, after_step=lambda done, params, random_state: done == stop_at) if stop_at else None
+    first = train(task, after_update=lambda done, params, random_state: done == stop_at) if stop_at else None
     path = tmp_path / "run.npz"
     if first is None:  # a checkpoint of the untouched start: weights drawn, no example yet
         rng = np.random.RandomState(task.training.seed)
@@ -55,7 +55,7 @@ def test_a_run_resumed_at_any_point_ends_bit_identical(task, uninterrupted, tmp_
 def test_resuming_keeps_logging_on_the_same_iterations(tmp_path):
     task = load_task(TASK, ["training.iterations=40", "training.log_every=10"])
     whole = train(task)
-    first = train(task, after_step=lambda done, params, random_state: done == 15)
+    first = train(task, after_update=lambda done, params, random_state: done == 15)
     rest = train(task, params=first.params, start=first.iterations, rng_state=first.rng_state)
     assert [e.iteration for e in first.log + rest.log] == [0, 10, 20, 30]
     assert [e.lines() for e in first.log + rest.log] == [e.lines() for e in whole.log]
@@ -85,7 +85,7 @@ def test_checkpoint_every_writes_while_training(task, tmp_path):
     path = tmp_path / "c.npz"
     written = []
     checkpointer = Checkpointer(path, task, every=25)
-    train(task, after_step=lambda done, p, rng: checkpointer(done, p, rng) or written.append(
+    train(task, after_update=lambda done, p, rng: checkpointer(done, p, rng) or written.append(
         load_checkpoint(path, task).iteration if path.exists() else None))
     assert sorted(set(written) - {None}) == [25, 50]
 
@@ -171,7 +171,7 @@ def test_divergence_keeps_the_last_good_checkpoint(task, tmp_path):
         return False
 
     with pytest.raises(DivergedError, match="at iteration 25"):
-        train(task, after_step=poison)
+        train(task, after_update=poison)
     assert load_checkpoint(path, task).iteration == 20
 
 

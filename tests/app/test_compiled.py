@@ -38,7 +38,7 @@ def test_each_steps_gradients_are_numpy_modes_within_1e_12(task, batch):
     rate = task.training.learning_rate
     compiled, numpy = [], []
     train_compiled(task, every=[1], after_chunk=lambda done, params, rng: compiled.append(params) and False)
-    train(task, after_step=lambda done, params, rng: numpy.append(params) and False)
+    train(task, after_update=lambda done, params, rng: numpy.append(params) and False)
     assert len(compiled) == len(numpy) == 30
     for before_c, after_c, before_n, after_n in zip(compiled, compiled[1:], numpy, numpy[1:]):
         for key in before_c:  # the update is the learning rate times the gradient
@@ -103,7 +103,7 @@ def test_a_stop_takes_effect_when_the_chunk_ends(tmp_path):
 def test_the_curve_has_numpy_modes_rows():
     task = short("training.iterations=250")
     numpy, compiled = Curve(task, every=100), Curve(task, every=100)
-    train(task, on_step=numpy)
+    train(task, on_update=numpy)
     train_compiled(task, curve=compiled)
     rows_n, rows_c = numpy.finish(), compiled.finish()
     assert [r.iteration for r in rows_c] == [r.iteration for r in rows_n] == [100, 200, 250]

@@ -26,7 +26,7 @@ def _rows(path) -> list[dict[str, str]]:
 def test_a_row_every_n_iterations_and_one_at_the_last():
     task = load_task(TASK, QUICK)
     curve = Curve(task, every=100)
-    train(task, on_step=curve)
+    train(task, on_update=curve)
     rows = curve.finish()
     assert [row.iteration for row in rows] == [100, 200, 250]
     assert all(0 <= row.accuracy <= 1 and row.error > 0 and row.loss > 0 for row in rows)
@@ -37,7 +37,7 @@ def test_the_error_and_loss_columns_are_what_the_log_prints():
     # One problem an iteration and a row every iteration: each row's error is the log's Error of that iteration.
     task = load_task(TASK, ["training.iterations=30", "training.log_every=1"])
     curve = Curve(task, every=1)
-    result = train(task, on_step=curve)
+    result = train(task, on_update=curve)
     rows = curve.finish()
     assert [row.iteration for row in rows] == [entry.iteration + 1 for entry in result.log]
     assert [row.error for row in rows] == pytest.approx([entry.error for entry in result.log], rel=1e-12)
@@ -47,7 +47,7 @@ def test_the_error_and_loss_columns_are_what_the_log_prints():
 def test_a_batch_row_averages_over_its_problems_and_iterations():
     task = load_task(TASK, ["training.iterations=20", "training.log_every=0", "training.batch_size=4"])
     every_one, every_ten = Curve(task, every=1), Curve(task, every=10)
-    train(task, on_step=lambda *args: (every_one(*args), every_ten(*args)))
+    train(task, on_update=lambda *args: (every_one(*args), every_ten(*args)))
     singles, tens = every_one.finish(), every_ten.finish()
     for row, part in zip(tens, (singles[:10], singles[10:])):
         assert row.error == pytest.approx(np.mean([r.error for r in part]), rel=1e-12)
@@ -58,7 +58,7 @@ def test_a_batch_row_averages_over_its_problems_and_iterations():
 def test_the_posts_run_with_a_curve_ends_bit_identical_and_solves_the_fixed_problems(post_run):
     task = load_task(TASK)
     curve = Curve(task, every=1000)
-    result = train(task, on_step=curve)
+    result = train(task, on_update=curve)
     for key, value in post_run.params.items():
         assert np.array_equal(result.params[key], value), key
     rows = curve.finish()
@@ -70,10 +70,10 @@ def test_the_posts_run_with_a_curve_ends_bit_identical_and_solves_the_fixed_prob
 def test_a_resumed_run_goes_on_with_the_rows_of_the_whole_run():
     task = load_task(TASK, ["training.iterations=300", "training.log_every=0"])
     whole = Curve(task, every=100)
-    train(task, on_step=whole)
-    first = train(task, after_step=lambda done, params, random_state: done == 150)
+    train(task, on_update=whole)
+    first = train(task, after_update=lambda done, params, random_state: done == 150)
     rest = Curve(task, every=100)
-    train(task, params=first.params, start=first.iterations, rng_state=first.rng_state, on_step=rest)
+    train(task, params=first.params, start=first.iterations, rng_state=first.rng_state, on_update=rest)
     assert [row.iteration for row in rest.finish()] == [200, 300]
     assert rest.rows[-1] == whole.finish()[-1]  # iterations 200 to 299: the same numbers
 

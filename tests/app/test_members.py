@@ -62,7 +62,7 @@ def test_a_stopped_member_stops_where_its_own_run_would_and_the_others_go_on():
     assert [(m.iterations, m.stopped) for m in members] == [(200, True), (400, False), (100, True)]
     for member in members:
         own = load_task(TASK, ["training.iterations=400", "training.log_every=0", f"training.seed={member.seed}"])
-        run = train(own, after_step=lambda done, params, state, at=stops.get(member.seed): done == at)
+        run = train(own, after_update=lambda done, params, state, at=stops.get(member.seed): done == at)
         assert run.iterations == member.iterations and same(member.params, run.params)
 
 

@@ -6,7 +6,7 @@ import pytest
 from graphnet import load_task, train
 from graphnet.errors import WeightsError
 from graphnet import add_integers, evaluate, load_weights, save_weights
-from graphnet.app.training import sgd_step
+from graphnet.app.training import sgd_update
 from conftest import TASK
 from post_reference import run_post
 
@@ -76,7 +76,7 @@ def test_trained_weights_add_numbers_far_longer_than_they_saw(post_run):
 
 def test_sgd_step_is_out_of_place():
     w = {"w": np.ones(2)}
-    new = sgd_step(w, {"w": np.ones(2)}, 0.5)
+    new = sgd_update(w, {"w": np.ones(2)}, 0.5)
     assert w["w"].tolist() == [1, 1] and new["w"].tolist() == [0.5, 0.5]
 
 

@@ -1,5 +1,5 @@
 """Training: the post's run bit for bit, the independent port of the post on other settings, the fast task
-solves, ``after_step`` ends early."""
+solves, ``after_update`` ends early."""
 
 import sys
 from pathlib import Path
@@ -39,6 +39,6 @@ def test_the_fast_task_solves_every_128x128_problem():
 def test_after_step_ends_training_at_the_iteration_it_says():
     task = load_task("tasks/binary_addition.toml", ["training.iterations=50", "training.log_every=0"])
     seen = []
-    result = train(task, after_step=lambda done, params, random_state: seen.append(done) or done == 7)
+    result = train(task, after_update=lambda done, params, random_state: seen.append(done) or done == 7)
     assert result.iterations == 7 and seen == list(range(1, 8))
     assert train(task).iterations == 50
