@@ -436,9 +436,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     check_memory(f"--bits {args.bits or task.problem.bits} --samples {args.samples}",
                  evaluation_bytes(task, args.bits or task.problem.bits, args.samples))
     params = load_weights(args.weights, task.build_network())
+    measure = evaluate
     if args.compile:
-        from .app.compiled import evaluate_compiled as evaluate
-    say(evaluate(task, params, bits=args.bits, samples=args.samples, seed=args.seed).line())
+        from .app.compiled import evaluate_compiled as measure
+    say(measure(task, params, bits=args.bits, samples=args.samples, seed=args.seed).line())
     return 0
 
 
