@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from graphnet import evaluate, load_task, train
+from graphnet import evaluate, load_task, train, train_compiled
 
 TASKS = Path(__file__).resolve().parent.parent / "tasks"  # the shipped task files (a source checkout)
 BITS, HIDDEN = 8, 16
@@ -123,13 +123,14 @@ def torch_loop(iterations: int, batch: int, *, seed: int = 0) -> None:
                 w.grad = None
 
 
-def graphnet_loop(iterations: int, batch: int, *, seed: int = 0) -> None:
-    """graphnet's own training loop (sampling, forward, backward, SGD) on the post's task at ``batch``."""
+def graphnet_loop(iterations: int, batch: int, *, seed: int = 0, compile: bool = False) -> None:
+    """graphnet's own training loop (sampling, forward, backward, SGD) on the post's task at ``batch``;
+    ``compile``: compiled with JAX (compiled once a process: time a second call for the steady state)."""
     task = load_task(TASKS / "binary_addition.toml", [
         f"training.iterations={iterations}", f"training.batch_size={batch}", "training.log_every=0",
         f"training.seed={seed}",
     ])
-    train(task)
+    (train_compiled if compile else train)(task)
 
 
 def _torch_available() -> bool:
@@ -140,23 +141,73 @@ def _torch_available() -> bool:
     return True
 
 
-def throughput(iterations: int, rounds: int, batches: Sequence[int]) -> list[tuple[str, int, list[float]]]:
-    """Examples per second of every contestant, ``rounds`` times, alternating."""
-    contestants: list[tuple[str, int, Callable[[], None]]] = [("post's loop (numpy)", 1, lambda: post_loop(iterations))]
+# How many more iterations a compiled contestant runs a round than the others: enough to time.
+COMPILED_MORE = 10
+
+
+def throughput(iterations: int, rounds: int, batches: Sequence[int], *, compiled: bool = False
+               ) -> list[tuple[str, int, list[float]]]:
+    """Examples per second of every contestant, ``rounds`` times, alternating. ``compiled``: graphnet compiled
+    with JAX too, in its steady state (compiled before the first round, as a long run is after its first seconds)."""
+    contestants: list[tuple[str, int, int, Callable[[], None]]] = [
+        ("post's loop (numpy)", 1, iterations, lambda: post_loop(iterations))]
     for batch in batches:
         n = max(1, iterations // batch * 4) if batch > 1 else iterations
-        contestants.append(("graphnet", batch, lambda n=n, b=batch: graphnet_loop(n, b)))
-        contestants.append(("hand-tuned numpy", batch, lambda n=n, b=batch: tuned_loop(n, b)))
+        contestants.append(("graphnet", batch, n * batch, lambda n=n, b=batch: graphnet_loop(n, b)))
+        if compiled:
+            more = n * COMPILED_MORE
+            graphnet_loop(more, batch, compile=True)  # compiled here, not in a round
+            contestants.append(("graphnet --compile", batch, more * batch,
+                                lambda n=more, b=batch: graphnet_loop(n, b, compile=True)))
+        contestants.append(("hand-tuned numpy", batch, n * batch, lambda n=n, b=batch: tuned_loop(n, b)))
         if _torch_available():
-            contestants.append(("PyTorch CPU", batch, lambda n=n, b=batch: torch_loop(n, b)))
-    counts = {i: (iterations if b == 1 else max(1, iterations // b * 4)) * b for i, (_, b, _) in enumerate(contestants)}
+            contestants.append(("PyTorch CPU", batch, n * batch, lambda n=n, b=batch: torch_loop(n, b)))
     samples: dict[int, list[float]] = {i: [] for i in range(len(contestants))}
     for _ in range(rounds):
-        for i, (_, _, run) in enumerate(contestants):
+        for i, (_, _, examples, run) in enumerate(contestants):
             start = time.perf_counter()
             run()
-            samples[i].append(counts[i] / (time.perf_counter() - start))
-    return [(name, batch, samples[i]) for i, (name, batch, _) in enumerate(contestants)]
+            samples[i].append(examples / (time.perf_counter() - start))
+    return [(name, batch, samples[i]) for i, (name, batch, _, _) in enumerate(contestants)]
+
+
+def whole_runs(rounds: int, quick: bool) -> list[tuple[str, list[float]]]:
+    """Wall seconds of whole processes, alternating: the post's run (``graphnet train``, import, compile, train,
+    the accuracy check) in numpy mode and compiled, from an empty compilation cache and from a filled one; and a
+    16-seed sweep, its members in numpy mode and compiled (the cache filled)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    task = str(TASKS / "binary_addition.toml")
+    short = ["--set", "training.iterations=20"] if quick else []
+    train = [sys.executable, "-m", "graphnet", "train", task, "--quiet", *short]
+    sweep = [sys.executable, "-m", "graphnet", "sweep", task, "--set", "network.hidden=16", "--seeds",
+             "2" if quick else "16", "--workers", "1", "--quiet", *(["--set", "training.iterations=200"] if quick else [])]
+    with tempfile.TemporaryDirectory() as scratch:
+        filled = os.path.join(scratch, "filled")
+        runs = {
+            "post's run, numpy mode": (train, None),
+            "post's run --compile, empty cache": (train + ["--compile"], "empty"),
+            "post's run --compile, filled cache": (train + ["--compile"], filled),
+            "16-seed sweep, numpy members": (sweep + ["--csv", os.path.join(scratch, "a.csv")], None),
+            "16-seed sweep --compile": (sweep + ["--csv", os.path.join(scratch, "b.csv"), "--compile"], filled),
+        }
+        for command, cache in runs.values():  # the filled cache filled, once, outside the timing
+            if cache == filled:
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL,
+                               env={**os.environ, "GRAPHNET_JAX_CACHE": filled})
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for round_ in range(rounds):
+            for name, (command, cache) in runs.items():
+                env = dict(os.environ)
+                if cache is not None:  # an empty cache is a new folder every round
+                    env["GRAPHNET_JAX_CACHE"] = tempfile.mkdtemp(dir=scratch) if cache == "empty" else cache
+                start = time.perf_counter()
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+                times[name].append(time.perf_counter() - start)
+    return list(times.items())
 
 
 def time_to_solve(quick: bool) -> list[tuple[str, float, int]]:
@@ -226,16 +277,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes and one round, to check it works")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of alternation (default 5)")
     parser.add_argument("--iterations", type=int, default=1000, help="batch-1 iterations per round (default 1000)")
+    parser.add_argument("--compile", action="store_true",
+                        help="graphnet compiled with JAX as a contestant too (the 'compile' extra), and whole "
+                        "processes: the post's run and a 16-seed sweep, numpy mode against compiled")
     args = parser.parse_args(argv)
     rounds, iterations = (1, 20) if args.quick else (args.rounds, args.iterations)
     print(f"machine: {_machine()}")
-    results = throughput(iterations, rounds, (1, 64, 256) if not args.quick else (1, 4))
+    results = throughput(iterations, rounds, (1, 64, 256) if not args.quick else (1, 4), compiled=args.compile)
     baseline = statistics.median(results[0][2])
-    print(f"\n{'implementation':<22}{'batch':>6}{'examples/s (median)':>22}{'min-max':>24}{'vs post':>9}")
+    tuned = {batch: statistics.median(samples) for name, batch, samples in results if name == "hand-tuned numpy"}
+    print(f"\n{'implementation':<22}{'batch':>6}{'examples/s (median)':>22}{'min-max':>24}{'vs post':>9}"
+          f"{'vs hand-tuned':>15}")
     for name, batch, samples in results:
         med = statistics.median(samples)
         spread = f"{min(samples):,.0f}-{max(samples):,.0f}"
-        print(f"{name:<22}{batch:>6}{med:>22,.0f}{spread:>24}{med / baseline:>8.2f}x")
+        print(f"{name:<22}{batch:>6}{med:>22,.0f}{spread:>24}{med / baseline:>8.2f}x{med / tuned[batch]:>14.2f}x")
+    if args.compile:
+        print(f"\n{'whole process (wall seconds)':<40}{'median':>8}{'min-max':>14}{'vs numpy mode':>15}")
+        whole = whole_runs(rounds, args.quick)
+        for name, seconds in whole:
+            med = statistics.median(seconds)
+            against = statistics.median(whole[0 if "post" in name else 3][1])
+            print(f"{name:<40}{med:>8.2f}{f'{min(seconds):.2f}-{max(seconds):.2f}':>14}{against / med:>14.2f}x")
     print(f"\n{'time to solve all 128x128 problems':<55}{'seconds':>9}{'iterations':>12}")
     for name, seconds, its in time_to_solve(args.quick):
         print(f"{name:<55}{seconds:>9.3f}{its:>12}")

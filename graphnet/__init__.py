@@ -35,6 +35,7 @@ _PUBLIC = {
     # task files, training, weights (graphnet.app)
     **dict.fromkeys(["Task", "load_task"], "graphnet.app.tasks"),
     **dict.fromkeys(["add_integers", "evaluate", "train"], "graphnet.app.training"),
+    **dict.fromkeys(["evaluate_compiled", "train_compiled"], "graphnet.app.compiled"),  # the 'compile' extra
     **dict.fromkeys(["load_weights", "save_weights"], "graphnet.app.weights"),
     # errors
     **dict.fromkeys(["DivergedError", "GraphError", "GraphnetError", "TaskError", "WeightsError"], "graphnet.errors"),

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import __version__
 from .app.checkpoint import Checkpointer, load_checkpoint, save_checkpoint
+from .app.compiled import require_jax
 from .app.curve import EVERY as CURVE_EVERY
 from .app.curve import Curve, check_curve_path, write_curve
 from .app.example import read_example, run_example
@@ -33,6 +34,7 @@ from .app.tasks import Task, check_memory, evaluation_bytes, load_task, unknown_
 from .app.training import LogEntry, add_integers, evaluate, train
 from .app.files import check_writable
 from .app.weights import load_weights, save_weights
+from .engine.compiling import INSTALL
 from .engine.gradcheck import RULE, GradientCheck, check_node
 from .engine.node import get_node, registered_nodes
 from .engine.stacking import stacked
@@ -56,6 +58,7 @@ EXAMPLES = {
   graphnet train tasks/binary_addition.toml --resume run.npz --checkpoint run.npz   # after it was stopped
   graphnet train tasks/binary_addition.toml --curve curve.csv --quiet     # error and accuracy every 100
   graphnet train tasks/binary_addition.toml --curve curve.svg --curve-every 250   # drawn (the 'plot' extra)
+  graphnet train tasks/binary_addition.toml --compile     # the same run compiled with JAX (the 'compile' extra)
 
 --curve columns: iteration (iterations done since the start of the run), error (the mean over the problems
 trained on since the previous row of the post's error, the sum over bits of |y - y_hat|), loss (the mean loss
@@ -68,7 +71,8 @@ exit codes: 0 done, 2 bad input, 3 training diverged (NaN or inf; the last check
 until then written), 128 + the signal when stopped (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)""",
     "eval": """examples:
   graphnet eval tasks/binary_addition.toml --weights weights.npz             # all 128x128 problems
-  graphnet eval tasks/binary_addition.toml --weights weights.npz --bits 64   # 10000 random 64-bit sums""",
+  graphnet eval tasks/binary_addition.toml --weights weights.npz --bits 64   # 10000 random 64-bit sums
+  graphnet eval tasks/binary_addition.toml --weights weights.npz --compile   # the forward passes compiled""",
     "render": """examples:
   graphnet render tasks/binary_addition.toml --steps 4 -o graph.svg      # the unrolled graph, 4 steps
   graphnet render tasks/binary_addition.toml -o graph.dot                # DOT source, needs no Graphviz
@@ -90,6 +94,7 @@ until then written), 128 + the signal when stopped (130 Ctrl-C, 143 SIGTERM, 129
   graphnet gradcheck                      # every registered node type
   graphnet gradcheck sigmoid matmul
   graphnet gradcheck softplus --plugin my_nodes
+  graphnet gradcheck sigmoid --against jax       # held to JAX's derivative of its forward (the 'compile' extra)
   graphnet gradcheck --task tasks/binary_addition_lstm.toml    # the whole unrolled LSTM, every weight (BPTT)
   graphnet gradcheck --task tasks/binary_addition.toml --weights weights.npz --steps 12""",
     "probe": """examples:
@@ -146,6 +151,7 @@ lines name the likely cause.""",
   graphnet sweep tasks/binary_addition.toml --set network.hidden=2,4,8,16,32 --seeds 5
   graphnet sweep tasks/binary_addition.toml --set network.hidden=8,16 --set training.learning_rate=0.1,0.5 \\
       --seeds 3 --csv sweep.csv --plot sweep.svg
+  graphnet sweep tasks/binary_addition.toml --set network.hidden=8,16 --seeds 16 --compile    # with JAX
 
 A trial that diverges (NaN or inf) stops there and the sweep goes on: its row says diverged. Stopped by Ctrl-C,
 SIGTERM or SIGHUP, a sweep writes the rows of the trials that finished, ends its workers and exits with 128 +
@@ -185,6 +191,12 @@ def _task_args(parser: argparse.ArgumentParser) -> None:
         metavar="SECTION.KEY=VALUE",
         help="override a key of the task file (repeatable), e.g. --set network.hidden=8",
     )
+
+
+def _compile_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--compile", action="store_true",
+                        help=f"compile {what} with JAX (the 'compile' extra: {INSTALL}): the same numbers, "
+                        "the node types' own methods traced; compiling takes seconds, once (cached on disk)")
 
 
 # graphnet.animate's, here so that parsing the command line does not import Graphviz (tests hold them equal)
@@ -232,6 +244,7 @@ def build_parser() -> Parser:
                    "(the 'plot' extra)")
     p.add_argument("--curve-every", type=int, metavar="N",
                    help=f"iterations between the curve's rows (default: {CURVE_EVERY})")
+    _compile_arg(p, "the training loop")
 
     p = command("eval", "Exact-match accuracy of trained weights (every output bit right).", cmd_eval)
     _task_args(p)
@@ -242,6 +255,7 @@ def build_parser() -> Parser:
         help="random problems to try when there are too many to try all (default: 10000)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default: 0)")
+    _compile_arg(p, "the forward passes")
 
     p = command("add", "Add two non-negative integers of any size with a trained network.", cmd_add)
     p.add_argument("a", metavar="A", help="a non-negative integer (decimal, or 0x.../0b... )")
@@ -294,6 +308,10 @@ def build_parser() -> Parser:
     p.add_argument("--steps", type=int, metavar="T", help="with --task: steps to unroll (default: the task's bits)")
     p.add_argument("--batch", type=int, default=3, metavar="B", help="with --task: problems at once (default: 3)")
     p.add_argument("--weights", metavar="W.npz", help="with --task: check at these weights (default: random ones)")
+    p.add_argument("--against", choices=("differences", "jax"), default="differences",
+                   help="what a backward is held to: central differences (default), or jax: JAX's exact derivative "
+                   "of the node type's own forward, which sees mistakes smaller than differences can (the "
+                   "'compile' extra)")
 
     # -- probe (graphnet.app.probe): is the task's hidden fact (the carry) linearly in the trained state?
     p = command("probe", "Read the task's hidden fact (the carry) from the trained hidden state, linearly.", cmd_probe)
@@ -365,6 +383,7 @@ def build_parser() -> Parser:
     p.add_argument("--separately", action="store_true",
                    help="train every trial on its own, not the seeds of a setting as one program (same results, "
                    "slower: to compare)")
+    _compile_arg(p, "each program's training")
     return parser
 
 
@@ -413,6 +432,8 @@ def print_entry(entry: LogEntry) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.compile:
+        require_jax()
     task = load_task(args.task, args.overrides)
     _positive("--checkpoint-every", args.checkpoint_every, minimum=0)
     if args.checkpoint_every and not args.checkpoint:
@@ -442,8 +463,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     # whole iteration; until the run's files are written, another signal changes nothing.
     with stopping(on_signal=checkpointer.request_stop):
         try:
-            result = train(task, on_log=None if args.quiet else print_entry, progress=not args.quiet,
-                           after_update=checkpointer, on_update=curve, **resume)
+            if args.compile:  # its hooks are called after each chunk of iterations, which ends where they are due
+                from .app.compiled import train_compiled
+
+                result = train_compiled(task, on_log=None if args.quiet else print_entry, progress=not args.quiet,
+                                        after_chunk=checkpointer, every=[args.checkpoint_every], curve=curve,
+                                        on_compiled=None if args.quiet else _say_compiled, **resume)
+            else:
+                result = train(task, on_log=None if args.quiet else print_entry, progress=not args.quiet,
+                               after_update=checkpointer, on_update=curve, **resume)
         except DivergedError as exc:
             if curve is None:
                 raise
@@ -478,7 +506,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say_compiled(compiling) -> None:
+    tell(f"graphnet: {compiling.line()}")
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.compile:
+        require_jax()
     task = load_task(args.task, args.overrides)
     _positive("--bits", args.bits, minimum=2)
     _positive("--samples", args.samples)
@@ -486,7 +520,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     check_memory(f"--bits {args.bits or task.problem.bits} --samples {args.samples}",
                  evaluation_bytes(task, args.bits or task.problem.bits, args.samples))
     params = load_weights(args.weights, task.build_network())
-    say(evaluate(task, params, bits=args.bits, samples=args.samples, seed=args.seed).line())
+    measure = evaluate
+    if args.compile:
+        from .app.compiled import evaluate_compiled as measure
+    say(measure(task, params, bits=args.bits, samples=args.samples, seed=args.seed).line())
     return 0
 
 
@@ -647,6 +684,10 @@ def cmd_nodes(args: argparse.Namespace) -> int:
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
     _positive("--seed", args.seed, minimum=0, maximum=2**32 - 1)
+    if args.against == "jax":
+        require_jax("--against jax")
+        if args.task:
+            raise UsageError("gradcheck: --against jax checks node types; give their names, not --task")
     if args.task:
         return _gradcheck_network(args)
     for option in ("steps", "weights", "overrides"):
@@ -657,6 +698,8 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     leaves = [n.name for n in node_types if n.leaf]
     if leaves:
         raise UsageError(f"gradcheck: {', '.join(leaves)}: leaf node types have no backward to check")
+    if args.against == "jax":
+        return _gradcheck_against_jax(node_types, args.seed)
     say(f"{'node type':<20}{CHECK_COLUMNS}")
     failed = 0
     for node in node_types:
@@ -668,6 +711,30 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         failed += not line.endswith("ok")
         say(f"{node.name:<20}{line}")
     say(f"{len(node_types) - failed} passed, {failed} failed ({RULE}: score at most 1)")
+    return 1 if failed else 0
+
+
+# The largest relative difference from JAX's derivative a backward may have: a right one is within rounding
+# (every built-in node type within 2e-15), and a mistake of 1e-9, which central differences cannot see, is far out.
+AGAINST_JAX = 1e-12
+
+
+def _gradcheck_against_jax(node_types: list, seed: int) -> int:
+    from .engine.compiling import check_node_against_jax
+
+    say(f"{'node type':<20}{'relative difference to JAX':>28}")
+    failed = 0
+    for node in node_types:
+        try:
+            worst = check_node_against_jax(node, seed=seed)
+            line = f"{worst:>28.1e}  {'ok' if worst <= AGAINST_JAX else 'FAILED'}"
+        except Exception as exc:  # noqa: BLE001 - a user's node type may raise anything; report it, go on
+            said = blame(exc) or f"{exc.__class__.__name__}: {exc}"
+            line = f"{'-':>28}  FAILED ({printable(str(said))})"
+        failed += not line.endswith("ok")
+        say(f"{node.name:<20}{line}")
+    say(f"{len(node_types) - failed} passed, {failed} failed (each backward against JAX's derivative of its forward, "
+        f"on random float64 inputs: relative difference at most {AGAINST_JAX:.0e})")
     return 1 if failed else 0
 
 
@@ -916,6 +983,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .app.figures import check_figure_path
     from .app.sweep import SweepInterrupted, diverged_note, parse_grid, plot, sweep, table, write_csv
 
+    if args.compile:
+        require_jax()
     if not args.grid:
         raise UsageError("graphnet sweep: give at least one --set SECTION.KEY=V1,V2,... to sweep")
     _positive("--seeds", args.seeds, maximum=10_000)  # past that the list of runs alone fills memory
@@ -936,7 +1005,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     try:
         trials = sweep(args.task, grid, args.seeds, check_every=args.check_every, workers=args.workers,
-                       plugins=args.plugins, on_trial=None if args.quiet else progress, together=not args.separately)
+                       plugins=args.plugins, on_trial=None if args.quiet else progress, together=not args.separately,
+                       compile=args.compile)
     except SweepInterrupted as stop:  # keep what finished: its rows, then exit as the signal says
         with finishing():
             write_csv(csv, stop.trials)

@@ -25,3 +25,9 @@ def test_the_hand_tuned_loop_and_the_scaling_table_run():
     bench.tuned_loop(3, 4)
     rows = bench.scaling([4, 8])
     assert [r[0] for r in rows] == [4, 8] and all(np.isfinite(r[1:]).all() for r in rows)
+
+
+def test_graphnet_compiled_is_a_contestant():
+    rows = bench.throughput(20, 1, (1,), compiled=True)
+    assert [name for name, _, _ in rows][:3] == ["post's loop (numpy)", "graphnet", "graphnet --compile"]
+    assert all(rate > 0 for _, _, samples in rows for rate in samples)

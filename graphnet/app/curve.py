@@ -86,11 +86,17 @@ class Curve:
     def __call__(self, iteration: int, batch: Batch, value: Callable[[str], np.ndarray], params: Params) -> None:
         """Take in one iteration: its ``batch``, its forward pass's ``value(key)`` and the weights after it."""
         y_hat = predictions(value, batch.x.shape[0])
-        self._error += float(np.abs(batch.y - y_hat).sum())
-        self._loss += float(value(LOSS))
-        self._problems += batch.size
-        self._iterations += 1
-        self._done, self._params = iteration + 1, params
+        self.take(iteration + 1, float(np.abs(batch.y - y_hat).sum()), float(value(LOSS)), batch.size, 1, params)
+
+    def take(self, done: int, error: float, loss: float, problems: int, iterations: int, params: Params) -> None:
+        """Take in ``iterations`` iterations at once, the last making ``done``: the sums over them of the error and
+        of the loss, the ``problems`` they trained on, and the weights after them (compiled training takes in
+        a chunk so, :mod:`graphnet.app.compiled`, whose chunks end where rows do)."""
+        self._error += error
+        self._loss += loss
+        self._problems += problems
+        self._iterations += iterations
+        self._done, self._params = done, params
         if self._done % self.every == 0:
             self._add_row()
 

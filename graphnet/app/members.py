@@ -69,10 +69,7 @@ def train_members(
     that failed) and the others go on: each member is computed as it alone, so one's NaN is not another's.
     """
     spec, network = task.training, task.build_network()
-    rates = [spec.learning_rate] * len(seeds) if learning_rates is None else list(learning_rates)
-    if len(rates) != len(seeds) or not seeds:
-        raise TaskError(f"train_members: {len(seeds)} seeds and {len(rates)} learning rates; give one of each")
-    check_memory(f"{task.source}: {len(seeds)} networks trained together", len(seeds) * training_bytes(task))
+    rates = check_members(task, seeds, learning_rates, diverged)
     streams, initial = [], []
     for seed in seeds:  # each member's random stream, as a run of its own draws it: its weights, then its problems
         rng = np.random.RandomState(seed)
@@ -87,8 +84,6 @@ def train_members(
                         side_by_side=True)
     shares = np.zeros(len(seeds))
     finished: dict[int, Member] = {}
-    if diverged not in ("raise", "stop"):
-        raise ValueError(f"diverged={diverged!r}: expected 'raise' or 'stop'")
 
     def member(row: int, iterations: int, **how: bool) -> Member:
         m = networks.active[row]
@@ -122,6 +117,19 @@ def train_members(
     for row, m in enumerate(networks.active):
         finished[m] = member(row, spec.iterations, stopped=False)
     return [finished[m] for m in range(len(seeds))]
+
+
+def check_members(task: Task, seeds: Sequence[int], learning_rates: Sequence[float] | None, diverged: str
+                  ) -> list[float]:
+    """Each member's learning rate (default: the task's), once it is sure that there are as many as seeds, that
+    their networks fit in memory together and that ``diverged`` is a way to handle a NaN."""
+    rates = [task.training.learning_rate] * len(seeds) if learning_rates is None else list(learning_rates)
+    if len(rates) != len(seeds) or not seeds:
+        raise TaskError(f"train_members: {len(seeds)} seeds and {len(rates)} learning rates; give one of each")
+    if diverged not in ("raise", "stop"):
+        raise ValueError(f"diverged={diverged!r}: expected 'raise' or 'stop'")
+    check_memory(f"{task.source}: {len(seeds)} networks trained together", len(seeds) * training_bytes(task))
+    return rates
 
 
 def evaluate_members(task: Task, params: Params, *, batch: int | None = None) -> list[Accuracy]:

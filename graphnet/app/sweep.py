@@ -173,16 +173,18 @@ class SweepInterrupted(Stopped):
         self.trials, self.total = trials, total
 
 
-def run_together(task: Task, members: list[tuple[tuple[str, ...], int]], check_every: int) -> list[Trial]:
+def run_together(task: Task, members: list[tuple[tuple[str, ...], int]], check_every: int,
+                 compile: bool = False) -> list[Trial]:
     """The trials of ``members`` (each its setting and seed; settings that differ at most in the learning rate)
     trained as one program (:mod:`graphnet.app.members`), each stopped at the check a trial of its own would stop
     at, with the same iterations and accuracy. A graph with a node type that declares no ``stacking`` rule
-    cannot run so: its trials run one by one (:func:`run_trial`)."""
+    cannot run so: its trials run one by one (:func:`run_trial`). ``compile``: trained compiled with JAX
+    (:func:`~graphnet.app.compiled.train_members_compiled`), which runs any graph so, even of one member."""
     task.load_plugins()  # in a worker, which starts with none of them
     tasks = [task.with_settings(_trial_overrides(combo, seed)) for combo, seed in members]
     first = tasks[0]
     program = first.build_network().program(first.problem.bits, batch=first.training.batch_size)
-    if len(members) == 1 or any(op.node.stacking is None for op in program.ops):
+    if not compile and (len(members) == 1 or any(op.node.stacking is None for op in program.ops)):
         return [run_trial(task, combo, seed, check_every) for combo, seed in members]
     solved = Solved(first)
 
@@ -190,8 +192,11 @@ def run_together(task: Task, members: list[tuple[tuple[str, ...], int]], check_e
         rows = len(next(iter(params.values())))
         return np.array([solved({k: v[row] for k, v in params.items()}) for row in range(rows)])
 
-    trained = train_members(first, [seed for _, seed in members], learning_rates=[t.training.learning_rate for t in tasks],
-                            until=until, every=check_every, diverged="stop")
+    group = train_members
+    if compile:
+        from .compiled import train_members_compiled as group
+    trained = group(first, [seed for _, seed in members], learning_rates=[t.training.learning_rate for t in tasks],
+                    until=until, every=check_every, diverged="stop")
     trials = []
     for (combo, seed), member in zip(members, trained):
         accuracy = 1.0 if member.stopped else solved.accuracy(member.params)
@@ -209,6 +214,7 @@ def _trial_overrides(combo: Sequence[str], seed: int) -> list[str]:
 def sweep(
     task: Task | str, grid: dict[str, list[str]], seeds: int, *, check_every: int = 100, workers: int | None = None,
     plugins: Sequence[str] = (), on_trial: Callable[[Trial, int, int], None] | None = None, together: bool = True,
+    compile: bool = False,
 ) -> list[Trial]:
     """Every setting of ``grid`` for seeds 0..seeds-1 of ``task`` (a :class:`Task`, or its file's path), in a
     process pool of ``workers`` (default: all cores).
@@ -221,7 +227,7 @@ def sweep(
     that diverges is a row that says so (``Trial.diverged``); the others go on. Ctrl-C, SIGTERM or SIGHUP (within
     :func:`~graphnet.app.stopping.stopping`) raises :class:`SweepInterrupted` with the trials that finished,
     after ending every worker: whether the signal reached the whole process group (a terminal's Ctrl-C or its
-    closing) or this process alone.
+    closing) or this process alone. ``compile``: each group trained compiled with JAX (:mod:`graphnet.app.compiled`).
     """
     task = load_task(task) if isinstance(task, (str, os.PathLike)) else task
     # a bad key or value fails here, in this process, with a clear line
@@ -230,7 +236,7 @@ def sweep(
     workers = workers or os.cpu_count() or 1
     check_memory(f"{task.source}: the sweep's trials", _sweep_bytes(biggest, len(trials), workers, together))
     groups = _groups(trials, workers) if together else [[i] for i in range(len(trials))]
-    jobs = [(task, [trials[i] for i in group], check_every) for group in groups]
+    jobs = [(task, [trials[i] for i in group], check_every, compile) for group in groups]
     finished: dict[int, Trial] = {}
 
     def done(job: int, results: list[Trial]) -> None:

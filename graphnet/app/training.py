@@ -27,7 +27,7 @@ from ..errors import DivergedError, NonFiniteError
 from ..rnn.data import Batch, Generator, bits_to_int, checked, get_generator
 from ..rnn.keys import LOSS, PREDICTION, over
 from ..engine.program import Program, Run
-from ..rnn.network import Network, nonfinite
+from ..rnn.network import Forward, Network, nonfinite
 from .tasks import EVAL_BATCH, Task
 from .weights import Params
 
@@ -98,6 +98,8 @@ def train(
     give the ``params``, the iteration ``start`` and the ``rng_state`` a checkpoint saved: the run then ends
     exactly as an uninterrupted one. A NaN or inf in the loss or a gradient raises
     :class:`~graphnet.errors.DivergedError`.
+
+    The same run compiled with JAX (the ``compile`` extra): :func:`graphnet.app.compiled.train_compiled`.
     """
     spec, network, bits = task.training, task.build_network(), task.problem.bits
     rng = np.random.RandomState(spec.seed)
@@ -338,12 +340,15 @@ class Accuracy:
 
 
 def evaluate(
-    task: Task, params: Params, *, bits: int | None = None, samples: int = 10000, seed: int = 0, batch: int = EVAL_BATCH
+    task: Task, params: Params, *, bits: int | None = None, samples: int = 10000, seed: int = 0, batch: int = EVAL_BATCH,
+    forward: Forward | None = None,
 ) -> Accuracy:
-    """Exact-match accuracy (every output bit right): on all problems when they are few, else on random ones."""
+    """Exact-match accuracy (every output bit right): on all problems when they are few, else on random ones.
+    ``forward``: what runs the forward passes (:func:`graphnet.app.compiled.evaluate_compiled` gives it one
+    compiled with JAX)."""
     bits = bits or task.problem.bits
     problems, exhaustive = problems_to_check(task, bits, samples, seed)
-    correct = int(correct_counts(task.build_network(), params, problems, batch))
+    correct = int(correct_counts(task.build_network(), params, problems, batch, forward=forward))
     return Accuracy(correct, problems.size, exhaustive, bits)
 
 
@@ -366,9 +371,10 @@ def fixed_sample(task: Task, size: int, seed: int = 0) -> Batch:
     return Batch(problems.x[:, order], problems.y[:, order])
 
 
-def correct_counts(network: Network, params: Params, problems: Batch, batch: int) -> np.ndarray:
+def correct_counts(network: Network, params: Params, problems: Batch, batch: int, *,
+                   forward: Forward | None = None) -> np.ndarray:
     """How many problems the network gets right, every output bit; weights with a member axis in front (networks
-    side by side) give one count per member."""
+    side by side) give one count per member. ``forward``: what runs the programs (see :meth:`Network.predict`)."""
     first = next(iter(params))
     lead = params[first].shape[: params[first].ndim - len(network.parameter_shapes()[first])]
     correct = np.zeros(lead, dtype=np.int64)
@@ -378,7 +384,7 @@ def correct_counts(network: Network, params: Params, problems: Batch, batch: int
         if lead:  # every member sees the same problems: a view, not a copy
             x = np.broadcast_to(x[:, None], (x.shape[0], *lead, *x.shape[1:]))
         with np.errstate(over="ignore", invalid="ignore"):  # a prediction that overflows to NaN is simply wrong
-            predicted = np.round(network.predict(params, x))
+            predicted = np.round(network.predict(params, x, forward=forward))
         correct += np.sum(np.all(predicted == y[:, None] if lead else predicted == y, axis=(0, -1)), axis=-1)
     return correct
 

@@ -109,7 +109,7 @@ def check_traceable(program: Program, feeds: Mapping[str, np.ndarray], params: M
             module = type(op.node).__module__ if op else "?"
             raise GraphError(f"node type {name!r} ({module}) cannot be compiled: its methods call numpy on the "
                              f"run's arrays; take the array functions from ctx.xp (ctx.xp.exp, not np.exp), "
-                             f"which is numpy when not compiling") from None
+                             f"which is numpy when not compiling", culprit=op.node if op else None) from None
         raise
 
 

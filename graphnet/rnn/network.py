@@ -32,6 +32,10 @@ from .keys import INPUT, LOSS, PREDICTION, TARGET, at, over
 INITS = ("uniform", "zeros")
 
 
+# What runs a program forward in place of its own ``forward``: (program, feeds, params, keys) -> a run knowing keys.
+Forward = Callable[[Program, Mapping[str, np.ndarray], Mapping[str, np.ndarray], Sequence[str]], Run]
+
+
 class Network:
     """A cell unrolled over time, with the post's output layer and loss on every step.
 
@@ -141,19 +145,20 @@ class Network:
         return feeds
 
     def _chunk_program(self, steps: int, outputs: Sequence[str], batch: int) -> Program:
-        """The program that computes ``outputs`` and the last state (what the next chunk starts from)."""
-        last = [at(s, steps - 1) for s in self.cell.states]
-        return self.program(steps, outputs=list(dict.fromkeys([*outputs, *last])), wrt=(), batch=batch)
+        """The program that computes ``outputs`` (among them the last state, what the next chunk starts from)."""
+        return self.program(steps, outputs=outputs, wrt=(), batch=batch)
 
     def forward_in_chunks(
         self, params: Mapping[str, np.ndarray], x: np.ndarray, outputs: Callable[[int], Sequence[str]], *,
-        chunk: int = 256,
+        chunk: int = 256, forward: Forward | None = None,
     ) -> Iterator[tuple[int, int, Run]]:
         """Run inputs ``x`` (T, ..., B, inputs) forward ``chunk`` steps at a time, the last state of a chunk fed
         as the first state of the next, so memory and graph size stay bounded however many steps there are.
 
         Yields, chunk by chunk, its first step, its length and its run, whose ``value(key)`` knows the keys
-        ``outputs(length)`` names, counted from the chunk's first step (``h[0]`` is step ``start``).
+        ``outputs(length)`` names, counted from the chunk's first step (``h[0]`` is step ``start``). ``forward``,
+        when given, runs each chunk's program instead of its own ``forward``: ``forward(program, feeds, params,
+        keys)`` gives a run that knows ``keys`` (:func:`graphnet.app.compiled.forward` runs it compiled).
         """
         steps = x.shape[0]
         state: dict[str, np.ndarray] = {}
@@ -161,19 +166,22 @@ class Network:
             length = min(chunk, steps - start)
             feeds = self.feeds(x[start : start + length])
             feeds.update({at(s, -1): v for s, v in state.items()})
-            run = self._chunk_program(length, outputs(length), x.shape[-2]).forward(feeds, params)
+            keys = list(dict.fromkeys([*outputs(length), *(at(s, length - 1) for s in self.cell.states)]))
+            program = self._chunk_program(length, keys, x.shape[-2])
+            run = program.forward(feeds, params) if forward is None else forward(program, feeds, params, keys)
             yield start, length, run
             state = {s: run.value(at(s, length - 1)) for s in self.cell.states}
 
-    def predict(self, params: Mapping[str, np.ndarray], x: np.ndarray, *, chunk: int = 256) -> np.ndarray:
+    def predict(self, params: Mapping[str, np.ndarray], x: np.ndarray, *, chunk: int = 256,
+                forward: Forward | None = None) -> np.ndarray:
         """Predictions ``y_hat`` (T, ..., B, outputs) for inputs ``x`` (T, ..., B, inputs), any T.
 
-        Long sequences run ``chunk`` steps at a time (:meth:`forward_in_chunks`). Axes between T and B (a
-        member axis: networks side by side, their weights stacked) are carried through.
+        Long sequences run ``chunk`` steps at a time (:meth:`forward_in_chunks`, which ``forward`` is given to).
+        Axes between T and B (a member axis: networks side by side, their weights stacked) are carried through.
         """
         out = np.empty(x.shape[:-1] + (self.outputs,))
         for start, length, run in self.forward_in_chunks(params, x, functools.partial(over, PREDICTION),
-                                                         chunk=chunk):
+                                                         chunk=chunk, forward=forward):
             for t in range(length):
                 out[start + t] = run.value(at(PREDICTION, t))
         return out
