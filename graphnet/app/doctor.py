@@ -246,7 +246,7 @@ def _trial(task: Task, params: Mapping[str, np.ndarray], batch: Batch, iteration
 
     early, done = [], [0]
 
-    def after_step(iteration: int, weights: Params, _random_state) -> bool:
+    def after_update(iteration: int, weights: Params, _random_state) -> bool:
         done[0] = iteration
         if iteration == min(EARLY, iterations):
             early.append(loss(weights))
@@ -256,7 +256,7 @@ def _trial(task: Task, params: Mapping[str, np.ndarray], batch: Batch, iteration
     with np.errstate(all="ignore"):  # weights that overflow: a NaN, which says so
         before = loss(params)
         try:
-            trained = train(short, params=dict(params), after_step=after_step)
+            trained = train(short, params=dict(params), after_update=after_update)
         except DivergedError:  # at the iteration after the last one done
             return Trial(iterations, before, early[0] if early else np.nan, np.nan, done[0])
         return Trial(iterations, before, early[0] if early else before, loss(trained.params))

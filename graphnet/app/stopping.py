@@ -28,6 +28,7 @@ stopped by SIGTERM 143
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import contextlib
@@ -64,8 +65,25 @@ def exit_code(interrupt: KeyboardInterrupt) -> int:
     return getattr(interrupt, "exit_code", 128 + signal.SIGINT)
 
 
-def _raise_stopped(signum: int, _frame) -> None:
+def _raise_stopped(signum: int, frame) -> None:
+    if _importing(frame):
+        # Raised inside an import, the exception may be lost: an extension module's initialisation (numpy.random's,
+        # imported on first use) can swallow it, and the run would go on as if no signal had come. So the signal
+        # is sent again shortly, until it arrives where the import has finished.
+        timer = threading.Timer(0.02, os.kill, (os.getpid(), signum))
+        timer.daemon = True
+        timer.start()
+        return
     raise Stopped(signum)
+
+
+def _importing(frame) -> bool:
+    """Whether ``frame`` runs within an import (a module being executed by importlib)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 @contextmanager

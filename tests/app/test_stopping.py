@@ -142,3 +142,23 @@ def test_a_stopped_run_resumes_to_the_weights_of_a_run_never_stopped(tmp_path):
     resumed = train(task, params=state.params, start=state.iteration, rng_state=state.rng_state)
     straight = train(task)
     assert all(np.array_equal(resumed.params[k], straight.params[k]) for k in straight.params)
+
+
+SWALLOWING_MODULE = """
+import os, signal
+try:
+    os.kill(os.getpid(), signal.SIGTERM)  # the signal comes while this module is being imported
+    for _ in range(1000):
+        pass
+except BaseException:  # as an extension module's initialisation (numpy.random's) may lose it
+    pass
+"""
+
+
+def test_a_signal_that_comes_during_an_import_is_not_lost(tmp_path, monkeypatch):
+    (tmp_path / "swallowing_import.py").write_text(SWALLOWING_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(Stopped) as stop, stopping():
+        import swallowing_import  # noqa: F401
+        time.sleep(5)  # the run goes on after the import: the signal must still stop it
+    assert stop.value.signum == signal.SIGTERM
