@@ -127,9 +127,13 @@ def test_the_command_examines_given_weights(trained_weights):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: signal.Signals(s).name)
 def test_a_doctor_stopped_while_it_trains_says_so_in_one_line(signum):
     proc = start_cli("doctor", FAST, "--set", "training.iterations=100000000")
-    wait_for_line(proc.stderr, "doctor: training the network")
-    os.kill(proc.pid, signum)
-    printed, said = proc.communicate(timeout=120)
+    try:
+        wait_for_line(proc.stderr, "doctor: training the network")
+        os.kill(proc.pid, signum)
+        printed, said = proc.communicate(timeout=120)
+    finally:  # a doctor that did not stop must not train on after the test
+        if proc.poll() is None:
+            proc.kill()
     assert proc.returncode == 128 + signum, said
     assert said == f"graphnet: {stopped_by(signum)} while training the network, before examining it\n"
     assert printed == ""
