@@ -206,10 +206,7 @@ class Task:
     def load_plugins(self) -> None:
         """Load the plugins the task file names (relative to its folder), as :func:`load_task` did: what a new
         process, such as a sweep's worker, needs before it builds the network."""
-        try:
-            load_plugins(self.plugins, relative_to=Path(self.source).parent, source=f"{self.source}: plugins")
-        except GraphnetError as exc:
-            raise TaskError(str(exc)) from None
+        _load_plugins(self.source, self.plugins)
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         """The task as plain data, one dict per section (what a TOML file of it would hold)."""
@@ -241,11 +238,16 @@ def load_task(path: str | Path, overrides: Iterable[str] = ()) -> Task:
     plugins = raw.pop("plugins", [])
     if not isinstance(plugins, list) or not all(isinstance(p, str) and p.strip() for p in plugins):
         raise TaskError(f"{source}: plugins: expected a list of module names or .py files, got {shown(plugins)}")
+    _load_plugins(source, plugins)
+    return _check(source, raw, tuple(plugins), _override(source, raw, overrides))
+
+
+def _load_plugins(source: str, plugins: Iterable[str]) -> None:
+    """Load the plugins the task file at ``source`` names, relative to its folder; a failure is the file's."""
     try:
-        load_plugins(plugins, relative_to=path.parent, source=f"{source}: plugins")
+        load_plugins(plugins, relative_to=Path(source).parent, source=f"{source}: plugins")
     except GraphnetError as exc:
         raise TaskError(str(exc)) from None
-    return _check(source, raw, tuple(plugins), _override(source, raw, overrides))
 
 
 def _override(source: str, raw: dict[str, Any], overrides: Iterable[str]) -> dict[tuple[str, str], str]:
