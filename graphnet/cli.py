@@ -679,6 +679,9 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     say("generators:")
     for name, generator in generators.items():
         say(f"  {name:<{width}}{f'{generator.inputs}->{generator.outputs}':<7}{printable(generator.description)}")
+        for key, option in generator.options.items():  # what its task files may give in [task]
+            say(f"  {'':<{width}}{'':<7}  [task] {printable(key)}: {printable(option.expected)}, "
+                f"default {option.default!r}")
     return 0
 
 
