@@ -34,7 +34,7 @@ from ...rnn.cells import registered_cells, unregister_cell
 from ..files import write_new
 from ..plugins import load_plugins
 from .catalogue import EXERCISES, Exercise, get_exercise
-from .measure import gradient_check_line, node_faults
+from .measure import Structural, gradient_check_line, node_faults
 from .unrolled import Grid
 
 FOLDER = "exercises"  # where start writes the files, and check looks for them, unless told
@@ -224,7 +224,7 @@ def _faults(exercise: Exercise, namespace: Mapping, lines: list[str], say) -> tu
         if not found:
             checked.append(gradient_check_line(mine, mine_name))
     # a node type that does not run yet has nothing to show in the network: its own line said it
-    broken = any(f.startswith("no node type") or " raises " in f or "not written yet" in f for f in faults)
+    broken = any(f.startswith("no node type") or isinstance(f, Structural) for f in faults)
     if swap and not broken:
         grid, said = unrolled.node_types_in_network(swap)
         _network_lines(grid, said, lines, say, faults)

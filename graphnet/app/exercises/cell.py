@@ -76,8 +76,12 @@ def _state_words(state: str, t: int, mine, right) -> str:
     g_in = v(f"g_in[{t}]")
     c_prev = v(f"c[{t - 1}]")
     got = mine.value(f"{state}[{t}]")
+    # the gates without their biases: from each gate's sum before bias_add
+    i0, f0, g0 = _sigmoid(v(f"i_sum[{t}]")), _sigmoid(v(f"f_sum[{t}]")), np.tanh(v(f"g_sum[{t}]"))
     if state == "c":
         typical = {
+            "the biases are missing: each gate is squash(x @ synapse_0 + h @ synapse_h + bias), bias_add after the sum":
+                f0 * c_prev + i0 * g0,
             "the input and forget gates are swapped: c[t] = i * c[t-1] + f * g, where f * c[t-1] + i * g is meant":
                 i * c_prev + f * g,
             "the input gate is missing: c[t] = f * c[t-1] + g, where i * g is written": f * c_prev + g,

@@ -16,6 +16,11 @@ import numpy as np
 from ...engine.gradcheck import check_node
 from ...engine.node import Context, Node
 
+class Structural(str):
+    """A fault that stops the node type from running as node types must (it raises, returns no tuple, saves
+    nothing): nothing in a network can be measured until it is mended."""
+
+
 BATCH, WIDTH, MEMBERS = 3, 4, 5  # distinct, so that a factor of one is not taken for another
 
 
@@ -106,27 +111,27 @@ def node_faults(mine: Node, right: Node, label: str) -> list[str]:
         ctx = Context(attrs=attrs)
         out = mine.forward(ctx, *[v.copy() for v in inputs])
     except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything: that is the finding
-        return [f"{label}.forward raises {type(exc).__name__}: {exc}"]
+        return [Structural(f"{label}.forward raises {type(exc).__name__}: {exc}")]
     right_ctx = Context(attrs=attrs)
     right_out = right.forward(right_ctx, *inputs)
     if not same(out, right_out):
-        return [f"{label}.forward: {_forward_words(out, right_out)}"]
+        return [Structural(f"{label}.forward: {_forward_words(out, right_out)}")]
     grad = rng.normal(size=np.shape(right_out))
     right_grads = right.backward(right_ctx, grad)
     try:
         grads = mine.backward(ctx, grad)
     except NotImplementedError:
-        return [f"{label}.backward is not written yet (it raises NotImplementedError)"]
+        return [Structural(f"{label}.backward is not written yet (it raises NotImplementedError)")]
     except Exception as exc:  # noqa: BLE001
         if not ctx.saved:
-            return [f"{label}.forward saves nothing (ctx.saved is empty after it), so backward has nothing to compute "
-                    f"from ({type(exc).__name__}: {exc}): call ctx.save(...) in forward"]
-        return [f"{label}.backward raises {type(exc).__name__}: {exc}"]
+            return [Structural(f"{label}.forward saves nothing (ctx.saved is empty after it), so backward has nothing "
+                               f"to compute from ({type(exc).__name__}: {exc}): call ctx.save(...) in forward")]
+        return [Structural(f"{label}.backward raises {type(exc).__name__}: {exc}")]
     if not isinstance(grads, (tuple, list)):
-        return [f"{label}.backward returns {type(grads).__name__}, not a tuple of one gradient per input: "
-                f"return (gradient,) for one input, (ga, gb) for two"]
+        return [Structural(f"{label}.backward returns {type(grads).__name__}, not a tuple of one gradient per input: "
+                f"return (gradient,) for one input, (ga, gb) for two")]
     if len(grads) != len(inputs):
-        return [f"{label}.backward returns {len(grads)} gradients for its {len(inputs)} inputs: one per input"]
+        return [Structural(f"{label}.backward returns {len(grads)} gradients for its {len(inputs)} inputs: one per input")]
     faults = []
     ones_ctx = Context(attrs=attrs)
     right.forward(ones_ctx, *inputs)
@@ -227,6 +232,12 @@ def _gradient_words(name: str, p: int, g, r, inputs, out, grad, right_grads) -> 
         return factor_words(c)
     if len(shape) == 2 and shape[0] == shape[1] and same(g, np.asarray(r).T):
         return "it is transposed"
+    g, r = np.asarray(g, dtype=np.float64), np.asarray(r, dtype=np.float64)
+    if np.all(np.isfinite(g)) and np.all(np.abs(r) > 1e-12):
+        ratio = g / r
+        return (f"it differs from the right gradient (relative error {_relative(g, r):.2g}) by no one factor: element "
+                f"by element it is {np.min(ratio):.3g} to {np.max(ratio):.3g} times the right one, a factor that "
+                "changes with the input")
     return f"it differs from the right gradient (relative error {_relative(g, r):.2g}), by no factor or transpose"
 
 
@@ -315,16 +326,30 @@ def _stacking(mine: Node, right: Node, label: str) -> list[str]:
         grad = rng.normal(size=np.shape(out))
         grads = mine.backward(ctx, grad)
     except Exception as exc:  # noqa: BLE001
+        said = str(exc)
+        why = ""
+        if "core dimension" in said or "not aligned" in said:
+            why = " (alone it runs: if it transposes, .T reverses every axis of a stack; .mT swaps the last two)"
+        elif "broadcast" in said:
+            why = (f" (alone it runs: stacked, grad holds one number per member, shape ({MEMBERS},): "
+                   "grad[..., None, None] lines it up with the members' rows and columns)")
         return [f"{label}: {rule}, but on a stack of {MEMBERS} members (a leading axis) it raises "
-                f"{type(exc).__name__}: {exc} (alone it runs: if it transposes, .T reverses every axis of a stack; "
-                ".mT swaps the last two)"]
+                f"{type(exc).__name__}: {said.strip()}{why}"]
+    try:
+        return _members(mine, right, label, rule, alone, out, grads, grad, attrs)
+    except Exception as exc:  # noqa: BLE001 - the learner's code, run on one member
+        return [f"{label}: run on one member alone it raises {type(exc).__name__}: {exc}"]
+
+
+def _members(mine: Node, right: Node, label: str, rule: str, alone, out, grads, grad, attrs) -> list[str]:
+    """Each member's numbers alone against its row of the stacked call's."""
     for m, inputs in enumerate(alone):
         ctx = Context(attrs=attrs)
         member_out = mine.forward(ctx, *inputs)
-        if np.shape(out)[1:] != np.shape(member_out) or not same(np.asarray(out)[m], member_out):
+        if np.shape(out) != (MEMBERS, *np.shape(member_out)) or not same(np.asarray(out)[m], member_out):
             return [f"{label}.forward: {rule}, but on a stack of {MEMBERS} members it gives shape {np.shape(out)}, "
-                    f"not each member's {np.shape(member_out)} in front: reduce over the last axes (axis=(-2, -1)), "
-                    "not all of them"]
+                    f"not {(MEMBERS, *np.shape(member_out))}, one value per member: reduce over the last axes "
+                    "(axis=(-2, -1)), not all of them"]
         for p, (g, member_g) in enumerate(zip(grads, mine.backward(ctx, grad[m]))):
             expected = (MEMBERS, *np.shape(member_g))
             if g is None or np.shape(g) != expected:

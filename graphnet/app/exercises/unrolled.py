@@ -19,6 +19,7 @@ from ...engine.node import Context, Node, get_node
 from ...rnn.cells import get_cell
 from ...rnn.data import get_generator
 from ...rnn.network import Network
+from ..plugins import blame
 from .measure import _gradient_words, factor_words, same
 
 STEPS, BATCH, HIDDEN = 8, 3, 16  # the post's length and width; 3 problems, so that a factor of the batch shows
@@ -99,7 +100,7 @@ def node_types_in_network(swap: Mapping[str, str], steps: int = STEPS) -> tuple[
         mine = with_types(graph, swap).compile().forward(feeds, params)
         mine_grads = mine.backward(every_node=True)
     except Exception as exc:  # noqa: BLE001 - the learner's code may raise anything: that is the finding
-        return grid, [f"in the post's network it fails: {type(exc).__name__}: {exc}"]
+        return grid, [f"in the post's network it fails: {blame(exc) or f'{type(exc).__name__}: {exc}'}"]
     for key in right_grads:
         grid.errors[key] = relative(mine_grads.get(key), right_grads[key])
     for key in graph.keys():
@@ -232,7 +233,10 @@ def reverse_faults(reverse: Callable, steps: int = 4) -> tuple[Grid, list[str]]:
     feeds, params = problems(network, steps)
     grid = Grid(steps, title=f"your reverse pass through the post's network, unrolled over {steps} steps")
     _, said = _reverse_on(reverse, network.graph(steps), feeds, params, "loss", grid)
-    sentences += [s for s in said if s not in sentences]
+    def alike(sentence: str) -> str:  # the same fault in both graphs is said once
+        return sentence.replace(" in the post's network", "").replace(f" in {g.name!r}", "")
+
+    sentences += [s for s in said if alike(s) not in map(alike, sentences)]
     return grid, sentences
 
 
