@@ -164,3 +164,33 @@ def test_the_picture_marks_the_wrong_cells(tmp_path):
     assert (tmp_path / "grads.png").read_bytes()[:4] == b"\x89PNG"
     bundle = diagnosis._repr_mimebundle_()
     assert "image/png" in bundle and "off by a factor" in bundle["text/plain"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["check"], "which exercise?"),
+    (["hint", "1", "9"], "hints 1 to 3"),
+    (["start", "1", "2"], "takes one exercise"),
+    (["check", "1", "--picture", "grads.txt"], "expected a .png or .svg"),
+    (["hint", "1", "--no-train"], "--no-train goes with check"),
+    (["solution", "seven"], "expected a number from 1 to 6"),
+    (["check", "nowhere/01_sigmoid.py"], "no such file"),
+])
+def test_the_command_refuses_bad_input_in_one_line(tmp_path, args, words):
+    from conftest import run_cli
+
+    result = run_cli("exercise", *args, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and words in result.stderr, result.stderr
+
+
+def test_the_command_checks_a_file_and_exits_1_until_it_is_right(tmp_path):
+    from conftest import run_cli
+
+    assert run_cli("exercise", "start", "2", cwd=tmp_path).returncode == 0
+    wrong = run_cli("exercise", "check", "2", "--no-train", cwd=tmp_path)
+    assert wrong.returncode == 1 and "not written yet" in wrong.stdout
+    (tmp_path / "exercises" / "02_matmul.py").write_text(solution(2))
+    right = run_cli("exercise", "check", "exercises/02_matmul.py", "--no-train", cwd=tmp_path)
+    assert right.returncode == 0 and right.stdout.splitlines()[-1] == "right."
+    shown = run_cli("exercise", "solution", "2", cwd=tmp_path)
+    assert shown.returncode == 0 and "a.mT @ grad" in shown.stdout
