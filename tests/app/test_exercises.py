@@ -126,6 +126,19 @@ def test_another_right_answer_is_right(tmp_path, number):
     assert check(str(path), train=False).right
 
 
+def test_a_reverse_pass_and_a_bptt_written_otherwise_are_right(tmp_path):
+    reverse = solution(3).replace(
+        "grads[key] = g if key not in grads else grads[key] + g", "grads[key] = grads.get(key, 0.0) + g")
+    bptt = solution(5).replace('grads["synapse_h"] = grads["synapse_h"] + d_synapse_h', 'shares.append(d_synapse_h)')
+    bptt = bptt.replace("    return grads", "    grads['synapse_h'] = sum(shares[::-1])\n    return grads")
+    bptt = bptt.replace("    future = 0.0", "    shares = []\n    future = 0.0")
+    for number, text in ((3, reverse), (5, bptt)):
+        path = tmp_path / FILES[number]
+        path.write_text(text)
+        diagnosis = check(str(path), train=False)
+        assert diagnosis.right, diagnosis.text
+
+
 def test_the_template_is_not_written_yet(tmp_path):
     path = start(1, tmp_path)
     diagnosis = check(str(path), train=False)
