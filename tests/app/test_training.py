@@ -7,6 +7,7 @@ from graphnet import at, bits_to_int, load_task, train
 from graphnet.errors import DivergedError, NonFiniteError, WeightsError
 from graphnet import add_integers, evaluate, load_weights, save_weights
 from graphnet.app.training import Networks, sgd_update
+from graphnet.rnn.data import Batch
 from conftest import TASK
 from post_reference import run_post
 
@@ -146,6 +147,16 @@ def test_weights_trained_in_a_second_add_numbers_hundreds_of_bits_long_or_say_wh
     with pytest.raises(NonFiniteError, match=r"^the network's run overflows with these weights \(.*, counting from "
                                              r"bit 0\): there is no sum to read from it$"):
         add_integers(network, huge, a, b)
+
+
+def test_members_side_by_side_draw_from_their_own_streams_and_each_diverges_alone():
+    streams = [iter([Batch(np.full((8, 2, 2), m), np.full((8, 2, 1), -m))]) for m in range(3)]
+    networks = Networks({"w": np.zeros((3, 2, 1))}, [0.1, 0.2, 0.3], streams, side_by_side=True)
+    batch = networks.batch()  # the member axis after the steps'
+    assert batch.x.shape == (8, 3, 2, 2) and batch.y.shape == (8, 3, 2, 1)
+    assert batch.x[0, :, 0, 0].tolist() == [0, 1, 2] and batch.y[7, :, 1, 0].tolist() == [0, -1, -2]
+    grads = {"w": np.array([[[1.0], [2.0]], [[np.nan], [0.0]], [[3.0], [4.0]]])}
+    assert networks.finite(np.array([0.5, 0.5, np.inf]), grads).tolist() == [True, False, False]
 
 
 def test_members_that_leave_take_their_weights_rate_and_gradients_with_them():
