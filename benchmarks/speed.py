@@ -2,8 +2,11 @@
 
 Every contestant trains the post's 8-bit addition RNN (hidden 16) by SGD; rounds alternate between them so
 the machine's drift hits all alike. It prints examples per second (median and min-max over rounds) and the
-ratio to the post's loop, the time to get all 128x128 problems right, and how the cost of build, forward and
-backward grows with the number of steps.
+ratios to the post's loop and to the hand-tuned loop (each the median over rounds of that round's ratio, so
+that a slow spell of the machine, which slows the contestants of one round alike, does not move it), the time
+to get all 128x128 problems right, and how the cost of build, forward and backward grows with the number of
+steps. On a machine shared with other jobs, give the benchmark a core of its own (``--cpu``, with the other
+jobs moved off it, e.g. ``taskset -a -p 1 PID`` for each), or its ratios move by 10 % from run to run.
 
 Run ``python -m benchmarks speed`` from the repository root (``--quick``: tiny sizes, one round, to check it
 works; not for timing).
@@ -13,6 +16,7 @@ Timings are only compared within one run. PyTorch is used when it is installed, 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -152,7 +156,9 @@ def throughput(iterations: int, rounds: int, batches: Sequence[int], *, compiled
     contestants: list[tuple[str, int, int, Callable[[], None]]] = [
         ("post's loop (numpy)", 1, iterations, lambda: post_loop(iterations))]
     for batch in batches:
-        n = max(1, iterations // batch * 4) if batch > 1 else iterations
+        # as many examples a round as batch 1's iterations times 16: long enough to time, and to make what a
+        # training run does once (reading the task, building and compiling the graph) as small a part as at batch 1
+        n = max(1, iterations * 16 // batch) if batch > 1 else iterations
         contestants.append(("graphnet", batch, n * batch, lambda n=n, b=batch: graphnet_loop(n, b)))
         if compiled:
             more = n * COMPILED_MORE
@@ -171,11 +177,15 @@ def throughput(iterations: int, rounds: int, batches: Sequence[int], *, compiled
     return [(name, batch, samples[i]) for i, (name, batch, _, _) in enumerate(contestants)]
 
 
+def ratio(samples: Sequence[float], baseline: Sequence[float]) -> float:
+    """How many times ``baseline``'s rate ``samples`` is: the median over rounds of the two rates' ratio in each."""
+    return statistics.median(a / b for a, b in zip(samples, baseline))
+
+
 def whole_runs(rounds: int, quick: bool) -> list[tuple[str, list[float]]]:
     """Wall seconds of whole processes, alternating: the post's run (``graphnet train``, import, compile, train,
     the accuracy check) in numpy mode and compiled, from an empty compilation cache and from a filled one; and a
     16-seed sweep, its members in numpy mode and compiled (the cache filled)."""
-    import os
     import subprocess
     import sys
     import tempfile
@@ -248,8 +258,6 @@ def scaling(lengths: Sequence[int]) -> list[tuple[int, float, float, float]]:
 
 
 def _machine() -> str:
-    import os
-
     cpu = platform.processor()
     try:
         for line in open("/proc/cpuinfo"):
@@ -271,7 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks speed",
         description=__doc__.split("\n\n")[0],
-        epilog="examples:\n  python -m benchmarks speed\n  python -m benchmarks speed --quick   # tiny sizes: does it run?",
+        epilog="examples:\n  python -m benchmarks speed\n  python -m benchmarks speed --quick   # tiny sizes: does it run?\n"
+               "  python -m benchmarks speed --cpu 1   # on core 1 alone",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes and one round, to check it works")
@@ -280,25 +289,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--compile", action="store_true",
                         help="graphnet compiled with JAX as a contestant too (the 'compile' extra), and whole "
                         "processes: the post's run and a 16-seed sweep, numpy mode against compiled")
+    parser.add_argument("--cpu", type=int, metavar="N",
+                        help="run on core N alone (Linux); on a shared machine, move the other jobs off it first")
     args = parser.parse_args(argv)
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
     rounds, iterations = (1, 20) if args.quick else (args.rounds, args.iterations)
     print(f"machine: {_machine()}")
     results = throughput(iterations, rounds, (1, 64, 256) if not args.quick else (1, 4), compiled=args.compile)
-    baseline = statistics.median(results[0][2])
-    tuned = {batch: statistics.median(samples) for name, batch, samples in results if name == "hand-tuned numpy"}
+    baseline = results[0][2]
+    tuned = {batch: samples for name, batch, samples in results if name == "hand-tuned numpy"}
+    torch = {batch: samples for name, batch, samples in results if name == "PyTorch CPU"}
     print(f"\n{'implementation':<22}{'batch':>6}{'examples/s (median)':>22}{'min-max':>24}{'vs post':>9}"
-          f"{'vs hand-tuned':>15}")
+          f"{'vs hand-tuned':>15}" + (f"{'vs PyTorch':>12}" if torch else ""))
     for name, batch, samples in results:
-        med = statistics.median(samples)
         spread = f"{min(samples):,.0f}-{max(samples):,.0f}"
-        print(f"{name:<22}{batch:>6}{med:>22,.0f}{spread:>24}{med / baseline:>8.2f}x{med / tuned[batch]:>14.2f}x")
+        print(f"{name:<22}{batch:>6}{statistics.median(samples):>22,.0f}{spread:>24}"
+              f"{ratio(samples, baseline):>8.2f}x{ratio(samples, tuned[batch]):>14.2f}x"
+              + (f"{ratio(samples, torch[batch]):>11.2f}x" if batch in torch else ""))
     if args.compile:
         print(f"\n{'whole process (wall seconds)':<40}{'median':>8}{'min-max':>14}{'vs numpy mode':>15}")
         whole = whole_runs(rounds, args.quick)
         for name, seconds in whole:
-            med = statistics.median(seconds)
-            against = statistics.median(whole[0 if "post" in name else 3][1])
-            print(f"{name:<40}{med:>8.2f}{f'{min(seconds):.2f}-{max(seconds):.2f}':>14}{against / med:>14.2f}x")
+            against = whole[0 if "post" in name else 3][1]  # numpy mode's seconds, round by round
+            print(f"{name:<40}{statistics.median(seconds):>8.2f}{f'{min(seconds):.2f}-{max(seconds):.2f}':>14}"
+                  f"{ratio(against, seconds):>14.2f}x")
     print(f"\n{'time to solve all 128x128 problems':<55}{'seconds':>9}{'iterations':>12}")
     for name, seconds, its in time_to_solve(args.quick):
         print(f"{name:<55}{seconds:>9.3f}{its:>12}")

@@ -170,17 +170,19 @@ class Networks:
         batches = [next(self.streams[m]) for m in self.active]
         return Batch(np.stack([b.x for b in batches], axis=1), np.stack([b.y for b in batches], axis=1))
 
-    def finite(self, loss: np.ndarray, grads: Params) -> np.ndarray:
-        """Whether the loss and every gradient are finite: one flag per member (one flag alone for one network)."""
+    def lost(self, loss: np.ndarray, grads: Params) -> np.ndarray | None:
+        """The members whose loss or a gradient has a NaN or an inf (a flag per member, in member-axis order; one
+        flag alone for one network), or ``None`` when none has: what a training loop asks every iteration."""
         if not self.side_by_side:  # one running total: a NaN or an inf anywhere makes it non-finite
             total = float(loss)
             for g in grads.values():
-                total += float(g.sum())
-            return np.array([math.isfinite(total)])
+                total += float(np.add.reduce(g, axis=None))  # g.sum(), without the Python wrapper around it
+            return None if math.isfinite(total) else np.array([True])
         total = np.array(loss, dtype=np.float64)
         for g in grads.values():
             total = total + g.reshape(len(self.active), -1).sum(axis=1)
-        return np.isfinite(total)
+        lost = ~np.isfinite(total)
+        return lost if lost.any() else None
 
     def update(self, grads: Params) -> None:
         """W <- W - learning_rate * dL/dW, each member with its own rate."""
@@ -227,8 +229,8 @@ def descend(
             feeds = network.feeds(batch.x, batch.y)
             run = program.forward(feeds, networks.params)
             grads = run.backward()
-            lost = ~networks.finite(run.value(LOSS), grads)
-            if lost.any():
+            lost = networks.lost(run.value(LOSS), grads)
+            if lost is not None:
                 diverged(iteration, lost, feeds, grads)
                 networks.leave(lost, grads)
                 if not networks.active:
