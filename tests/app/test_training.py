@@ -156,7 +156,8 @@ def test_members_side_by_side_draw_from_their_own_streams_and_each_diverges_alon
     assert batch.x.shape == (8, 3, 2, 2) and batch.y.shape == (8, 3, 2, 1)
     assert batch.x[0, :, 0, 0].tolist() == [0, 1, 2] and batch.y[7, :, 1, 0].tolist() == [0, -1, -2]
     grads = {"w": np.array([[[1.0], [2.0]], [[np.nan], [0.0]], [[3.0], [4.0]]])}
-    assert networks.finite(np.array([0.5, 0.5, np.inf]), grads).tolist() == [True, False, False]
+    assert networks.lost(np.array([0.5, 0.5, np.inf]), grads).tolist() == [False, True, True]
+    assert networks.lost(np.array([0.5, 0.5, 0.5]), {"w": np.ones((3, 2, 1))}) is None
 
 
 def test_members_that_leave_take_their_weights_rate_and_gradients_with_them():
