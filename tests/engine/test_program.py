@@ -108,6 +108,22 @@ def test_a_node_types_wrong_result_is_raised_as_the_engine_said_it_not_chained_t
         exc = exc.__cause__ or exc.__context__
     assert exc is None
 
+    @node_type("bare")
+    class Bare(Node):
+        """x, whose backward returns its gradient bare, not in a tuple."""
+
+        def forward(self, ctx, x):
+            return x
+
+        def backward(self, ctx, grad):
+            return grad
+
+    g = Graph()
+    g.apply("sum", "loss", g.apply("bare", "z", g.parameter("w", (1, 2))))
+    with pytest.raises(GraphError, match=r"^bare.backward at node 'z' returned array\(\[\[1., 1.\]\]\) for its 1 inputs; "
+                                         r"it returns a tuple, one gradient \(or None\) per input"):
+        g.compile().forward({}, {"w": np.ones((1, 2))}).backward()
+
 
 def test_a_failing_op_is_named_and_so_is_a_node_type_that_is_not_graphnets(node_type):
     @node_type("boom")

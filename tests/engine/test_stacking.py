@@ -171,6 +171,23 @@ def test_groups_that_would_wait_for_each_other_are_not_all_stacked():
     assert_runs_match(g, {}, {"w": np.arange(-3.0, 3.0).reshape(3, 2) / 4}, exact=True)
 
 
+def test_of_groups_that_would_wait_for_each_other_the_largest_are_kept_and_all_come_by_first_member():
+    # As above with a third sigmoid (a3): the sigmoids are now the larger group, kept, and the tanhs run op by op;
+    # the squares (p1, p2), in no cycle, are kept too and come first, as their first member does.
+    g = Graph()
+    g.parameter("w", (3, 2))
+    g.apply("mul", "p1", "w", "w")
+    g.apply("mul", "p2", "w", "w")
+    g.apply("tanh", "b2", "w")
+    g.apply("sigmoid", "a2", "b2")
+    g.apply("sigmoid", "a1", g.apply("exp", "e", "w"))
+    g.apply("sigmoid", "a3", g.apply("relu", "c", "w"))
+    g.apply("relu", "r", g.apply("tanh", "b1", "a1"))
+    g.apply("sum", "loss", "p1", "p2", "a2", "a3", "r")
+    assert groups(g) == [["p1", "p2"], ["a2", "a1", "a3"]]
+    assert_runs_match(g, {}, {"w": np.arange(-3.0, 3.0).reshape(3, 2) / 4}, exact=True)
+
+
 def test_node_types_with_settings_get_them_when_stacked_too():
     g = Graph()
     g.parameter("w", (6, 6))
