@@ -216,6 +216,15 @@ def test_an_op_fed_one_node_twice_and_a_node_read_twice_get_every_gradient():
     assert_runs_match(g, {f"x{t}": rng.normal(size=(2, 2)) for t in range(3)}, {"w": rng.normal(size=(2, 2))})
 
 
+def test_ops_with_other_settings_are_not_stacked_together():
+    g = Graph()
+    g.parameter("w", (2, 6))
+    g.apply("slice", "left", "w", attrs={"start": 0, "stop": 2})
+    g.apply("slice", "middle", "w", attrs={"start": 2, "stop": 4})  # alike but for its bounds
+    g.apply("sum", "loss", "left", "middle")
+    assert groups(g) == []
+
+
 def test_stacking_leaves_the_graph_it_rewrites_unchanged():
     from graphnet.render import node_link_json, to_digraph
 
