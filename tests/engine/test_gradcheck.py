@@ -56,9 +56,22 @@ class MaxScaled(Node):
         ctx.save(top)
         return x / top
 
-    def backward(self, ctx, grad):  # (as if the max were a constant: only the stacking is judged here)
-        (top,) = ctx.saved
-        return (grad / top,)
+    def backward(self, ctx, grad):  # (as if the max were 1: only the stacking is judged here, and only forward's)
+        return (grad,)
+
+
+class BackwardScaledByItsLargest(Node):
+    """A sigmoid whose backward scales by the gradient's largest element: run stacked, every member's largest."""
+
+    name = "scaled_backward"
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        return get_node("sigmoid").forward(ctx, x)
+
+    def backward(self, ctx, grad):
+        (g,) = get_node("sigmoid").backward(ctx, grad)
+        return (g / np.abs(grad).max(),)
 
 
 class BackwardNotPerMember(Node):
@@ -90,6 +103,7 @@ class SumsTheFirstAxis(Node):
 
 def test_a_stacking_rule_is_held_to_each_members_own_numbers_and_shapes():
     assert check_stacking(MaxScaled()) > 0.1  # the members' inputs differ, so their maxes do
+    assert check_stacking(BackwardScaledByItsLargest()) > 0.01
     with pytest.raises(AssertionError, match=r"^max_scaled declares stacking, but run stacked its numbers differ from "
                                              r"its members' alone \(relative error .*\)$"):
         check_node(MaxScaled())
