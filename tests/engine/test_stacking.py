@@ -188,6 +188,29 @@ def test_of_groups_that_would_wait_for_each_other_the_largest_are_kept_and_all_c
     assert_runs_match(g, {}, {"w": np.arange(-3.0, 3.0).reshape(3, 2) / 4}, exact=True)
 
 
+def test_an_op_of_several_outputs_is_copied_as_it_is(node_type):
+    @node_type("halves")
+    class Halves(Node):
+        """The first column, and the rest."""
+
+        multiple_outputs = True
+
+        def forward(self, ctx, x):
+            return x[:, :1], x[:, 1:]
+
+        def backward(self, ctx, first, rest):
+            return (np.concatenate([first, rest], axis=1),)
+
+        def shape(self, x):
+            return [(x[0], 1), (x[0], x[1] - 1)]
+
+    g = Graph()
+    g.apply("halves", ("first", "rest"), g.parameter("w", (2, 3)))
+    g.apply("sum", "loss", g.apply("matmul", "a", "first", g.parameter("v", (1, 2))), g.apply("sigmoid", "b", "rest"))
+    assert stacked(g).node("rest") == g.node("rest")
+    assert_runs_match(g, {}, {"w": np.arange(6.0).reshape(2, 3) / 4, "v": np.ones((1, 2))}, exact=True)
+
+
 def test_node_types_with_settings_get_them_when_stacked_too():
     g = Graph()
     g.parameter("w", (6, 6))
@@ -238,7 +261,9 @@ def test_a_stacked_graph_keeps_every_member_and_what_its_builder_stored_on_it():
     graph = Network(get_cell("rnn"), inputs=2, hidden=3, outputs=1).graph(4)
     fast = stacked(graph)
     fast.validate()
-    assert set(graph.nx) < set(fast.nx)
+    assert set(graph.nx) < set(fast.nx) and fast.name == "rnn unrolled over 4 steps, stacked"
+    assert all(fast.node(k)["kind"] == "stacked" for k in fast.nx if k not in graph.nx)  # what it adds, for pictures
+    assert fast.node("loss")["kind"] == "loss"  # an op it copies as it is
     assert fast.node("y_hat[2]")["op"] == "unstack" and fast.node("y_hat[2]")["kind"] == "output"
     assert fast.node("y_hat[2]")["t"] == 2 and fast.node("y_hat[0..3]")["stacked"]
     assert fast.node("synapse_1 x4")["inputs"] == ("synapse_1",)  # the shared weight, handed to every member
