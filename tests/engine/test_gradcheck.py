@@ -257,7 +257,7 @@ def test_compare_allows_rounding_relative_to_the_loss_and_nothing_more():
     assert not compare(numeric + 1e-7, numeric, scale=1.0).passed
     assert compare(numeric + 1e-7, numeric, scale=100.0).passed  # a bigger loss rounds more
     assert not compare(numeric * (1 + 1e-4), numeric, scale=1e-9).passed  # 0.5 off by 1e-4: relative, fails
-    assert not compare(numeric + 1e-3, numeric, scale=0.0).passed  # an objective of exactly 0 allows no rounding
+    assert not compare(np.array([1e-3]), np.array([0.0]), scale=0.0).passed  # an objective of 0 allows no rounding
 
 
 def test_a_verdict_reports_the_largest_difference_its_allowance_and_the_gradients_size():
