@@ -311,7 +311,7 @@ def train_compiled(
                 batch = Batch(x[0], y[0])
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                     run = logged.forward(network.feeds(batch.x, batch.y), params)
-                entry = _log_entry(task, network, batch, run.value, iteration)
+                entry = _log_entry(task, batch, run.value, iteration)
             first = chunks.compiling is None
             after, (loss, error, finite) = chunks(params, spec.learning_rate, x, y, np.arange(length) < count)
             if first and on_compiled is not None:

@@ -132,7 +132,7 @@ def train(
         if spec.log_every and iteration % spec.log_every == 0:
             every_value = run if on_update else network.program(bits, batch=spec.batch_size).forward(
                 network.feeds(batch.x, batch.y), networks.params)
-            entry = _log_entry(task, network, batch, every_value.value, iteration)
+            entry = _log_entry(task, batch, every_value.value, iteration)
             result.log.append(entry)
             if log:
                 log(entry)
@@ -308,7 +308,7 @@ def predictions(value: Callable[[str], np.ndarray], steps: int) -> np.ndarray:
     return np.stack([value(key) for key in over(PREDICTION, steps)])
 
 
-def _log_entry(task: Task, network: Network, batch: Batch, values: Callable, iteration: int) -> LogEntry:
+def _log_entry(task: Task, batch: Batch, values: Callable, iteration: int) -> LogEntry:
     y_hat = predictions(values, batch.x.shape[0])[:, 0]  # (T, outputs), first example
     y = batch.y[:, 0]
     predicted = np.round(y_hat)

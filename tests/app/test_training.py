@@ -1,12 +1,15 @@
 """Training: the post's published run, the post's algorithm for other settings, accuracy, weights files."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 from graphnet import at, bits_to_int, load_task, train
-from graphnet.errors import DivergedError, WeightsError
+from graphnet.errors import DivergedError, NonFiniteError, WeightsError
 from graphnet import add_integers, evaluate, load_weights, save_weights
-from graphnet.app.training import sgd_update
+from graphnet.app.training import Networks, sgd_update
+from graphnet.rnn.data import Batch
 from conftest import TASK
 from post_reference import run_post
 
@@ -87,6 +90,12 @@ def test_the_log_shows_the_first_problem_of_each_batch():
         assert entry.loss == loss  # the batch's
 
 
+def test_a_log_entry_prints_as_the_posts():
+    (entry,) = train(load_task(TASK, ["training.iterations=1"])).log
+    assert entry.lines() == ["Error:3.45638663", "Pred:[0 0 0 0 0 0 0 1]", "True:[0 1 0 0 0 1 0 1]", "9 + 60 = 1",
+                             "------------"]
+
+
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf, on purpose
 def test_nan_gradients_of_a_finite_loss_stop_training_before_their_update():
     # Weights of +-1e300 whose columns sum to 0: every hidden unit is alike, so h @ synapse_1 is exactly 0, every
@@ -99,8 +108,11 @@ def test_nan_gradients_of_a_finite_loss_stop_training_before_their_update():
     run = network.program(8).forward(network.feeds(problem.x, problem.y), params)
     assert run.value("loss") == 1.0 and np.isnan(run.backward()["synapse_h"]).any()
     updates = []
-    with pytest.raises(DivergedError, match=r"^training diverged at iteration 0: the gradient at node 'h\[6\]' is NaN"):
-        train(task, params=params, after_update=lambda *update: updates.append(update))
+    with pytest.raises(DivergedError, match=r"^training diverged at iteration 0: the gradient at node 'h\[6\]' is NaN"
+                                            r".*; lower training.learning_rate, or check the weights it started from$"):
+        with warnings.catch_warnings():  # said in one line, without numpy's overflow warnings on the way there
+            warnings.simplefilter("error")
+            train(task, params=params, after_update=lambda *update: updates.append(update))
     assert updates == []  # no NaN update made, nor handed on to be checkpointed
 
 
@@ -109,6 +121,58 @@ def test_trained_weights_add_numbers_far_longer_than_they_saw(post_run):
     a, b = 3**400, 7**300
     assert add_integers(network, post_run.params, a, b) == a + b
     assert add_integers(network, post_run.params, 0, 0) == 0
+
+
+FAST = "tasks/binary_addition_fast.toml"
+
+
+@pytest.fixture(scope="module")
+def fast_run():
+    """The fast task's run: 500 batches of 16, a second or less, and every 8-bit problem solved."""
+    return train(load_task(FAST))
+
+
+def test_accuracy_reads_as_the_readme_shows_it_on_all_problems_or_on_random_ones(fast_run):
+    task = load_task(FAST)
+    assert evaluate(task, fast_run.params).line() == "accuracy: 1.0000 (16384/16384) on all 16384 8-bit problems"
+    # Of 32-bit problems there are too many: 10,000 random ones, or as many as asked, in batches of any size.
+    assert (evaluate(task, fast_run.params, bits=32).line()
+            == "accuracy: 1.0000 (10000/10000) on 10000 random 32-bit problems")
+    assert (evaluate(task, fast_run.params, bits=32, samples=1000, batch=300).line()
+            == "accuracy: 1.0000 (1000/1000) on 1000 random 32-bit problems")
+
+
+def test_weights_trained_in_a_second_add_numbers_hundreds_of_bits_long_or_say_why_not(fast_run):
+    network = load_task(FAST).build_network()
+    a, b = 3**400, 7**300
+    assert add_integers(network, fast_run.params, a, b) == a + b
+    assert add_integers(network, fast_run.params, 0, 0) == 0
+    huge = {k: np.full_like(w, 1e308) for k, w in fast_run.params.items()}  # 1 + 1 at bit 0 overflows
+    with pytest.raises(NonFiniteError, match=r"^the network's run overflows with these weights \(.*, counting from "
+                                             r"bit 0\): there is no sum to read from it$"):
+        add_integers(network, huge, a, b)
+
+
+def test_members_side_by_side_draw_from_their_own_streams_and_each_diverges_alone():
+    streams = [iter([Batch(np.full((8, 2, 2), m), np.full((8, 2, 1), -m))]) for m in range(3)]
+    networks = Networks({"w": np.zeros((3, 2, 1))}, [0.1, 0.2, 0.3], streams, side_by_side=True)
+    batch = networks.batch()  # the member axis after the steps'
+    assert batch.x.shape == (8, 3, 2, 2) and batch.y.shape == (8, 3, 2, 1)
+    assert batch.x[0, :, 0, 0].tolist() == [0, 1, 2] and batch.y[7, :, 1, 0].tolist() == [0, -1, -2]
+    grads = {"w": np.array([[[1.0], [2.0]], [[np.nan], [0.0]], [[3.0], [4.0]]])}
+    assert networks.lost(np.array([0.5, 0.5, np.inf]), grads).tolist() == [False, True, True]
+    assert networks.lost(np.array([0.5, 0.5, 0.5]), {"w": np.ones((3, 2, 1))}) is None
+
+
+def test_members_that_leave_take_their_weights_rate_and_gradients_with_them():
+    networks = Networks({"w": np.array([[1.0], [2.0], [3.0]])}, [0.1, 0.2, 0.3], [iter(())] * 3, side_by_side=True)
+    grads = {"w": np.array([[10.0], [20.0], [30.0]])}
+    networks.leave(np.array([False, True, False]), grads)
+    assert networks.active == [0, 2] and grads["w"].tolist() == [[10.0], [30.0]]
+    networks.update(grads)  # the others go on as they would have alone
+    assert networks.params["w"].tolist() == [[1.0 - 0.1 * 10.0], [3.0 - 0.3 * 30.0]]
+    networks.leave(np.array([True, False]))
+    assert networks.active == [2] and networks.params["w"].tolist() == [[3.0 - 0.3 * 30.0]]
 
 
 def test_sgd_step_is_out_of_place():

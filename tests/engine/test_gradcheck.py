@@ -45,6 +45,104 @@ def test_a_stacking_rule_the_node_type_does_not_keep_is_caught():
     assert check_stacking(get_node("squared_error")) == 0.0
 
 
+class MaxScaled(Node):
+    """x / max(x), claiming to stack elementwise: run stacked, the max is every member's, not each one's own."""
+
+    name = "max_scaled"
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        top = x.max()
+        ctx.save(top)
+        return x / top
+
+    def backward(self, ctx, grad):  # (as if the max were 1: only the stacking is judged here, and only forward's)
+        return (grad,)
+
+
+class BackwardScaledByItsLargest(Node):
+    """A sigmoid whose backward scales by the gradient's largest element: run stacked, every member's largest."""
+
+    name = "scaled_backward"
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        return get_node("sigmoid").forward(ctx, x)
+
+    def backward(self, ctx, grad):
+        (g,) = get_node("sigmoid").backward(ctx, grad)
+        return (g / np.abs(grad).max(),)
+
+
+class BackwardNotPerMember(Node):
+    """A sigmoid whose backward, run stacked, sums its members' gradients instead of giving each its own."""
+
+    name = "not_per_member"
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        return get_node("sigmoid").forward(ctx, x)
+
+    def backward(self, ctx, grad):
+        (g,) = get_node("sigmoid").backward(ctx, grad)
+        return (g.sum(axis=0) if g.ndim == 3 else g,)
+
+
+class SumsTheFirstAxis(Node):
+    """The sum over the first axis, claiming to stack: run stacked it sums the members, not each one's batch."""
+
+    name = "sums_first"
+    stacking = Stacking()
+
+    def forward(self, ctx, x):
+        return x.sum(axis=0)
+
+    def backward(self, ctx, grad):
+        return (grad,)
+
+
+def test_a_stacking_rule_is_held_to_each_members_own_numbers_and_shapes():
+    assert check_stacking(MaxScaled()) > 0.1  # the members' inputs differ, so their maxes do
+    assert check_stacking(BackwardScaledByItsLargest()) > 0.01
+    with pytest.raises(AssertionError, match=r"^max_scaled declares stacking, but run stacked its numbers differ from "
+                                             r"its members' alone \(relative error .*\)$"):
+        check_node(MaxScaled())
+    with pytest.raises(AssertionError, match=r"^not_per_member declares stacking, but run stacked its backward gives "
+                                             r"input 0 a gradient of shape \(2, 4\), not one per member of \(2, 4\)$"):
+        check_stacking(BackwardNotPerMember())
+    with pytest.raises(AssertionError, match=r"^sums_first declares stacking, but run stacked it gives shape \(2, 4\) "
+                                             r"where each of 3 members gives \(4,\)$"):
+        check_stacking(SumsTheFirstAxis())
+
+
+class TwoGradients(Node):
+    """One input, and a backward that returns two gradients."""
+
+    name = "two_gradients"
+
+    def forward(self, ctx, x):
+        return 2 * x
+
+    def backward(self, ctx, grad):
+        return 2 * grad, 2 * grad
+
+
+class GradientOfTheWrongShape(TwoGradients):
+    """One input, and a backward that returns its gradient summed over the batch."""
+
+    name = "wrong_shape"
+
+    def backward(self, ctx, grad):
+        return (2 * grad.sum(axis=0),)
+
+
+def test_a_backward_that_returns_the_wrong_gradients_is_named():
+    with pytest.raises(AssertionError, match=r"^two_gradients.backward returned 2 gradients for 1 inputs$"):
+        check_node(TwoGradients())
+    with pytest.raises(AssertionError, match=r"^wrong_shape.backward gave shape \(1,\) for input \(1, 1\)$"):
+        check_node(GradientOfTheWrongShape())
+
+
 def test_every_graphnet_node_type_passes_the_speed_layers_too():
     results = {name: check_node(node) for name, node in registered_nodes().items()
                if not node.leaf and type(node).__module__.startswith("graphnet.engine.")}
@@ -64,6 +162,8 @@ def test_relative_error_is_zero_for_equal_and_one_for_opposite():
     a = np.array([1.0, 2.0])
     assert relative_error(a, a) == 0.0
     assert relative_error(a, -a) == 1.0
+    assert relative_error(1e-100 * a, -1e-100 * a) == 1.0  # relative, however small
+    assert relative_error(0 * a, 0 * a) == 0.0
 
 
 # The same wrong sigmoid as a user's plugin file, registered under a name a task can choose.
@@ -129,6 +229,15 @@ def test_an_exactly_zero_gradient_passes():
     assert checks["w_in"].passed and checks["w_in"].size < 1e-9
 
 
+def test_a_weight_the_objective_does_not_read_has_a_zero_gradient_that_passes():
+    g = Graph()
+    g.parameter("unread", (1, 2))
+    g.apply("sum", "loss", g.apply("sigmoid", "s", g.parameter("w", (1, 2))))
+    checks = check_program(g.compile(["loss"]), {}, {"w": np.ones((1, 2)), "unread": np.ones((1, 2))})
+    assert set(checks) == {"w", "unread"} and checks["w"].passed and checks["w"].size > 0.1
+    assert checks["unread"].passed and checks["unread"].size == 0.0
+
+
 def test_a_vanishing_gradient_passes_when_right_and_fails_when_wrong(node_type):
     # The hidden layer's weights get gradients of about 1e-5 (the output weight is tiny, so little error reaches
     # them), as a user's cell may: right, they pass; with the hidden layer's backward wrong, they fail.
@@ -148,3 +257,12 @@ def test_compare_allows_rounding_relative_to_the_loss_and_nothing_more():
     assert not compare(numeric + 1e-7, numeric, scale=1.0).passed
     assert compare(numeric + 1e-7, numeric, scale=100.0).passed  # a bigger loss rounds more
     assert not compare(numeric * (1 + 1e-4), numeric, scale=1e-9).passed  # 0.5 off by 1e-4: relative, fails
+    assert not compare(np.array([1e-3]), np.array([0.0]), scale=0.0).passed  # an objective of 0 allows no rounding
+
+
+def test_a_verdict_reports_the_largest_difference_its_allowance_and_the_gradients_size():
+    numeric = np.array([[1e-9, 0.0, 0.5]])
+    verdict = compare(numeric + [[1e-9, 0.0, 2e-9]], numeric, scale=3.0)
+    assert (verdict.difference, verdict.atol, verdict.size) == pytest.approx((2e-9, 3e-8, 0.5), rel=1e-6)
+    assert str(verdict) == "ok" and str(compare(numeric + 1, numeric, scale=3.0)) == "FAILED"
+    assert compare(np.zeros((2, 0)), np.zeros((2, 0)), scale=1.0).passed  # a weight of no elements

@@ -182,6 +182,19 @@ def test_a_subgraph_holds_what_its_outputs_need_and_every_leaf_and_settings_of_i
         g.subgraph(["s", "c"])
 
 
+def test_a_copy_is_a_graph_of_ones_own_that_grows_alone():
+    g = Graph("shared")
+    g.apply("slice", "s", g.parameter("w", (1, 3)), attrs={"start": 0, "stop": 2})
+    g.freeze()
+    mine = g.copy()
+    assert mine.name == "shared" and g.frozen and not mine.frozen
+    mine.apply("sigmoid", "extra", "s")
+    mine.nx.nodes["s"]["attrs"]["stop"] = 1
+    assert g.keys() == ["w", "s"] and g.node("s")["attrs"] == {"start": 0, "stop": 2}
+    assert mine.keys() == ["w", "s", "extra"] and mine.node("extra")["shape"] == (1, 2)
+    assert g.copy("renamed").name == "renamed" and g.name == "shared"
+
+
 def hand_built() -> nx.DiGraph:
     """``y = sigmoid(x @ w)`` as networkx holds it, built without :class:`Graph`'s checks."""
     d = nx.DiGraph(name="by hand")

@@ -193,3 +193,13 @@ def test_a_node_type_whose_stacking_rule_is_not_one_is_refused_when_registered(n
             """A plugin's guess at how stacking is declared."""
 
             stacking = "elementwise"
+
+
+def test_a_leaf_is_fed_by_the_run_and_a_context_made_without_needs_input_grad_wants_every_gradient():
+    with pytest.raises(GraphError, match=r"^a parameter node is fed by the run, not computed$"):
+        get_node("parameter").forward(Context())
+    wants = Context().needs_input_grad
+    assert wants[0] and wants[7]
+    with pytest.raises(TypeError, match=r"^needs_input_grad of a context made without it: index it, "
+                                        r"needs_input_grad\[i\]$"):  # how many inputs there are is the node type's
+        list(wants)

@@ -108,6 +108,22 @@ def test_a_node_types_wrong_result_is_raised_as_the_engine_said_it_not_chained_t
         exc = exc.__cause__ or exc.__context__
     assert exc is None
 
+    @node_type("bare")
+    class Bare(Node):
+        """x, whose backward returns its gradient bare, not in a tuple."""
+
+        def forward(self, ctx, x):
+            return x
+
+        def backward(self, ctx, grad):
+            return grad
+
+    g = Graph()
+    g.apply("sum", "loss", g.apply("bare", "z", g.parameter("w", (1, 2))))
+    with pytest.raises(GraphError, match=r"^bare.backward at node 'z' returned array\(\[\[1., 1.\]\]\) for its 1 inputs; "
+                                         r"it returns a tuple, one gradient \(or None\) per input"):
+        g.compile().forward({}, {"w": np.ones((1, 2))}).backward()
+
 
 def test_a_failing_op_is_named_and_so_is_a_node_type_that_is_not_graphnets(node_type):
     @node_type("boom")
@@ -123,11 +139,32 @@ def test_a_failing_op_is_named_and_so_is_a_node_type_that_is_not_graphnets(node_
     program = g.compile()
     with pytest.raises(GraphError) as failed:  # graphnet's own matmul: the message says what numpy said
         program.forward({"x": np.ones((3, 5))}, {"w": np.ones((2, 1))})
-    said = str(failed.value)
-    assert said.startswith("matmul.forward at node 'y' failed: ValueError: ") and "node type" not in said
+    numpy_said = failed.value.__cause__
+    assert isinstance(numpy_said, ValueError)
+    assert str(failed.value) == f"matmul.forward at node 'y' failed: ValueError: {numpy_said}"
     with pytest.raises(GraphError) as failed:  # a plugin's: and where it comes from
         program.forward({"x": np.ones((3, 2))}, {"w": np.ones((2, 1))})
     assert str(failed.value) == f"boom.forward at node 'b' failed: ZeroDivisionError: no (node type 'boom' of {__name__})"
+
+
+def test_a_failing_backward_is_named_as_a_failing_forward_is(node_type):
+    @node_type("bust")
+    class Bust(Node):
+        """x forward; its backward fails."""
+
+        def forward(self, ctx, x):
+            return x
+
+        def backward(self, ctx, grad):
+            raise KeyError("gone")
+
+    g = Graph()
+    g.apply("sum", "loss", g.apply("bust", "b", g.parameter("w", (1, 2))))
+    run = g.compile().forward({}, {"w": np.ones((1, 2))})
+    with pytest.raises(GraphError) as failed:
+        run.backward()
+    assert str(failed.value) == f"bust.backward at node 'b' failed: KeyError: 'gone' (node type 'bust' of {__name__})"
+    assert isinstance(failed.value.__cause__, KeyError)
 
 
 def test_every_nodes_gradients_come_in_the_order_the_reverse_pass_completes_them():

@@ -171,6 +171,46 @@ def test_groups_that_would_wait_for_each_other_are_not_all_stacked():
     assert_runs_match(g, {}, {"w": np.arange(-3.0, 3.0).reshape(3, 2) / 4}, exact=True)
 
 
+def test_of_groups_that_would_wait_for_each_other_the_largest_are_kept_and_all_come_by_first_member():
+    # As above with a third sigmoid (a3): the sigmoids are now the larger group, kept, and the tanhs run op by op;
+    # the squares (p1, p2), in no cycle, are kept too and come first, as their first member does.
+    g = Graph()
+    g.parameter("w", (3, 2))
+    g.apply("mul", "p1", "w", "w")
+    g.apply("mul", "p2", "w", "w")
+    g.apply("tanh", "b2", "w")
+    g.apply("sigmoid", "a2", "b2")
+    g.apply("sigmoid", "a1", g.apply("exp", "e", "w"))
+    g.apply("sigmoid", "a3", g.apply("relu", "c", "w"))
+    g.apply("relu", "r", g.apply("tanh", "b1", "a1"))
+    g.apply("sum", "loss", "p1", "p2", "a2", "a3", "r")
+    assert groups(g) == [["p1", "p2"], ["a2", "a1", "a3"]]
+    assert_runs_match(g, {}, {"w": np.arange(-3.0, 3.0).reshape(3, 2) / 4}, exact=True)
+
+
+def test_an_op_of_several_outputs_is_copied_as_it_is(node_type):
+    @node_type("halves")
+    class Halves(Node):
+        """The first column, and the rest."""
+
+        multiple_outputs = True
+
+        def forward(self, ctx, x):
+            return x[:, :1], x[:, 1:]
+
+        def backward(self, ctx, first, rest):
+            return (np.concatenate([first, rest], axis=1),)
+
+        def shape(self, x):
+            return [(x[0], 1), (x[0], x[1] - 1)]
+
+    g = Graph()
+    g.apply("halves", ("first", "rest"), g.parameter("w", (2, 3)))
+    g.apply("sum", "loss", g.apply("matmul", "a", "first", g.parameter("v", (1, 2))), g.apply("sigmoid", "b", "rest"))
+    assert stacked(g).node("rest") == g.node("rest")
+    assert_runs_match(g, {}, {"w": np.arange(6.0).reshape(2, 3) / 4, "v": np.ones((1, 2))}, exact=True)
+
+
 def test_node_types_with_settings_get_them_when_stacked_too():
     g = Graph()
     g.parameter("w", (6, 6))
@@ -199,6 +239,15 @@ def test_an_op_fed_one_node_twice_and_a_node_read_twice_get_every_gradient():
     assert_runs_match(g, {f"x{t}": rng.normal(size=(2, 2)) for t in range(3)}, {"w": rng.normal(size=(2, 2))})
 
 
+def test_ops_with_other_settings_are_not_stacked_together():
+    g = Graph()
+    g.parameter("w", (2, 6))
+    g.apply("slice", "left", "w", attrs={"start": 0, "stop": 2})
+    g.apply("slice", "middle", "w", attrs={"start": 2, "stop": 4})  # alike but for its bounds
+    g.apply("sum", "loss", "left", "middle")
+    assert groups(g) == []
+
+
 def test_stacking_leaves_the_graph_it_rewrites_unchanged():
     from graphnet.render import node_link_json, to_digraph
 
@@ -212,7 +261,9 @@ def test_a_stacked_graph_keeps_every_member_and_what_its_builder_stored_on_it():
     graph = Network(get_cell("rnn"), inputs=2, hidden=3, outputs=1).graph(4)
     fast = stacked(graph)
     fast.validate()
-    assert set(graph.nx) < set(fast.nx)
+    assert set(graph.nx) < set(fast.nx) and fast.name == "rnn unrolled over 4 steps, stacked"
+    assert all(fast.node(k)["kind"] == "stacked" for k in fast.nx if k not in graph.nx)  # what it adds, for pictures
+    assert fast.node("loss")["kind"] == "loss"  # an op it copies as it is
     assert fast.node("y_hat[2]")["op"] == "unstack" and fast.node("y_hat[2]")["kind"] == "output"
     assert fast.node("y_hat[2]")["t"] == 2 and fast.node("y_hat[0..3]")["stacked"]
     assert fast.node("synapse_1 x4")["inputs"] == ("synapse_1",)  # the shared weight, handed to every member
