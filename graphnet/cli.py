@@ -153,6 +153,8 @@ lines name the likely cause.""",
       --seeds 3 --csv sweep.csv --plot sweep.svg
   graphnet sweep tasks/binary_addition.toml --set network.hidden=8,16 --seeds 16 --compile    # with JAX
   graphnet sweep tasks/binary_addition.toml --set network.hidden=2,4,8,16,32 --seeds 5 --resume  # after a stop
+  graphnet sweep tasks/binary_addition.toml --set network.hidden=2,4,8,16,32 --seeds 20 --scheduler tcp://HOST:8786
+      # on the workers of a `dask scheduler` (the 'distributed' extra); --scheduler local: a cluster on this machine
 
 A trial that diverges (NaN or inf) stops there and the sweep goes on: its row says diverged. Rows are written
 to the CSV as trials finish. Stopped by Ctrl-C, SIGTERM or SIGHUP, a sweep writes the rows of the trials that
@@ -385,6 +387,9 @@ def build_parser() -> Parser:
     p.add_argument("--separately", action="store_true",
                    help="train every trial on its own, not the seeds of a setting as one program (same results, "
                    "slower: to compare)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the trials on a dask.distributed cluster: 'local' (a worker a core, on this machine) "
+                   "or a `dask scheduler`'s tcp://HOST:PORT (the 'distributed' extra); default: a process pool")
     p.add_argument("--resume", action="store_true",
                    help="go on with the sweep whose rows are in the CSV (--csv, or sweep.csv): its trials are kept, "
                    "the others run; refused if it is another task's or of other settings")
@@ -985,6 +990,7 @@ def _positive(option: str, value: int | None, minimum: int = 1, maximum: int | N
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from .app.cluster import require_distributed
     from .app.figures import check_figure_path
     from .app.sweep import SweepInterrupted, diverged_note, parse_grid, plot, stamp, sweep, table, write_csv
 
@@ -995,6 +1001,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _positive("--seeds", args.seeds, maximum=10_000)  # past that the list of runs alone fills memory
     _positive("--check-every", args.check_every)
     _positive("--workers", args.workers, maximum=MAX_WORKERS)
+    if args.scheduler is not None:
+        require_distributed()
+        if args.workers is not None and args.scheduler != "local":
+            raise UsageError(f"--workers: a sweep on --scheduler {args.scheduler} runs on the workers that joined it; "
+                             "leave --workers out (it sets the processes of --scheduler local)")
     grid = parse_grid(args.grid)
     csv = args.csv or SWEEP_CSV
     # The default file is not one the user named: an existing one is theirs, from an earlier sweep, and is kept
@@ -1017,7 +1028,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         trials = sweep(task, grid, args.seeds, check_every=args.check_every, workers=args.workers,
                        plugins=args.plugins, on_trial=None if args.quiet else progress, together=not args.separately,
-                       compile=args.compile, earlier=earlier, record=lambda done: write_csv(csv, done, stamped))
+                       compile=args.compile, earlier=earlier, record=lambda done: write_csv(csv, done, stamped),
+                       scheduler=args.scheduler)
     except SweepInterrupted as stop:  # keep what finished: its rows, then exit as the signal says
         with finishing():
             write_csv(csv, stop.trials, stamped)

@@ -2,14 +2,14 @@
 certainly running, and the others certainly done, with no guess of time.
 
 The plugin registers ``gated_sigmoid``, a sigmoid whose forward waits, at networks of 3 hidden units only, until
-the file named by ``GRAPHNET_TEST_GATE`` exists; on its first wait in a process it writes that process's id to
-``GATE.waiting.PID``, so a test knows which process is in the middle of a trial.
+the gate (a file whose path the plugin's text holds) exists; as it starts to wait in a process it writes that
+process's id to ``GATE.waiting.PID``, so a test knows which process is in the middle of a trial. Its text says
+all it needs: a process that loads it (a sweep's worker, on a cluster too) needs nothing else.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 PLUGIN = '''
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from graphnet import Node, Stacking, register_node
 
-GATE = Path(os.environ["GRAPHNET_TEST_GATE"])
+GATE = Path({gate!r})
 
 
 @register_node("gated_sigmoid")
@@ -47,12 +47,11 @@ SWEEP = ["--set", "network.hidden=4,3", "--set", "network.activation=gated_sigmo
          "training.iterations=200", "--seeds", "2", "--check-every", "50"]
 
 
-def gate(folder: Path) -> tuple[Path, Path, dict]:
-    """The plugin's file and the gate (closed) in ``folder``, and the environment a sweep with them needs."""
-    plugin = folder / "gated_nodes.py"
-    plugin.write_text(PLUGIN)
-    closed = folder / "gate"
-    return plugin, closed, {**os.environ, "GRAPHNET_TEST_GATE": str(closed)}
+def gate(folder: Path) -> tuple[Path, Path]:
+    """The plugin's file and its gate (closed), in ``folder``."""
+    plugin, closed = folder / "gated_nodes.py", folder / "gate"
+    plugin.write_text(PLUGIN.replace("{gate!r}", repr(str(closed))))
+    return plugin, closed
 
 
 def waiting(gate: Path) -> list[int]:

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -140,8 +141,14 @@ class Solved:
         return int(correct_counts(self.network, params, self.problems, EVAL_BATCH)) / self.problems.size
 
 
-def run_trial(task: Task, overrides: tuple[str, ...], seed: int, check_every: int) -> Trial:
-    """Train ``task`` once with ``overrides`` and ``seed``, stopping at the first check that finds it solved."""
+class Abandoned(Exception):
+    """Raised by a trial's check when the sweep no longer wants it (``abandoned()`` says so)."""
+
+
+def run_trial(task: Task, overrides: tuple[str, ...], seed: int, check_every: int,
+              abandoned: Callable[[], bool] | None = None) -> Trial:
+    """Train ``task`` once with ``overrides`` and ``seed``, stopping at the first check that finds it solved (or
+    that finds ``abandoned()`` true: :class:`Abandoned`)."""
     task = task.with_settings(_trial_overrides(overrides, seed))
     solved = Solved(task)
     won = False
@@ -150,6 +157,8 @@ def run_trial(task: Task, overrides: tuple[str, ...], seed: int, check_every: in
     def check(done: int, params, _random_state) -> bool:
         nonlocal won
         stopped_at.update(iteration=done, params=params)
+        if done % check_every == 0 and abandoned is not None and abandoned():
+            raise Abandoned
         won = done % check_every == 0 and solved(params)
         return won
 
@@ -176,21 +185,25 @@ class SweepInterrupted(Stopped):
 
 
 def run_together(task: Task, members: list[tuple[tuple[str, ...], int]], check_every: int,
-                 compile: bool = False) -> list[Trial]:
+                 compile: bool = False, abandoned: Callable[[], bool] | None = None) -> list[Trial]:
     """The trials of ``members`` (each its setting and seed; settings that differ at most in the learning rate)
     trained as one program (:mod:`graphnet.app.members`), each stopped at the check a trial of its own would stop
     at, with the same iterations and accuracy. A graph with a node type that declares no ``stacking`` rule
     cannot run so: its trials run one by one (:func:`run_trial`). ``compile``: trained compiled with JAX
-    (:func:`~graphnet.app.compiled.train_members_compiled`), which runs any graph so, even of one member."""
+    (:func:`~graphnet.app.compiled.train_members_compiled`), which runs any graph so, even of one member.
+    ``abandoned()``, asked at every check: true when the sweep no longer wants these trials (it was stopped; a
+    cluster's worker cannot be told otherwise), which raises :class:`Abandoned` there."""
     task.load_plugins()  # in a worker, which starts with none of them
     tasks = [task.with_settings(_trial_overrides(combo, seed)) for combo, seed in members]
     first = tasks[0]
     program = first.build_network().program(first.problem.bits, batch=first.training.batch_size)
     if not compile and (len(members) == 1 or any(op.node.stacking is None for op in program.ops)):
-        return [run_trial(task, combo, seed, check_every) for combo, seed in members]
+        return [run_trial(task, combo, seed, check_every, abandoned) for combo, seed in members]
     solved = Solved(first)
 
     def until(done: int, params: Params) -> np.ndarray:
+        if abandoned is not None and abandoned():
+            raise Abandoned
         rows = len(next(iter(params.values())))
         return np.array([solved({k: v[row] for k, v in params.items()}) for row in range(rows)])
 
@@ -217,6 +230,7 @@ def sweep(
     task: Task | str, grid: dict[str, list[str]], seeds: int, *, check_every: int = 100, workers: int | None = None,
     plugins: Sequence[str] = (), on_trial: Callable[[Trial, int, int], None] | None = None, together: bool = True,
     compile: bool = False, earlier: Sequence[Trial] = (), record: Callable[[list[Trial]], None] | None = None,
+    scheduler: str | None = None,
 ) -> list[Trial]:
     """Every setting of ``grid`` for seeds 0..seeds-1 of ``task`` (a :class:`Task`, or its file's path), in a
     process pool of ``workers`` (default: all cores).
@@ -232,7 +246,9 @@ def sweep(
     (within :func:`~graphnet.app.stopping.stopping`) raises :class:`SweepInterrupted` with the trials that
     finished, after ending every worker: whether the signal reached the whole process group (a terminal's Ctrl-C
     or its closing) or this process alone. ``compile``: each group trained compiled with JAX
-    (:mod:`graphnet.app.compiled`).
+    (:mod:`graphnet.app.compiled`). ``scheduler``: the groups run on a dask.distributed cluster instead
+    (:mod:`graphnet.app.cluster`; ``local``, or a scheduler's ``tcp://HOST:PORT``), as many side by side as it
+    has worker threads; the same trials, the same results.
     """
     task = load_task(task) if isinstance(task, (str, os.PathLike)) else task
     # a bad key or value fails here, in this process, with a clear line
@@ -240,11 +256,6 @@ def sweep(
     trials = [(combo, seed) for combo in settings(grid) for seed in range(seeds)]
     finished = _earlier(trials, earlier)
     todo = [i for i in range(len(trials)) if i not in finished]
-    workers = workers or os.cpu_count() or 1
-    check_memory(f"{task.source}: the sweep's trials", _sweep_bytes(biggest, len(todo), workers, together))
-    groups = [[todo[k] for k in group] for group in _groups([trials[i] for i in todo], workers)] if together \
-        else [[i] for i in todo]
-    jobs = [(task, [trials[i] for i in group], check_every, compile) for group in groups]
 
     def done(job: int, results: list[Trial]) -> None:
         before = len(finished)
@@ -255,15 +266,30 @@ def sweep(
             for count, trial in enumerate(results, start=before + 1):
                 on_trial(trial, count, len(trials))
 
-    try:
-        if workers == 1:
-            for j, job in enumerate(jobs):
-                done(j, run_together(*job))
-        else:
-            _in_pool(jobs, workers, tuple(plugins), done)
-    except KeyboardInterrupt as stop:
-        raise SweepInterrupted([finished[i] for i in sorted(finished)], len(trials),
-                               getattr(stop, "signum", signal.SIGINT)) from None
+    with contextlib.ExitStack() as cluster:
+        client = None
+        if scheduler is not None:  # connected, and its workers found fit, before any work
+            from .cluster import connected, plugin_files, run_on_cluster
+
+            client = cluster.enter_context(connected(scheduler, workers))
+            workers = sum(client.nthreads().values())
+        workers = workers or os.cpu_count() or 1
+        here = 1 if client is not None else workers  # the workers that share this machine's memory
+        check_memory(f"{task.source}: the sweep's trials", _sweep_bytes(biggest, len(todo), workers, together, here))
+        groups = [[todo[k] for k in group] for group in _groups([trials[i] for i in todo], workers)] if together \
+            else [[i] for i in todo]
+        jobs = [(task, [trials[i] for i in group], check_every, compile) for group in groups]
+        try:
+            if client is not None:
+                run_on_cluster(client, jobs, plugin_files(task, plugins), done, _work_on)
+            elif workers == 1:
+                for j, job in enumerate(jobs):
+                    done(j, run_together(*job))
+            else:
+                _in_pool(jobs, workers, tuple(plugins), done)
+        except KeyboardInterrupt as stop:
+            raise SweepInterrupted([finished[i] for i in sorted(finished)], len(trials),
+                                   getattr(stop, "signum", signal.SIGINT)) from None
     return [finished[i] for i in range(len(trials))]
 
 
@@ -295,11 +321,11 @@ def _groups(trials: list[tuple[tuple[str, ...], int]], workers: int) -> list[lis
     return [group[k::parts] for group in groups for k in range(parts) if group[k::parts]]
 
 
-def _sweep_bytes(biggest: int, trials: int, workers: int, together: bool) -> int:
-    """The memory the sweep's biggest moment needs: the ``biggest`` trial's training (or a group's members'),
-    times workers."""
+def _sweep_bytes(biggest: int, trials: int, workers: int, together: bool, here: int | None = None) -> int:
+    """The memory the sweep's biggest moment needs on this machine: the ``biggest`` trial's training (or a
+    group's members'), times the workers ``here`` (default: all of them)."""
     at_once = -(-trials // workers) if together else 1
-    return biggest * at_once * min(workers, trials)
+    return biggest * at_once * min(workers if here is None else here, trials)
 
 
 def _in_pool(jobs: list[tuple], workers: int, plugins: tuple[str, ...], done: Callable[[int, list[Trial]], None]) -> None:
@@ -406,6 +432,15 @@ def _work(conn, plugins: tuple[str, ...], sweep: int) -> None:
             conn.send(("trials", run_together(*job)))
     except Exception as exc:  # noqa: BLE001 - reported by the sweep's process, which raises it
         conn.send(("error", _sendable(exc)))
+
+
+def _work_on(job: tuple, abandoned: Callable[[], bool]) -> tuple[str, object]:
+    """A job of the sweep on a cluster's worker (:mod:`graphnet.app.cluster`): its trials, or its error as the
+    pool's workers send it."""
+    try:
+        return "trials", run_together(*job, abandoned=abandoned)
+    except Exception as exc:  # noqa: BLE001 - reported by the sweep's process, which raises it
+        return "error", _sendable(exc)
 
 
 def _sendable(exc: Exception) -> Exception:

@@ -134,11 +134,11 @@ def test_a_stopped_sweep_resumed_ends_with_the_csv_of_a_sweep_never_stopped(tmp_
     # Hidden 4 trains freely and hidden 3 waits at a gate: the sweep is stopped with the first two trials done
     # and the other two certainly running. Their rows are in the CSV as soon as the sweep says they finished (so
     # even SIGKILL, which nothing can answer, loses none); resumed, the sweep runs the two others only.
-    plugin, gate, env = gated.gate(tmp_path)
+    plugin, gate = gated.gate(tmp_path)
     command = [sys.executable, "-m", "graphnet", "--plugin", str(plugin), "sweep", str(ROOT / TASK), *gated.SWEEP,
                "--workers", workers]
     proc = subprocess.Popen([*command, "--csv", "s.csv"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=tmp_path, env=env, start_new_session=True)
+                            cwd=tmp_path, start_new_session=True)
     try:
         wait_for_line(proc.stderr, "sweep: 2/4")
         assert [(r["setting"].split()[0], r["seed"]) for r in gated.rows(tmp_path / "s.csv")] == [
@@ -153,13 +153,11 @@ def test_a_stopped_sweep_resumed_ends_with_the_csv_of_a_sweep_never_stopped(tmp_
     assert not wait_until_gone(started), "a worker outlived the sweep"
     assert len(gated.rows(tmp_path / "s.csv")) == 2
     gate.touch()
-    resumed = subprocess.run([*command, "--csv", "s.csv", "--resume"], capture_output=True, text=True, cwd=tmp_path,
-                             env=env)
+    resumed = subprocess.run([*command, "--csv", "s.csv", "--resume"], capture_output=True, text=True, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stderr.splitlines()[0] == "sweep: resuming s.csv: 2 trials done, kept"
     assert [line.split(" network.")[0] for line in resumed.stderr.splitlines()[1:]] == ["sweep: 3/4", "sweep: 4/4"]
-    whole = subprocess.run([*command[:-1], "2", "--csv", "whole.csv"], capture_output=True, text=True, cwd=tmp_path,
-                           env=env)
+    whole = subprocess.run([*command[:-1], "2", "--csv", "whole.csv"], capture_output=True, text=True, cwd=tmp_path)
     assert whole.returncode == 0, whole.stderr
     assert gated.rows(tmp_path / "s.csv") == gated.rows(tmp_path / "whole.csv")
 
@@ -359,4 +357,14 @@ def test_a_plot_without_matplotlib_is_refused_before_the_sweep(tmp_path, monkeyp
                  "--plot", str(tmp_path / "s.png")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--plot" in err and "pip install -e '.[plot]'" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_scheduler_without_dask_distributed_is_refused_before_the_sweep(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed now raises ImportError
+    monkeypatch.setattr("graphnet.app.sweep.sweep", lambda *args, **kwargs: pytest.fail("swept before refusing"))
+    assert main(["sweep", TASK, "--set", "network.hidden=2", "--csv", str(tmp_path / "s.csv"), "--scheduler",
+                 "local"]) == 2
+    assert capsys.readouterr().err == ("graphnet: error: --scheduler: needs the 'distributed' extra: pip install -e "
+                                       "'.[distributed]' in the checkout (dask.distributed)\n")
     assert list(tmp_path.iterdir()) == []
