@@ -28,7 +28,7 @@ _PUBLIC = {
                      "unregister_node", "Graph", "Program", "Run", "stacked"], "graphnet.engine"),
     **dict.fromkeys(["check_node", "check_program"], "graphnet.engine.gradcheck"),
     # cells, networks, data generators (graphnet.rnn)
-    **dict.fromkeys(["Batch", "Cell", "Generator", "Network", "bits_to_int", "check_network", "get_cell",
+    **dict.fromkeys(["Batch", "Cell", "Generator", "Network", "Option", "bits_to_int", "check_network", "get_cell",
                      "get_generator", "int_to_bits", "register_cell", "register_generator", "registered_cells",
                      "registered_generators", "unregister_cell", "unregister_generator"], "graphnet.rnn"),
     "at": "graphnet.rnn.keys",

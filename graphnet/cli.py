@@ -144,6 +144,15 @@ how many hidden units are not copies of another; the largest weight; the gradien
 reach); by what factor a change of the state shrinks or grows a step forward; what 500 more iterations of the
 task's own training do to the loss (a plateau); the task's fact read from the state (graphnet probe). The last
 lines name the likely cause.""",
+    "exercise": """examples:
+  graphnet exercise list                       # the six exercises, and which you have started
+  graphnet exercise start 1                    # writes exercises/01_sigmoid.py: edit its backward
+  graphnet exercise check 1                    # what is wrong and where; when right, the post's log
+  graphnet exercise check exercises/01_sigmoid.py --picture grads.png --no-train
+  graphnet exercise hint 1                     # the first hint; hint 1 2 for the second
+  graphnet exercise solution 1                 # a worked solution, only when you ask
+
+check exits with 0 when the exercise is right, 1 when it is not yet.""",
     "add": """examples:
   graphnet add 9 60 --weights weights.npz
   graphnet add 123456789123456789 987654321987654321 --weights weights.npz""",
@@ -301,6 +310,20 @@ def build_parser() -> Parser:
                    help=f"time steps to run (default: the task's bits; at most {ANIMATE_MAX_STEPS})")
     p.add_argument("--fold", action="store_true", help="draw each step's cell as one node, as render --fold does")
     p = command("nodes", "List the registered node types, cells and data generators.", cmd_nodes)
+
+    # -- exercise (graphnet.app.exercises): the learner writes the backward, graphnet says where it is wrong
+    p = command("exercise", "Exercises: write the backward yourself; graphnet says where it is wrong.", cmd_exercise)
+    p.add_argument("action", choices=("list", "start", "check", "hint", "solution"),
+                   help="list the exercises; start one (writes its file); check your file; a hint; the solution")
+    p.add_argument("which", nargs="?", metavar="N|FILE",
+                   help="the exercise, 1 to 6 (or, for check, your file's path)")
+    p.add_argument("number", nargs="?", type=int, metavar="K", help="with hint: which hint (default: the first)")
+    p.add_argument("--folder", default="exercises", metavar="DIR",
+                   help="where start writes the files and check finds them (default: exercises)")
+    p.add_argument("--picture", metavar="FILE.png",
+                   help="with check: also draw the gradients, the wrong cells marked (.png or .svg; the 'plot' extra)")
+    p.add_argument("--no-train", action="store_true",
+                   help="with check: do not train the post's network when the exercise is right")
 
     p = command("gradcheck", "Check node types' backward against central differences in float64.", cmd_gradcheck)
     p.add_argument("names", nargs="*", metavar="NAME", help="node types to check (default: all, unless --task)")
@@ -689,7 +712,52 @@ def cmd_nodes(args: argparse.Namespace) -> int:
     say("generators:")
     for name, generator in generators.items():
         say(f"  {name:<{width}}{f'{generator.inputs}->{generator.outputs}':<7}{printable(generator.description)}")
+        for key, option in generator.options.items():  # what its task files may give in [task]
+            say(f"  {'':<{width}}{'':<7}  [task] {printable(key)}: {printable(option.expected)}, "
+                f"default {option.default!r}")
     return 0
+
+
+def cmd_exercise(args: argparse.Namespace) -> int:
+    from .app.exercises import EXERCISES, check, get_exercise, hint, solution, start
+
+    if args.number is not None and args.action != "hint":
+        raise UsageError(f"exercise {args.action}: takes one exercise, got {args.which} {args.number}")
+    for option, value in (("--picture", args.picture), ("--no-train", args.no_train)):
+        if value and args.action != "check":
+            raise UsageError(f"exercise {args.action}: {option} goes with check")
+    if args.action == "list":
+        for exercise in EXERCISES:
+            started = (Path(args.folder) / exercise.file).is_file()
+            say(f"{exercise.number}  {exercise.title:<48}{exercise.file:<24}{'started' if started else ''}")
+        say(f"start one: graphnet exercise start N (writes its file into {args.folder}/)")
+        return 0
+    if args.which is None:
+        raise UsageError(f"exercise {args.action}: which exercise? give its number, 1 to {len(EXERCISES)}")
+    if args.action == "start":
+        path = start(args.which, args.folder)
+        exercise = get_exercise(args.which)
+        say(f"wrote {path}: {exercise.task}")
+        say(f"check it with: graphnet exercise check {exercise.number}" +
+            (f" --folder {args.folder}" if args.folder != "exercises" else ""))
+        return 0
+    if args.action == "hint":
+        say(hint(args.which, args.number or 1))
+        return 0
+    if args.action == "solution":
+        say(solution(args.which).rstrip("\n"))
+        return 0
+    if args.picture:
+        if Path(args.picture).suffix.lower() not in (".png", ".svg"):
+            raise UsageError(f"--picture {args.picture}: expected a .png or .svg file")
+        check_writable(args.picture, "--picture")
+    diagnosis = check(args.which, folder=args.folder, train=not args.no_train, on_line=say)
+    if args.picture:
+        if diagnosis.write_picture(args.picture):
+            say(f"picture of the gradients written to {args.picture}")
+        else:
+            say(f"no picture: exercise {diagnosis.exercise.number} has no gradients to draw")
+    return 0 if diagnosis.right else 1
 
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:

@@ -34,8 +34,14 @@ def run_post(
     rng = np.random.RandomState(seed)
     largest_number = pow(2, bits)
 
+    # The post's lookup table of every number's bits, most significant first (np.unpackbits of 0..255 for its 8
+    # bits), filled as numbers are met, so that any number of bits works: a dict lookup a number, as the post's.
+    table = {}
+
     def int2binary(n):
-        return np.array([(n >> (bits - 1 - i)) & 1 for i in range(bits)], dtype=np.uint8)
+        if n not in table:
+            table[n] = np.array([(n >> (bits - 1 - i)) & 1 for i in range(bits)], dtype=np.uint8)
+        return table[n]
 
     synapse_0 = 2 * rng.random_sample((input_dim, hidden_dim)) - 1
     synapse_1 = 2 * rng.random_sample((hidden_dim, output_dim)) - 1

@@ -466,6 +466,9 @@ CASES = [
     ("render an example too long, no --steps", ["render", T, "--weights", "{f}/weights.npz", "--example",
                                                 f"{2**300}+1", "-o", "{f}/g.svg"],
      f"--example {2**300}+1: needs 302 steps, more than 256 will not be legible; draw fewer (a shorter example)"),
+    # exercise (more in tests/app/test_exercises.py)
+    ("exercise unknown", ["exercise", "hint", "7"], "exercise '7': expected a number from 1 to 6"),
+    ("exercise check, no file", ["exercise", "check", "1", "--folder", "{f}"], "no file"),
 ]
 
 

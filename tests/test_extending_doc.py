@@ -48,6 +48,6 @@ def test_a_plugin_that_fails_or_clashes_gets_one_line(tmp_path):
 
 def test_the_page_says_what_a_cell_and_a_generator_declare():
     # A cell's states are what the output layer reads, kind what --fold folds: left out, they fail or fold nothing.
-    for declared in ("states", "kind", "arity", "default_activation", "example_form", "draw_order"):
+    for declared in ("states", "kind", "arity", "default_activation", "example_form", "draw_order", "options"):
         assert f"`{declared}" in DOC, declared
     assert "for a task of two outputs" in DOC  # what the training log shows of several outputs

@@ -265,7 +265,7 @@ def _trial(task: Task, params: Mapping[str, np.ndarray], batch: Batch, iteration
 # -- the reference ----------------------------------------------------------------------------------------------
 def post_task() -> Task:
     """The post's network and training run, as ``tasks/binary_addition.toml`` describes it."""
-    return Task("the post's network", ProblemSection("binary_addition", 8, 1),
+    return Task("the post's network", ProblemSection("binary_addition", 8),
                 NetworkSection("rnn", 2, 16, 1, "", "squared_error"), TrainingSection(0.1, 10_000, 1, 0, 0))
 
 

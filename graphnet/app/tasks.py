@@ -101,7 +101,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "task": {
         "generator": _name("binary_addition"),
         "bits": _int(2, MAX_BITS),
-        "delay": _int(1, 64, default=1),  # delayed_echo: how many steps back to echo
+        # and the options of the generator it names (delayed_echo's delay): see task_keys
     },
     "network": {
         "cell": _name("rnn"),
@@ -126,13 +126,41 @@ SCHEMA: dict[str, dict[str, Key]] = {
 SECTIONS = {"task": "problem", "network": "network", "training": "training"}
 
 
+def task_keys(generator: str) -> dict[str, Key]:
+    """The keys of a ``[task]`` section naming ``generator``: ``generator``, ``bits``, and the generator's options
+    (none for a name nobody registered)."""
+    try:
+        options = data.get_generator(generator).options
+    except GraphnetError:
+        options = {}
+    return {**SCHEMA["task"], **{key: _option_key(option) for key, option in options.items()}}
+
+
+def _option_key(option: data.Option) -> Key:
+    return Key(option.kind, option.allows, option.expected, option.default)
+
+
+def _every_option() -> set[str]:
+    """The options of every registered generator: the keys ``--set task.KEY=...`` may name."""
+    return {key for name in data.registered_generators() for key in data.get_generator(name).options}
+
+
 @dataclass(frozen=True)
 class ProblemSection:
-    """The ``[task]`` section: which problems to learn (``generator``), over how many bits, and its options."""
+    """The ``[task]`` section: which problems to learn (``generator``), over how many bits, and the values of the
+    generator's options (``options``, as (key, value) pairs; read one as an attribute: ``task.problem.delay``)."""
 
     generator: str
     bits: int
-    delay: int
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def __getattr__(self, key: str) -> Any:  # only for what is not a field: an option
+        # (read through __dict__ alone: pickle asks for attributes before the fields are set)
+        for name, value in self.__dict__.get("options", ()):
+            if name == key:
+                return value
+        raise AttributeError(f"the [task] section of the {self.__dict__.get('generator')!r} generator has no "
+                             f"option {key!r}")
 
 
 @dataclass(frozen=True)
@@ -199,7 +227,8 @@ class Task:
         not read again: a sweep makes each of its settings so)."""
         # the keys the file gave (a default is given again by the check, and some, such as no activation, are
         # not values a file may write)
-        raw = {section: {k: v for k, v in keys.items() if v != SCHEMA[section][k].default}
+        schema = {**SCHEMA, "task": task_keys(self.problem.generator)}
+        raw = {section: {k: v for k, v in keys.items() if v != schema[section][k].default}
                for section, keys in self.as_dict().items()}
         return _check(self.source, raw, self.plugins, _override(self.source, raw, overrides))
 
@@ -210,8 +239,10 @@ class Task:
 
     def as_dict(self) -> dict[str, dict[str, Any]]:
         """The task as plain data, one dict per section (what a TOML file of it would hold)."""
-        return {section: {f.name: getattr(getattr(self, attribute), f.name) for f in fields(getattr(self, attribute))}
-                for section, attribute in SECTIONS.items()}
+        sections = {section: {f.name: getattr(getattr(self, name), f.name) for f in fields(getattr(self, name))}
+                    for section, name in SECTIONS.items()}
+        sections["task"].update(sections["task"].pop("options"))
+        return sections
 
 
 def load_task(path: str | Path, overrides: Iterable[str] = ()) -> Task:
@@ -298,9 +329,10 @@ def parse_override(text: str) -> tuple[str, str, Any]:
     if section not in SCHEMA:
         raise TaskError(f"--set {text}: unknown section {section!r}{lookalike_hint(section, SCHEMA)}; sections: "
                         f"{', '.join(SCHEMA)}")
-    if key not in SCHEMA[section]:
-        raise TaskError(f"--set {text}: unknown key {key!r} in [{section}]{lookalike_hint(key, SCHEMA[section])}; "
-                        f"keys: {', '.join(SCHEMA[section])}")
+    known = [*SCHEMA[section], *(sorted(_every_option()) if section == "task" else [])]
+    if key not in known:
+        raise TaskError(f"--set {text}: unknown key {key!r} in [{section}]{lookalike_hint(key, known)}; "
+                        f"keys: {', '.join(known)}")
     try:
         value = tomllib.loads(f"v = {value_text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
@@ -315,24 +347,35 @@ def _check(source: str, raw: dict[str, Any], plugins: tuple[str, ...],
     if unknown:
         raise TaskError(f"{source}: unknown section [{printable(unknown[0])}]{lookalike_hint(unknown[0], SCHEMA)}; "
                         f"expected {', '.join(f'[{s}]' for s in SCHEMA)}")
-    for section, keys in SCHEMA.items():
+    for section in SCHEMA:
         if section in raw and not isinstance(raw[section], dict):
             raise TaskError(f"{source}: {section} must be a [{section}] section, got a value")
+    # [task]'s keys are those of the generator it names, whose options a plugin may declare
+    generator = raw.get("task", {}).get("generator", SCHEMA["task"]["generator"].default)
+    if isinstance(generator, str) and generator.strip():
+        where = given_by.get(("task", "generator"), f"{source}: [task] generator")
+        _registered(data.get_generator, data.registered_generators, generator, where, "a generator")
+    schema = {**SCHEMA, "task": task_keys(generator if isinstance(generator, str) else "")}
+    for section, keys in schema.items():
         extra = [k for k in raw.get(section, {}) if k not in keys]
         if extra:  # before what is missing: a key spelt wrong is both, and this is what to fix
             close = difflib.get_close_matches(extra[0], list(keys), n=1)
             hint = lookalike_hint(extra[0], keys)[2:] or (f"did you mean {close[0]}?" if close else "")
-            raise TaskError(f"{source}: [{section}] {printable(extra[0])}: unknown key; {hint}{hint and ' '}keys: "
-                            f"{', '.join(keys)}")
+            where = given_by.get((section, extra[0]), f"{source}: [{section}] {printable(extra[0])}")
+            owners = [name for name in data.registered_generators()
+                      if extra[0] in data.get_generator(name).options] if section == "task" else []
+            if owners:  # an option of another generator
+                hint = f"it is an option of the {' and '.join(owners)} generator, and this task's is {generator}; "
+            raise TaskError(f"{where}: unknown key; {hint}{hint and not owners and ' ' or ''}keys: {', '.join(keys)}")
     # Every key the file lacks, in one line: a minimal file learns all it needs at once.
     missing = {section: [k for k, spec in keys.items() if spec.default is REQUIRED and k not in raw.get(section, {})]
-               for section, keys in SCHEMA.items()}
+               for section, keys in schema.items()}
     if any(missing.values()):
         lacking = "; ".join(f"[{section}] {', '.join(keys)}" for section, keys in missing.items() if keys)
         raise TaskError(f"{source}: missing {lacking} (tasks/binary_addition.toml shows every key, the README "
                         "says what each holds)")
     sections: dict[str, dict[str, Any]] = {}
-    for section, keys in SCHEMA.items():
+    for section, keys in schema.items():
         given = raw[section]
         values = {}
         for key, spec in keys.items():
@@ -346,9 +389,10 @@ def _check(source: str, raw: dict[str, Any], plugins: tuple[str, ...],
                 raise TaskError(f"{where}: expected {spec.expected}, got {shown(given[key])}"
                                 f"{_size_estimate(section, key, given[key], spec)}") from None
         sections[section] = values
+    problem = sections["task"]
     task = Task(
         source,
-        ProblemSection(**sections["task"]),
+        ProblemSection(problem.pop("generator"), problem.pop("bits"), tuple(problem.items())),
         NetworkSection(**sections["network"]),
         TrainingSection(**sections["training"]),
         plugins,

@@ -10,11 +10,11 @@
 
 from .cells import Cell, get_cell, register_cell, registered_cells, unregister_cell
 from .data import (
-    Batch, Generator, bits_to_int, get_generator, int_to_bits, register_generator, registered_generators,
+    Batch, Generator, Option, bits_to_int, get_generator, int_to_bits, register_generator, registered_generators,
     unregister_generator,
 )
 from .network import Network, check_network
 
 __all__ = ["Batch", "Cell", "Generator", "Network", "bits_to_int", "check_network", "get_cell", "get_generator",
-           "int_to_bits", "register_cell", "register_generator", "registered_cells", "registered_generators",
+           "int_to_bits", "Option", "register_cell", "register_generator", "registered_cells", "registered_generators",
            "unregister_cell", "unregister_generator"]

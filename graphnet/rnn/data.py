@@ -20,10 +20,11 @@ array([1., 0., 0., 1., 0., 0., 0., 0.])
 
 from __future__ import annotations
 
+import copy
 import functools
 import operator
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 
@@ -93,13 +94,54 @@ def bits_to_int(bits: np.ndarray) -> int:
     return int.from_bytes(packed.tobytes(), "little")
 
 
+@dataclass(frozen=True)
+class Option:
+    """A setting of a generator that a task file gives in its ``[task]`` section, beside ``generator`` and ``bits``:
+    its ``default`` (whose type is the type it takes: an int, a float, a string or a bool), the least and the
+    most it may be (numbers), and what it is, in a few words (``help``: the task file's error messages say it).
+
+    Examples
+    --------
+    >>> Option(1, low=1, high=64, help="how many steps back to echo").expected
+    'an integer from 1 to 64 (how many steps back to echo)'
+    """
+
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    help: str = ""
+
+    @property
+    def kind(self) -> type:
+        return type(self.default)
+
+    @property
+    def expected(self) -> str:
+        """What a value must be, in words."""
+        noun = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}.get(self.kind,
+                                                                                                  self.kind.__name__)
+        low, high = self.low, self.high
+        span = (f" from {low:,} to {high:,}" if low is not None and high is not None else
+                f" of at least {low:,}" if low is not None else f" of at most {high:,}" if high is not None else "")
+        return f"{noun}{span}" + (f" ({self.help})" if self.help else "")
+
+    def allows(self, value: Any) -> bool:
+        """Whether ``value`` (already of :attr:`kind`) is within the bounds."""
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+
 class Generator:
-    """Base class: a family of sequence problems with fixed input and output widths."""
+    """Base class: a family of sequence problems with fixed input and output widths.
+
+    ``options`` are its settings that a task file gives in ``[task]`` (``delayed_echo``'s ``delay``), each an
+    :class:`Option`; :meth:`configured` gives the generator with a task's values of them.
+    """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     inputs: ClassVar[int] = 1
     outputs: ClassVar[int] = 1
+    options: ClassVar[Mapping[str, Option]] = {}
 
     def sample(self, rng: np.random.RandomState, batch: int, bits: int) -> Batch:
         """``batch`` random problems of ``bits`` steps."""
@@ -124,8 +166,15 @@ class Generator:
         return f"in {_bit_string(batch.x[:, i])} -> out {_bit_string(predicted)} (true {_bit_string(batch.y[:, i])})"
 
     def configured(self, task_section) -> Generator:
-        """This generator with the options of a task file's ``[task]`` section (none by default)."""
-        return self
+        """This generator with the values of its :attr:`options` that a task file's ``[task]`` section gives
+        (``task_section.delay``): by default a copy with each set as an attribute of that name. A generator that
+        derives more from them overrides this (``delayed_echo`` names its hidden fact after its delay)."""
+        if not self.options:
+            return self
+        configured = copy.copy(self)
+        for key in self.options:
+            setattr(configured, key, getattr(task_section, key))
+        return configured
 
     #: How a user writes one problem for :meth:`example` (``render --example``); empty: no examples.
     example_form: ClassVar[str] = ""
@@ -379,6 +428,7 @@ class RunningParity(_BitStream):
 class DelayedEcho(_BitStream):
     """At every step, the input bit from ``delay`` steps earlier (0 before there was one)."""
 
+    options = {"delay": Option(1, low=1, high=64, help="how many steps back to echo")}
     delay = 1
     # After step t the state must hold the last ``delay`` inputs; the oldest of them, x[t - delay + 1], is the
     # one the next step echoes and the one furthest from any input: the hidden fact (x[t] for a delay of 1,
@@ -386,8 +436,7 @@ class DelayedEcho(_BitStream):
     fact = "x[t]"
 
     def configured(self, task_section):
-        echo = DelayedEcho()
-        echo.delay = task_section.delay
+        echo = super().configured(task_section)
         echo.fact = f"x[t-{echo.delay - 1}]" if echo.delay > 1 else "x[t]"
         return echo
 

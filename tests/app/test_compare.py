@@ -136,7 +136,7 @@ def test_the_command_writes_table_csv_and_plot(tmp_path):
 @pytest.mark.parametrize("args, says", [
     (["--set", "task.delay=1,2", "--cells", "lstm,tahn-rnn"], "--cells tahn-rnn: expected a cell"),
     (["--set", "task.delay=1,2", "--learning-rates", "0.1,x"], "--learning-rates 0.1,x: expected positive numbers"),
-    (["--set", "task.delay=1,99"], "--set task.delay=99: expected an integer from 1 to 64, got 99"),
+    (["--set", "task.delay=1,99"], "--set task.delay=99: expected an integer from 1 to 64 (how many steps back to echo), got 99"),
     (["--set", "task.delay=1,2", "--seeds", "0"], "--seeds: expected an integer of at least 1"),
     (["--set", "task.delay=1,2", "--plot", "c.gif"], "--plot c.gif: unknown format '.gif'"),
 ])

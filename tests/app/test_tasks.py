@@ -127,3 +127,46 @@ def test_two_loaded_tasks_cannot_change_each_others_graphs():
     mine = shared.copy()
     mine.apply("sigmoid", "extra", "h[7]")
     assert "extra" in mine and "extra" not in shared and not mine.frozen and shared.frozen
+
+
+def test_a_generator_of_your_own_declares_options_that_its_task_files_give(tmp_path):
+    import numpy as np
+
+    from graphnet import Batch, Generator, Option, register_generator, unregister_generator
+
+    @register_generator("every_kth")
+    class EveryKth(Generator):
+        """1 at every k-th step."""
+
+        options = {"k": Option(2, low=1, high=100, help="the period"), "phase": Option(0, low=0)}
+
+        def sample(self, rng, batch, bits):
+            y = (np.arange(bits) % self.k == self.phase).astype(float)[:, None, None].repeat(batch, axis=1)
+            return Batch(np.zeros((bits, batch, 1)), y)
+
+    try:
+        path = write(tmp_path, SHIPPED.replace('"binary_addition"', '"every_kth"').replace("bits = 8", "bits = 8\nk = 3")
+                     .replace("inputs = 2", "inputs = 1"))
+        task = load_task(path)
+        assert (task.problem.k, task.problem.phase) == (3, 0)  # given, and the default
+        generator = task.generator
+        assert (generator.k, generator.phase) == (3, 0)
+        assert generator.sample(np.random.RandomState(0), 1, 6).y[:, 0, 0].tolist() == [1, 0, 0, 1, 0, 0]
+        assert load_task(path, ["task.k=4"]).generator.k == 4
+        assert task.as_dict()["task"] == {"generator": "every_kth", "bits": 8, "k": 3, "phase": 0}
+        assert task.with_settings(["task.phase=1"]).problem.phase == 1
+        with pytest.raises(TaskError, match=r"--set task.k=0: expected an integer from 1 to 100 \(the period\), "
+                                            r"got 0"):
+            load_task(path, ["task.k=0"])
+        with pytest.raises(TaskError, match=r"\[task\] delay: unknown key; it is an option of the delayed_echo "
+                                            r"generator, and this task's is every_kth; keys: generator, bits, k, phase"):
+            load_task(write(tmp_path, path.read_text().replace("k = 3", "delay = 3")))
+    finally:
+        unregister_generator("every_kth")
+
+
+def test_an_option_of_another_generator_is_refused_naming_whose_it_is():
+    with pytest.raises(TaskError, match=r"--set task.delay=3: unknown key; it is an option of the delayed_echo "
+                                        r"generator, and this task's is binary_addition; keys: generator, bits$"):
+        load_task(TASK, ["task.delay=3"])
+    assert load_task("tasks/delayed_echo.toml", ["task.delay=5"]).generator.fact == "x[t-4]"
