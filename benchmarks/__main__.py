@@ -2,10 +2,10 @@
 
 import sys
 
-from . import members, pictures, reliability, speed, whole_process
+from . import cluster, members, pictures, reliability, speed, whole_process
 
 BENCHMARKS = {"speed": speed.main, "whole-process": whole_process.main, "members": members.main,
-              "reliability": reliability.main, "pictures": pictures.main}
+              "reliability": reliability.main, "pictures": pictures.main, "cluster": cluster.main}
 
 if __name__ == "__main__":
     name, argv = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("speed", [])

@@ -37,14 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "--seeds", str(args.seeds), "--workers", str(args.workers), "--quiet"]
         runs = {"together": base + ["--csv", str(folder / "together.csv")],
                 "one by one": base + ["--separately", "--csv", str(folder / "apart.csv")]}
-        times: dict[str, list[float]] = {name: [] for name in runs}
-        for round_ in range(args.rounds):
-            for name, command in runs.items():
-                start = time.perf_counter()
-                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-                times[name].append(time.perf_counter() - start)
-            print(f"round {round_ + 1}: " + ", ".join(f"{name} {t[-1]:.1f} s" for name, t in times.items()))
-        rows = [_rows_but_seconds(folder / name) for name in ("together.csv", "apart.csv")]
+        times = alternately(runs, args.rounds)
+        rows = [rows_but_seconds(folder / name) for name in ("together.csv", "apart.csv")]
     together, apart = (statistics.median(times[name]) for name in runs)
     print(f"network.hidden={args.hidden}, {args.seeds} seeds, {args.workers} worker(s): together {together:.1f} s, "
           f"one by one {apart:.1f} s (medians of {args.rounds}): {apart / together:.1f}x less wall time; "
@@ -52,7 +46,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _rows_but_seconds(path: Path) -> list[dict[str, str]]:
+def alternately(runs: dict[str, list[str]], rounds: int) -> dict[str, list[float]]:
+    """Run each command of ``runs`` once a round, in turn, for ``rounds`` rounds; the wall time of each run, by
+    name. A line a round says them."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for round_ in range(rounds):
+        for name, command in runs.items():
+            start = time.perf_counter()
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            times[name].append(time.perf_counter() - start)
+        print(f"round {round_ + 1}: " + ", ".join(f"{name} {t[-1]:.1f} s" for name, t in times.items()), flush=True)
+    return times
+
+
+def rows_but_seconds(path: Path) -> list[dict[str, str]]:
     """A sweep CSV's rows without the ``seconds`` column, the one that may differ between the two ways."""
     with open(path, newline="") as f:
         return [{k: v for k, v in row.items() if k != "seconds"} for row in csv.DictReader(f)]

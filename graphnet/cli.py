@@ -38,7 +38,7 @@ from .engine.compiling import INSTALL
 from .engine.gradcheck import RULE, GradientCheck, check_node
 from .engine.node import get_node, registered_nodes
 from .engine.stacking import stacked
-from .errors import DivergedError, GraphError, GraphnetError, UsageError
+from .errors import DivergedError, GraphError, GraphnetError, SweepError, UsageError
 from .rnn.cells import get_cell, registered_cells
 from .rnn.data import Batch, registered_generators
 from .rnn.network import Network, check_network
@@ -161,10 +161,14 @@ check exits with 0 when the exercise is right, 1 when it is not yet.""",
   graphnet sweep tasks/binary_addition.toml --set network.hidden=8,16 --set training.learning_rate=0.1,0.5 \\
       --seeds 3 --csv sweep.csv --plot sweep.svg
   graphnet sweep tasks/binary_addition.toml --set network.hidden=8,16 --seeds 16 --compile    # with JAX
+  graphnet sweep tasks/binary_addition.toml --set network.hidden=2,4,8,16,32 --seeds 5 --resume  # after a stop
+  graphnet sweep tasks/binary_addition.toml --set network.hidden=2,4,8,16,32 --seeds 20 --scheduler tcp://HOST:8786
+      # on the workers of a `dask scheduler` (the 'distributed' extra); --scheduler local: a cluster on this machine
 
-A trial that diverges (NaN or inf) stops there and the sweep goes on: its row says diverged. Stopped by Ctrl-C,
-SIGTERM or SIGHUP, a sweep writes the rows of the trials that finished, ends its workers and exits with 128 +
-the signal.""",
+A trial that diverges (NaN or inf) stops there and the sweep goes on: its row says diverged. Rows are written
+to the CSV as trials finish. Stopped by Ctrl-C, SIGTERM or SIGHUP, a sweep writes the rows of the trials that
+finished, ends its workers and exits with 128 + the signal; --resume, with the same task, --set, --seeds and
+--check-every, runs the others and ends with the CSV an unstopped sweep writes (but for the seconds).""",
 }
 
 
@@ -406,6 +410,12 @@ def build_parser() -> Parser:
     p.add_argument("--separately", action="store_true",
                    help="train every trial on its own, not the seeds of a setting as one program (same results, "
                    "slower: to compare)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the trials on a dask.distributed cluster: 'local' (a worker a core, on this machine) "
+                   "or a `dask scheduler`'s tcp://HOST:PORT (the 'distributed' extra); default: a process pool")
+    p.add_argument("--resume", action="store_true",
+                   help="go on with the sweep whose rows are in the CSV (--csv, or sweep.csv): its trials are kept, "
+                   "the others run; refused if it is another task's or of other settings")
     _compile_arg(p, "each program's training")
     return parser
 
@@ -1048,8 +1058,9 @@ def _positive(option: str, value: int | None, minimum: int = 1, maximum: int | N
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from .app.cluster import require_distributed
     from .app.figures import check_figure_path
-    from .app.sweep import SweepInterrupted, diverged_note, parse_grid, plot, sweep, table, write_csv
+    from .app.sweep import SweepInterrupted, diverged_note, parse_grid, plot, stamp, sweep, table, write_csv
 
     if args.compile:
         require_jax()
@@ -1058,33 +1069,45 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _positive("--seeds", args.seeds, maximum=10_000)  # past that the list of runs alone fills memory
     _positive("--check-every", args.check_every)
     _positive("--workers", args.workers, maximum=MAX_WORKERS)
+    if args.scheduler is not None:
+        require_distributed()
+        if args.workers is not None and args.scheduler != "local":
+            raise UsageError(f"--workers: a sweep on --scheduler {args.scheduler} runs on the workers that joined it; "
+                             "leave --workers out (it sets the processes of --scheduler local)")
     grid = parse_grid(args.grid)
     csv = args.csv or SWEEP_CSV
-    # The default file is not one the user named: an existing one is theirs, from an earlier sweep, and is kept.
-    check_writable(csv, "--csv", reading=[args.task], writing=[args.plot], named=args.csv is not None)
+    # The default file is not one the user named: an existing one is theirs, from an earlier sweep, and is kept
+    # (unless --resume names it: it goes on with that sweep).
+    check_writable(csv, "--csv", reading=[args.task], writing=[args.plot], named=args.csv is not None or args.resume)
     if args.plot:  # a picture that cannot be drawn is refused here, not after the sweep
         check_figure_path(args.plot, "--plot", instead="leave out --plot (the CSV and the table need nothing)")
         check_writable(args.plot, "--plot", reading=[args.task], writing=[csv])
+    task = load_task(args.task)
+    stamped = stamp(task, args.check_every)
+    earlier = _resumed(csv, stamped, grid, args.seeds) if args.resume else []
 
     def progress(trial, done: int, total: int) -> None:
         outcome = (f"diverged at iteration {trial.iterations:,} (NaN or inf)" if trial.diverged else
                    f"solved in {trial.iterations:,} iterations" if trial.solved else "not solved")
         tell(f"sweep: {done}/{total} {trial.setting} seed {trial.seed}: {outcome}")
 
+    if earlier and not args.quiet:
+        tell(f"sweep: resuming {csv}: {len(earlier)} trials done, kept")
     try:
-        trials = sweep(args.task, grid, args.seeds, check_every=args.check_every, workers=args.workers,
+        trials = sweep(task, grid, args.seeds, check_every=args.check_every, workers=args.workers,
                        plugins=args.plugins, on_trial=None if args.quiet else progress, together=not args.separately,
-                       compile=args.compile)
+                       compile=args.compile, earlier=earlier, record=lambda done: write_csv(csv, done, stamped),
+                       scheduler=args.scheduler)
     except SweepInterrupted as stop:  # keep what finished: its rows, then exit as the signal says
         with finishing():
-            write_csv(csv, stop.trials)
+            write_csv(csv, stop.trials, stamped)
             if stop.trials:
                 _line_start(sys.stdout)
                 say(table(stop.trials))
             tell(f"graphnet: {stop} after {len(stop.trials)} of {stop.total} trials; their results are written to "
                  f"{csv}")
         return stop.exit_code
-    write_csv(csv, trials)
+    write_csv(csv, trials, stamped)
     say(table(trials))
     say(f"results written to {csv}")
     note = diverged_note(trials)
@@ -1094,6 +1117,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         plot(args.plot, trials, title=Path(args.task).name)  # matplotlib is there: checked before the sweep
         say(f"plot written to {args.plot}")
     return 0
+
+
+def _resumed(csv: str, stamped: dict[str, str], grid: dict[str, list[str]], seeds: int) -> list:
+    """The trials of the sweep ``--resume`` goes on with, read from ``csv``; a CSV of another sweep refused."""
+    from .app.sweep import read_csv
+
+    if not os.path.lexists(csv):
+        raise UsageError(f"--resume: {csv}: no such file; a sweep that has not started yet starts without --resume")
+    try:
+        return read_csv(csv, stamped, grid, seeds)
+    except SweepError as exc:
+        raise SweepError(f"--resume {exc}") from None
 
 
 # -- entry point ------------------------------------------------------------------------------------------------

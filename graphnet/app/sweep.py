@@ -15,9 +15,12 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
 import itertools
+import json
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -34,7 +37,7 @@ import numpy as np
 
 from ..errors import DivergedError, GraphnetError, SweepError
 from .figures import have_matplotlib, new_figure, save_figure
-from .files import write_bytes
+from .files import check_readable, write_bytes
 from .members import train_members
 from .plugins import blame, load_entry_points, load_plugins
 from .stopping import STOP_SIGNALS, Stopped, finishing
@@ -138,8 +141,14 @@ class Solved:
         return int(correct_counts(self.network, params, self.problems, EVAL_BATCH)) / self.problems.size
 
 
-def run_trial(task: Task, overrides: tuple[str, ...], seed: int, check_every: int) -> Trial:
-    """Train ``task`` once with ``overrides`` and ``seed``, stopping at the first check that finds it solved."""
+class Abandoned(Exception):
+    """Raised by a trial's check when the sweep no longer wants it (``abandoned()`` says so)."""
+
+
+def run_trial(task: Task, overrides: tuple[str, ...], seed: int, check_every: int,
+              abandoned: Callable[[], bool] | None = None) -> Trial:
+    """Train ``task`` once with ``overrides`` and ``seed``, stopping at the first check that finds it solved (or
+    that finds ``abandoned()`` true: :class:`Abandoned`)."""
     task = task.with_settings(_trial_overrides(overrides, seed))
     solved = Solved(task)
     won = False
@@ -148,6 +157,8 @@ def run_trial(task: Task, overrides: tuple[str, ...], seed: int, check_every: in
     def check(done: int, params, _random_state) -> bool:
         nonlocal won
         stopped_at.update(iteration=done, params=params)
+        if done % check_every == 0 and abandoned is not None and abandoned():
+            raise Abandoned
         won = done % check_every == 0 and solved(params)
         return won
 
@@ -174,21 +185,25 @@ class SweepInterrupted(Stopped):
 
 
 def run_together(task: Task, members: list[tuple[tuple[str, ...], int]], check_every: int,
-                 compile: bool = False) -> list[Trial]:
+                 compile: bool = False, abandoned: Callable[[], bool] | None = None) -> list[Trial]:
     """The trials of ``members`` (each its setting and seed; settings that differ at most in the learning rate)
     trained as one program (:mod:`graphnet.app.members`), each stopped at the check a trial of its own would stop
     at, with the same iterations and accuracy. A graph with a node type that declares no ``stacking`` rule
     cannot run so: its trials run one by one (:func:`run_trial`). ``compile``: trained compiled with JAX
-    (:func:`~graphnet.app.compiled.train_members_compiled`), which runs any graph so, even of one member."""
+    (:func:`~graphnet.app.compiled.train_members_compiled`), which runs any graph so, even of one member.
+    ``abandoned()``, asked at every check: true when the sweep no longer wants these trials (it was stopped; a
+    cluster's worker cannot be told otherwise), which raises :class:`Abandoned` there."""
     task.load_plugins()  # in a worker, which starts with none of them
     tasks = [task.with_settings(_trial_overrides(combo, seed)) for combo, seed in members]
     first = tasks[0]
     program = first.build_network().program(first.problem.bits, batch=first.training.batch_size)
     if not compile and (len(members) == 1 or any(op.node.stacking is None for op in program.ops)):
-        return [run_trial(task, combo, seed, check_every) for combo, seed in members]
+        return [run_trial(task, combo, seed, check_every, abandoned) for combo, seed in members]
     solved = Solved(first)
 
     def until(done: int, params: Params) -> np.ndarray:
+        if abandoned is not None and abandoned():
+            raise Abandoned
         rows = len(next(iter(params.values())))
         return np.array([solved({k: v[row] for k, v in params.items()}) for row in range(rows)])
 
@@ -214,7 +229,8 @@ def _trial_overrides(combo: Sequence[str], seed: int) -> list[str]:
 def sweep(
     task: Task | str, grid: dict[str, list[str]], seeds: int, *, check_every: int = 100, workers: int | None = None,
     plugins: Sequence[str] = (), on_trial: Callable[[Trial, int, int], None] | None = None, together: bool = True,
-    compile: bool = False,
+    compile: bool = False, earlier: Sequence[Trial] = (), record: Callable[[list[Trial]], None] | None = None,
+    scheduler: str | None = None,
 ) -> list[Trial]:
     """Every setting of ``grid`` for seeds 0..seeds-1 of ``task`` (a :class:`Task`, or its file's path), in a
     process pool of ``workers`` (default: all cores).
@@ -223,38 +239,73 @@ def sweep(
     trained as the members of one program (:func:`run_together`), many times faster than one by one, with
     the same results; the pool runs such groups side by side. Otherwise every trial trains on its own.
     Each worker loads ``plugins`` (the command's ``--plugin``) and the installed ones first, as the command did.
-    ``on_trial(trial, done, total)`` is called as each trial finishes (a group's, when the group does). A trial
-    that diverges is a row that says so (``Trial.diverged``); the others go on. Ctrl-C, SIGTERM or SIGHUP (within
-    :func:`~graphnet.app.stopping.stopping`) raises :class:`SweepInterrupted` with the trials that finished,
-    after ending every worker: whether the signal reached the whole process group (a terminal's Ctrl-C or its
-    closing) or this process alone. ``compile``: each group trained compiled with JAX (:mod:`graphnet.app.compiled`).
+    ``earlier``: trials of this sweep that an earlier run finished (:func:`read_csv`): kept, not run again.
+    ``record(trials)`` is called with every trial finished so far, in the sweep's order, as each group finishes
+    (to write them), then ``on_trial(trial, done, total)`` for each trial of the group.
+    A trial that diverges is a row that says so (``Trial.diverged``); the others go on. Ctrl-C, SIGTERM or SIGHUP
+    (within :func:`~graphnet.app.stopping.stopping`) raises :class:`SweepInterrupted` with the trials that
+    finished, after ending every worker: whether the signal reached the whole process group (a terminal's Ctrl-C
+    or its closing) or this process alone. ``compile``: each group trained compiled with JAX
+    (:mod:`graphnet.app.compiled`). ``scheduler``: the groups run on a dask.distributed cluster instead
+    (:mod:`graphnet.app.cluster`; ``local``, or a scheduler's ``tcp://HOST:PORT``), as many side by side as it
+    has worker threads; the same trials, the same results.
     """
     task = load_task(task) if isinstance(task, (str, os.PathLike)) else task
     # a bad key or value fails here, in this process, with a clear line
     biggest = max(training_bytes(task.with_settings(combo)) for combo in settings(grid))
     trials = [(combo, seed) for combo in settings(grid) for seed in range(seeds)]
-    workers = workers or os.cpu_count() or 1
-    check_memory(f"{task.source}: the sweep's trials", _sweep_bytes(biggest, len(trials), workers, together))
-    groups = _groups(trials, workers) if together else [[i] for i in range(len(trials))]
-    jobs = [(task, [trials[i] for i in group], check_every, compile) for group in groups]
-    finished: dict[int, Trial] = {}
+    finished = _earlier(trials, earlier)
+    todo = [i for i in range(len(trials)) if i not in finished]
 
     def done(job: int, results: list[Trial]) -> None:
-        for i, trial in zip(groups[job], results):
-            finished[i] = trial
-            if on_trial is not None:
-                on_trial(trial, len(finished), len(trials))
+        before = len(finished)
+        finished.update(zip(groups[job], results))
+        if record is not None:  # first, so that what on_trial says is in the file already
+            record([finished[i] for i in sorted(finished)])
+        if on_trial is not None:
+            for count, trial in enumerate(results, start=before + 1):
+                on_trial(trial, count, len(trials))
 
-    try:
-        if workers == 1:
-            for j, job in enumerate(jobs):
-                done(j, run_together(*job))
-        else:
-            _in_pool(jobs, workers, tuple(plugins), done)
-    except KeyboardInterrupt as stop:
-        raise SweepInterrupted([finished[i] for i in sorted(finished)], len(trials),
-                               getattr(stop, "signum", signal.SIGINT)) from None
+    with contextlib.ExitStack() as cluster:
+        client = None
+        if scheduler is not None:  # connected, and its workers found fit, before any work
+            from .cluster import connected, plugin_files, run_on_cluster
+
+            client = cluster.enter_context(connected(scheduler, workers))
+            workers = sum(client.nthreads().values())
+        workers = workers or os.cpu_count() or 1
+        here = 1 if client is not None else workers  # the workers that share this machine's memory
+        check_memory(f"{task.source}: the sweep's trials", _sweep_bytes(biggest, len(todo), workers, together, here))
+        groups = [[todo[k] for k in group] for group in _groups([trials[i] for i in todo], workers)] if together \
+            else [[i] for i in todo]
+        jobs = [(task, [trials[i] for i in group], check_every, compile) for group in groups]
+        try:
+            if client is not None:
+                run_on_cluster(client, jobs, plugin_files(task, plugins), done, _work_on)
+            elif workers == 1:
+                for j, job in enumerate(jobs):
+                    done(j, run_together(*job))
+            else:
+                _in_pool(jobs, workers, tuple(plugins), done)
+        except KeyboardInterrupt as stop:
+            raise SweepInterrupted([finished[i] for i in sorted(finished)], len(trials),
+                                   getattr(stop, "signum", signal.SIGINT)) from None
     return [finished[i] for i in range(len(trials))]
+
+
+def _earlier(trials: list[tuple[tuple[str, ...], int]], earlier: Sequence[Trial]) -> dict[int, Trial]:
+    """The trials of an earlier run, by their place in ``trials``; one that is not among them is refused."""
+    place = {(" ".join(combo), seed): i for i, (combo, seed) in enumerate(trials)}
+    found: dict[int, Trial] = {}
+    for trial in earlier:
+        i = place.get((trial.setting, trial.seed))
+        if i is None:
+            raise SweepError(f"a trial of an earlier run, {trial.setting} seed {trial.seed}, is not one of this "
+                             "sweep's; resume with the --set and --seeds it was made with")
+        if i in found:
+            raise SweepError(f"{trial.setting} seed {trial.seed} is there twice among the earlier run's trials")
+        found[i] = trial
+    return found
 
 
 def _groups(trials: list[tuple[tuple[str, ...], int]], workers: int) -> list[list[int]]:
@@ -264,15 +315,17 @@ def _groups(trials: list[tuple[tuple[str, ...], int]], workers: int) -> list[lis
     for i, (combo, _) in enumerate(trials):
         by_shape.setdefault(tuple(o for o in combo if not o.startswith("training.learning_rate=")), []).append(i)
     groups = list(by_shape.values())
+    if not groups:  # every trial was done by an earlier run
+        return []
     parts = -(-workers // len(groups))  # each group in this many parts, so every worker has one
     return [group[k::parts] for group in groups for k in range(parts) if group[k::parts]]
 
 
-def _sweep_bytes(biggest: int, trials: int, workers: int, together: bool) -> int:
-    """The memory the sweep's biggest moment needs: the ``biggest`` trial's training (or a group's members'),
-    times workers."""
+def _sweep_bytes(biggest: int, trials: int, workers: int, together: bool, here: int | None = None) -> int:
+    """The memory the sweep's biggest moment needs on this machine: the ``biggest`` trial's training (or a
+    group's members'), times the workers ``here`` (default: all of them)."""
     at_once = -(-trials // workers) if together else 1
-    return biggest * at_once * min(workers, trials)
+    return biggest * at_once * min(workers if here is None else here, trials)
 
 
 def _in_pool(jobs: list[tuple], workers: int, plugins: tuple[str, ...], done: Callable[[int, list[Trial]], None]) -> None:
@@ -381,6 +434,15 @@ def _work(conn, plugins: tuple[str, ...], sweep: int) -> None:
         conn.send(("error", _sendable(exc)))
 
 
+def _work_on(job: tuple, abandoned: Callable[[], bool]) -> tuple[str, object]:
+    """A job of the sweep on a cluster's worker (:mod:`graphnet.app.cluster`): its trials, or its error as the
+    pool's workers send it."""
+    try:
+        return "trials", run_together(*job, abandoned=abandoned)
+    except Exception as exc:  # noqa: BLE001 - reported by the sweep's process, which raises it
+        return "error", _sendable(exc)
+
+
 def _sendable(exc: Exception) -> Exception:
     """``exc`` as the sweep's process can take it: a plugin's mistake named as the plugin's here, where the plugin
     is known (an error sent on loses its culprit and its traceback); one that cannot be pickled, as words."""
@@ -423,14 +485,91 @@ def _start_worker(plugins: tuple[str, ...], sweep: int) -> None:
 WATCH_SECONDS = 0.5  # how often a worker checks that the sweep's process is still there
 
 
-def write_csv(path: str | Path, trials: Sequence[Trial]) -> None:
-    """Write the trials as CSV, atomically (temporary file in the same folder, flushed, renamed)."""
+# Every row of a sweep's CSV ends with what its numbers depend on besides its setting and seed, so that
+# --resume can tell a CSV of this sweep from one of another: how often "solved" was checked, and the task.
+STAMP = ("check_every", "task")
+COLUMNS = (*Trial.__dataclass_fields__, *STAMP)
+
+
+def stamp(task: Task, check_every: int) -> dict[str, str]:
+    """The columns every row of a sweep of ``task`` carries: ``check_every``, and ``task``, 12 hex digits of a
+    digest of the task's settings (all but ``training.seed`` and ``training.log_every``, which each trial sets)
+    and of the plugins it names."""
+    settings = task.as_dict()
+    for key in ("seed", "log_every"):
+        settings["training"].pop(key)
+    text = json.dumps({"settings": settings, "plugins": list(task.plugins)}, sort_keys=True)
+    return {"check_every": str(check_every), "task": hashlib.sha256(text.encode()).hexdigest()[:12]}
+
+
+def write_csv(path: str | Path, trials: Sequence[Trial], stamped: dict[str, str]) -> None:
+    """Write the trials as CSV, each row ``stamped`` (:func:`stamp`), atomically (temporary file in the same
+    folder, flushed, renamed)."""
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=list(Trial.__dataclass_fields__))
+    writer = csv.DictWriter(text, fieldnames=COLUMNS)
     writer.writeheader()
     for trial in trials:
-        writer.writerow(asdict(trial))
+        writer.writerow({**asdict(trial), **stamped})
     write_bytes(path, text.getvalue().encode())
+
+
+def read_csv(path: str | Path, stamped: dict[str, str], grid: dict[str, list[str]] | None = None,
+             seeds: int | None = None) -> list[Trial]:
+    """The trials of a sweep's CSV at ``path``, written with ``stamped`` (:func:`stamp`); a file that is not a
+    sweep's CSV, is damaged, or holds trials of another task, checked at other intervals or (given ``grid`` and
+    ``seeds``) not among that sweep's is refused in one line (:class:`~graphnet.errors.SweepError`) naming it."""
+    path = Path(path)
+    wanted = None if grid is None or seeds is None else \
+        {(" ".join(combo), seed) for combo in settings(grid) for seed in range(seeds)}
+    seen: set[tuple[str, int]] = set()
+    check_readable(path, "sweep's CSV", ".csv", SweepError, max_bytes=MAX_CSV_BYTES)
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SweepError(f"{path}: cannot read it as a CSV ({exc.__class__.__name__}: {exc})") from None
+    if not rows or tuple(rows[0]) != COLUMNS:
+        found = ",".join(rows[0]) if rows else "nothing"
+        older = " (a CSV of an older graphnet, which did not record its task)" if rows and \
+            tuple(rows[0]) == COLUMNS[:-len(STAMP)] else ""
+        raise SweepError(f"{path}: not a sweep's CSV{older}: its first line is {found[:120]!r}, expected "
+                         f"{','.join(COLUMNS)!r}")
+    trials = []
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(COLUMNS):
+            raise SweepError(f"{path}: line {number}: {len(row)} values, expected {len(COLUMNS)}; a damaged CSV")
+        values = dict(zip(COLUMNS, row))
+        if values["check_every"] != stamped["check_every"]:
+            raise SweepError(f"{path}: line {number}: its trial was checked every {values['check_every']} "
+                             f"iterations, this sweep every {stamped['check_every']}; give --check-every "
+                             f"{values['check_every']} to resume it")
+        if values["task"] != stamped["task"]:
+            raise SweepError(f"{path}: line {number}: its trial is of another task (digest {values['task']}, this "
+                             f"task's is {stamped['task']}): the task file or its settings changed since; resume "
+                             "with the task it was made with, or give another --csv")
+        try:
+            trials.append(Trial(values["setting"], int(values["seed"]), _bool(values["solved"]),
+                                int(values["iterations"]), float(values["seconds"]), float(values["accuracy"]),
+                                _bool(values["diverged"])))
+        except ValueError as exc:
+            raise SweepError(f"{path}: line {number}: {exc}; a damaged CSV") from None
+        trial = (trials[-1].setting, trials[-1].seed)
+        if trial in seen:
+            raise SweepError(f"{path}: line {number}: {trial[0]} seed {trial[1]} a second time; a damaged CSV")
+        seen.add(trial)
+        if wanted is not None and trial not in wanted:
+            raise SweepError(f"{path}: line {number}: {trial[0]} seed {trial[1]} is not a trial of this sweep; "
+                             "resume with the --set and --seeds it was made with, or give another --csv")
+    return trials
+
+
+MAX_CSV_BYTES = 1 << 30  # far more than the rows of the largest sweep (10,000 seeds of many settings)
+
+
+def _bool(text: str) -> bool:
+    if text not in ("True", "False"):
+        raise ValueError(f"expected True or False, got {text!r}")
+    return text == "True"
 
 
 def table(trials: Sequence[Trial]) -> str:

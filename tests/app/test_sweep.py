@@ -9,13 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import gated
 import pytest
-from conftest import ROOT, children, wait_for_line, wait_until_gone
+from conftest import ROOT, children, run_cli, wait_for_line, wait_until_gone
 
 from graphnet.cli import main
 from graphnet import load_task, train
 from graphnet.errors import SweepError
-from graphnet.app.sweep import Trial, parse_grid, plot, settings, sweep, sweep_figure, table, write_csv
+from graphnet.app.sweep import Trial, parse_grid, plot, read_csv, settings, stamp, sweep, sweep_figure, table, write_csv
 
 TASK = "tasks/binary_addition.toml"
 
@@ -110,11 +111,105 @@ def test_a_setting_that_diverges_keeps_its_rows_and_the_sweep_goes_on(tmp_path, 
 def test_the_csv_is_written_whole_and_the_table_summarises_it(tmp_path):
     trials = [Trial("network.hidden=4", 0, True, 700, 0.2, 1.0), Trial("network.hidden=4", 1, False, 900, 0.3, 0.5)]
     path = tmp_path / "out.csv"
-    write_csv(path, trials)
+    stamped = stamp(load_task(TASK), 100)
+    write_csv(path, trials, stamped)
     rows = list(csv.DictReader(path.open()))
     assert rows[0]["iterations"] == "700" and rows[1]["solved"] == "False"
+    assert rows[0]["check_every"] == "100" and re.fullmatch("[0-9a-f]{12}", rows[0]["task"])
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]  # no temporary file left behind
     assert "1/2" in table(trials) and "700" in table(trials)
+    assert read_csv(path, stamped, parse_grid(["network.hidden=4"]), 2) == trials  # every value as it was
+
+
+def test_the_task_of_a_csv_is_its_settings_but_the_seed_and_the_log():
+    task = load_task(TASK)
+    assert stamp(task.with_settings(["training.seed=7", "training.log_every=5"]), 100) == stamp(task, 100)
+    assert stamp(task.with_settings(["training.iterations=7"]), 100)["task"] != stamp(task, 100)["task"]
+    assert stamp(load_task("tasks/binary_addition_fast.toml"), 100)["task"] != stamp(task, 100)["task"]
+
+
+@pytest.mark.parametrize("signum, workers", [(signal.SIGINT, "2"), (signal.SIGTERM, "1"), (signal.SIGKILL, "2")],
+                         ids=["SIGINT, two workers", "SIGTERM, in the process", "SIGKILL, two workers"])
+def test_a_stopped_sweep_resumed_ends_with_the_csv_of_a_sweep_never_stopped(tmp_path, signum, workers):
+    # Hidden 4 trains freely and hidden 3 waits at a gate: the sweep is stopped with the first two trials done
+    # and the other two certainly running. Their rows are in the CSV as soon as the sweep says they finished (so
+    # even SIGKILL, which nothing can answer, loses none); resumed, the sweep runs the two others only.
+    plugin, gate = gated.gate(tmp_path)
+    command = [sys.executable, "-m", "graphnet", "--plugin", str(plugin), "sweep", str(ROOT / TASK), *gated.SWEEP,
+               "--workers", workers]
+    proc = subprocess.Popen([*command, "--csv", "s.csv"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path, start_new_session=True)
+    try:
+        wait_for_line(proc.stderr, "sweep: 2/4")
+        assert [(r["setting"].split()[0], r["seed"]) for r in gated.rows(tmp_path / "s.csv")] == [
+            ("network.hidden=4", "0"), ("network.hidden=4", "1")]
+        started = children(proc.pid)
+        os.kill(proc.pid, signum)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == (128 + signum if signum != signal.SIGKILL else -signum)
+    assert not wait_until_gone(started), "a worker outlived the sweep"
+    assert len(gated.rows(tmp_path / "s.csv")) == 2
+    gate.touch()
+    resumed = subprocess.run([*command, "--csv", "s.csv", "--resume"], capture_output=True, text=True, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stderr.splitlines()[0] == "sweep: resuming s.csv: 2 trials done, kept"
+    assert [line.split(" network.")[0] for line in resumed.stderr.splitlines()[1:]] == ["sweep: 3/4", "sweep: 4/4"]
+    whole = subprocess.run([*command[:-1], "2", "--csv", "whole.csv"], capture_output=True, text=True, cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    assert gated.rows(tmp_path / "s.csv") == gated.rows(tmp_path / "whole.csv")
+
+
+RESUMING = ["sweep", TASK, "--set", "network.hidden=4,8", "--seeds", "2", "--check-every", "50", "--resume"]
+
+
+@pytest.mark.parametrize("change, says", [
+    ({"50": "100"}, "line 2: its trial was checked every 50 iterations, this sweep every 100; give --check-every 50 "
+                    "to resume it"),
+    ({TASK: "tasks/binary_addition_fast.toml"}, "line 2: its trial is of another task"),
+    ({"2": "1"}, "line 3: network.hidden=4 seed 1 is not a trial of this sweep; resume with the --set and --seeds "
+                 "it was made with, or give another --csv"),
+    ({"network.hidden=4,8": "network.hidden=8,16"}, "line 2: network.hidden=4 seed 0 is not a trial of this sweep"),
+], ids=["checked at other intervals", "another task", "fewer seeds", "other settings"])
+def test_resuming_the_csv_of_another_sweep_is_refused_in_one_line(tmp_path, capsys, change, says):
+    csv_path = tmp_path / "s.csv"
+    write_csv(csv_path, [Trial("network.hidden=4", seed, False, 300, 0.1, 0.5) for seed in (0, 1)],
+              stamp(load_task(TASK), 50))
+    before = csv_path.read_bytes()
+    assert main([change.get(arg, arg) for arg in RESUMING] + ["--csv", str(csv_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"graphnet: error: --resume {csv_path}: {says}") and err.count("\n") == 1, err
+    assert csv_path.read_bytes() == before
+
+
+@pytest.mark.parametrize("text, says", [
+    (None, "no such file; a sweep that has not started yet starts without --resume"),
+    ("setting,seed,solved,iterations,seconds,accuracy,diverged\r\n", "not a sweep's CSV (a CSV of an older "
+                                                                       "graphnet, which did not record its task)"),
+    ("a,b\n1,2\n", "not a sweep's CSV: its first line is 'a,b'"),
+], ids=["no file", "an older CSV", "not a sweep's"])
+def test_resuming_what_is_no_sweeps_csv_is_refused_in_one_line(tmp_path, capsys, text, says):
+    csv_path = tmp_path / "s.csv"
+    if text is not None:
+        csv_path.write_bytes(text.encode())
+    assert main([*RESUMING, "--csv", str(csv_path)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1, err
+    assert (csv_path.read_bytes().decode() if text is not None else None) == text
+
+
+def test_a_resumed_sweep_with_every_trial_done_trains_nothing_and_writes_the_same_rows(tmp_path, capsys):
+    csv_path = tmp_path / "s.csv"
+    command = ["sweep", TASK, "--set", "network.hidden=4", "--set", "training.iterations=100", "--seeds", "2",
+               "--workers", "1", "--csv", str(csv_path)]
+    assert main(command) == 0
+    before = csv_path.read_bytes()
+    capsys.readouterr()
+    assert main([*command, "--resume"]) == 0
+    assert capsys.readouterr().err == f"sweep: resuming {csv_path}: 2 trials done, kept\n"
+    assert csv_path.read_bytes() == before
 
 
 def test_the_command_refuses_bad_arguments_in_one_line(capsys, tmp_path):
@@ -262,4 +357,14 @@ def test_a_plot_without_matplotlib_is_refused_before_the_sweep(tmp_path, monkeyp
                  "--plot", str(tmp_path / "s.png")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--plot" in err and "pip install -e '.[plot]'" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_scheduler_without_dask_distributed_is_refused_before_the_sweep(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed now raises ImportError
+    monkeypatch.setattr("graphnet.app.sweep.sweep", lambda *args, **kwargs: pytest.fail("swept before refusing"))
+    assert main(["sweep", TASK, "--set", "network.hidden=2", "--csv", str(tmp_path / "s.csv"), "--scheduler",
+                 "local"]) == 2
+    assert capsys.readouterr().err == ("graphnet: error: --scheduler: needs the 'distributed' extra: pip install -e "
+                                       "'.[distributed]' in the checkout (dask.distributed)\n")
     assert list(tmp_path.iterdir()) == []
