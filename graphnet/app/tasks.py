@@ -154,6 +154,10 @@ class ProblemSection:
     bits: int
     options: tuple[tuple[str, Any], ...] = ()
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.options, tuple) and all(isinstance(p, tuple) and len(p) == 2 for p in self.options)):
+            raise TypeError(f"ProblemSection: options are (key, value) pairs, got {self.options!r}")
+
     def __getattr__(self, key: str) -> Any:  # only for what is not a field: an option
         # (read through __dict__ alone: pickle asks for attributes before the fields are set)
         for name, value in self.__dict__.get("options", ()):

@@ -173,15 +173,24 @@ class Networks:
     def lost(self, loss: np.ndarray, grads: Params) -> np.ndarray | None:
         """The members whose loss or a gradient has a NaN or an inf (a flag per member, in member-axis order; one
         flag alone for one network), or ``None`` when none has: what a training loop asks every iteration."""
-        if not self.side_by_side:  # one running total: a NaN or an inf anywhere makes it non-finite
+        # One running total per member first: a NaN or an inf anywhere makes it non-finite, in a few calls. Huge
+        # finite numbers can overflow it too, so a total that is not finite is looked at element by element.
+        if not self.side_by_side:
             total = float(loss)
             for g in grads.values():
                 total += float(np.add.reduce(g, axis=None))  # g.sum(), without the Python wrapper around it
-            return None if math.isfinite(total) else np.array([True])
+            if math.isfinite(total) or _all_finite(loss, grads):
+                return None
+            return np.array([True])
+        members = len(self.active)
         total = np.array(loss, dtype=np.float64)
         for g in grads.values():
-            total = total + g.reshape(len(self.active), -1).sum(axis=1)
-        lost = ~np.isfinite(total)
+            total = total + g.reshape(members, -1).sum(axis=1)
+        if np.isfinite(total).all():
+            return None
+        lost = ~np.isfinite(np.asarray(loss, dtype=np.float64)).reshape(members)
+        for g in grads.values():
+            lost |= ~np.isfinite(g.reshape(members, -1)).all(axis=1)
         return lost if lost.any() else None
 
     def update(self, grads: Params) -> None:
@@ -201,6 +210,10 @@ class Networks:
             self.rate = self.rate[keep]
             if grads is not None:
                 grads.update({key: g[keep] for key, g in grads.items()})
+
+
+def _all_finite(loss: np.ndarray, grads: Params) -> bool:
+    return bool(np.isfinite(loss).all()) and all(bool(np.isfinite(g).all()) for g in grads.values())
 
 
 def descend(

@@ -164,6 +164,19 @@ def test_members_side_by_side_draw_from_their_own_streams_and_each_diverges_alon
     assert networks.lost(np.array([0.5, 0.5, 0.5]), {"w": np.ones((3, 2, 1))}) is None
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the loop silences it (descend)
+def test_a_nan_in_any_gradient_is_lost_and_huge_finite_ones_are_not():
+    one = Networks({"a": np.zeros(2), "b": np.zeros(2)}, 0.1, [iter(())])
+    assert one.lost(np.array(0.5), {"a": np.array([np.nan, 0.0]), "b": np.ones(2)}).tolist() == [True]
+    assert one.lost(np.array(np.inf), {"a": np.ones(2), "b": np.ones(2)}).tolist() == [True]
+    # their sum overflows, but every number is finite: nothing diverged
+    assert one.lost(np.array(0.5), {"a": np.full(2, 1e308), "b": np.full(2, 1e308)}) is None
+    three = Networks({"w": np.zeros((3, 2))}, [0.1, 0.2, 0.3], [iter(())] * 3, side_by_side=True)
+    grads = {"w": np.array([[1e308, 1e308], [np.nan, 0.0], [1.0, 1.0]])}
+    assert three.lost(np.array([0.5, 0.5, 0.5]), grads).tolist() == [False, True, False]
+    assert three.lost(np.array([0.5, 0.5, 0.5]), {"w": np.full((3, 2), 1e308)}) is None
+
+
 def test_members_that_leave_take_their_weights_rate_and_gradients_with_them():
     networks = Networks({"w": np.array([[1.0], [2.0], [3.0]])}, [0.1, 0.2, 0.3], [iter(())] * 3, side_by_side=True)
     grads = {"w": np.array([[10.0], [20.0], [30.0]])}

@@ -19,10 +19,10 @@ from ...rnn.keys import LOSS
 from .unrolled import ExerciseOp, Step, with_types
 
 # The post's settings, as tasks/binary_addition.toml writes them.
-POST = Task("the post's network", ProblemSection("binary_addition", 8, 1),
+POST = Task("the post's network", ProblemSection("binary_addition", 8),
             NetworkSection("rnn", 2, 16, 1, "sigmoid", "squared_error"), TrainingSection(0.1, 10000, 1, 0, 1000))
 # tasks/binary_addition_lstm.toml with the learner's cell.
-LSTM = Task("the LSTM of tasks/binary_addition_lstm.toml", ProblemSection("binary_addition", 8, 1),
+LSTM = Task("the LSTM of tasks/binary_addition_lstm.toml", ProblemSection("binary_addition", 8),
             NetworkSection("my_lstm", 2, 8, 1, "", "squared_error"), TrainingSection(0.5, 1500, 16, 0, 250))
 
 
@@ -72,7 +72,7 @@ def train_post(swap: Mapping[str, str], *, bptt: Callable | None = None, reverse
 
     def log(iteration, batch, run):
         if spec.log_every and iteration % spec.log_every == 0:
-            entry: LogEntry = _log_entry(task, network, batch, run.value, iteration)
+            entry: LogEntry = _log_entry(task, batch, run.value, iteration)
             for line in entry.lines():
                 on_log(line)
 
