@@ -56,12 +56,13 @@ def have_matplotlib() -> bool:
     return True
 
 
-def new_figure(width: float, height: float) -> Figure:
-    """An empty figure of ``width`` x ``height`` inches, owned by nobody but the caller."""
+def new_figure(width: float, height: float, dpi: float | None = None) -> Figure:
+    """An empty figure of ``width`` x ``height`` inches (at ``dpi`` pixels an inch, by default matplotlib's),
+    owned by nobody but the caller."""
     have_matplotlib()  # imported quietly first
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height))
+    return Figure(figsize=(width, height), dpi=dpi)
 
 
 def save_figure(figure: Figure, path: str | Path) -> Path:

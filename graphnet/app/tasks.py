@@ -422,8 +422,7 @@ def unknown_hint(name: str, known: Iterable[str], what: str) -> str:
 
 def _check_consistency(task: Task) -> None:
     source = task.source
-    problem = _registered(data.get_generator, data.registered_generators, task.problem.generator, source,
-                          "a generator")
+    problem = data.get_generator(task.problem.generator)  # registered: _check looked it up before the keys
     try:
         generator = problem.configured(task.problem)
     except (TaskError, GraphError) as exc:

@@ -18,11 +18,7 @@ RIGHT, WRONG, EDGE = "#e8e8e4", "#5b2a86", "#1b1b1b"  # pale grey; a deep violet
 
 def figure(grid: Grid, caption: str = ""):
     """A matplotlib figure of ``grid``, 8.8 inches wide (880 pixels at 100 dpi, a README column)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
+    from ..figures import new_figure
 
     by_step = {split_key(k) for k in grid.errors if split_key(k)[1] is not None and split_key(k)[1] >= 0}
     names = [n for n in ORDER if any(name == n for name, _ in by_step)]
@@ -31,7 +27,9 @@ def figure(grid: Grid, caption: str = ""):
     rows = max(len(names), len(weights), 1)
     columns = grid.steps + (1 if weights else 0)
     height = 1.2 + 0.38 * rows  # inches: the title and a line under it, then a row a node
-    fig = Figure(figsize=(8.8, height), dpi=100)
+    fig = new_figure(8.8, height, dpi=100)  # matplotlib imported (quietly) by now
+    from matplotlib.patches import Rectangle
+
     ax = fig.add_axes((0.15, 0.1 / height, 0.84 if not weights else 0.74, (height - 1.05) / height))
     ax.set_xlim(0, columns + (0.3 if weights else 0))
     ax.set_ylim(rows, 0)
@@ -69,10 +67,9 @@ def figure(grid: Grid, caption: str = ""):
 
 def write(grid: Grid, path: str | Path, caption: str = "") -> None:
     """Write the picture of ``grid`` to ``path`` (.png or .svg), atomically."""
-    from ..files import atomic_write
+    from ..figures import save_figure
 
-    fig = figure(grid, caption)
-    atomic_write(path, lambda f: fig.savefig(f, format=Path(path).suffix[1:].lower()))
+    save_figure(figure(grid, caption), path)
 
 
 def png(grid: Grid, caption: str = "") -> bytes:
