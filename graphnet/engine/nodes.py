@@ -157,8 +157,12 @@ class Sigmoid(Node):
 
     def backward(self, ctx, grad):
         (y,) = ctx.saved
-        # grad * (y*(1-y)), in this order, is the post's rounding: its run is reproduced to the last bit.
-        return (grad * (y * (1.0 - y)),)
+        # grad * (y*(1-y)), in this order, is the post's rounding: its run is reproduced to the last bit. Made in
+        # one new array, changed in place (products commute exactly), which saves two arrays of every step.
+        d = 1.0 - y
+        d *= y
+        d *= grad
+        return (d,)
 
 
 @register_node("squared_error")
