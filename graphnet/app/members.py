@@ -33,6 +33,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..errors import DivergedError, TaskError
+from ..rnn.data import Batch
 from .tasks import EVAL_BATCH, Task, check_memory, training_bytes
 from .training import Accuracy, Networks, Problems, correct_counts, descend, problems_to_check
 from .weights import Params
@@ -90,7 +91,7 @@ def train_members(
         return Member(seeds[m], rates[m], {k: v[row].copy() for k, v in networks.params.items()}, iterations,
                       float(shares[m]), **how)
 
-    def lost(iteration: int, rows: np.ndarray, feeds: dict, grads: Params) -> None:
+    def lost(iteration: int, rows: np.ndarray, batch: Batch, grads: Params) -> None:
         if diverged == "raise":
             raise DivergedError(f"training diverged at iteration {iteration} for the network of seed "
                                 f"{seeds[networks.active[np.flatnonzero(rows)[0]]]}: a NaN or inf in its loss or "

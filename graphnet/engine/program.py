@@ -90,8 +90,8 @@ def reader(slots: Sequence[int]) -> Callable[[list], tuple]:
 
 
 class Program:
-    """A graph compiled: ``ops`` in the order they run, ``feeds`` (its leaves), and ``wrt``, the nodes whose
-    gradient :meth:`Run.backward` gives; ``given``, the static shape of everything a run may be given.
+    """A graph compiled: ``ops`` in the order they run, ``feeds`` (its leaves; ``fed``, their keys), and ``wrt``, the
+    nodes whose gradient :meth:`Run.backward` gives; ``given``, the static shape of everything a run may be given.
     ``forward(feeds, params)`` runs it and returns a :class:`Run`. ``slot[key]`` is where node ``key`` is in a
     run's values: the weights, the inputs and the filled leaves first, then each op's outputs in order."""
 
@@ -103,6 +103,7 @@ class Program:
         self._stacked = [f for f in feeds if f.stacks]  # inputs given as one, or made from their members
         self._filled = [f for f in feeds if f.fill is not None]  # inputs with a default, and constants
         self.feeds = weights + inputs + self._stacked + self._filled
+        self.fed = frozenset(f.key for f in self.feeds)  # the keys of the leaves a run reads, to look up
         self.slot = {key: i for i, key in enumerate([f.key for f in self.feeds] + [k for op in ops for k in op.outputs])}
         for index, op in enumerate(ops):
             op.place(index, self.slot)

@@ -133,15 +133,21 @@ class Network:
         return g
 
     # -- running --------------------------------------------------------------------------------------------
-    def feeds(self, x: np.ndarray, y: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    def feeds(self, x: np.ndarray, y: np.ndarray | None = None, *, program: Program | None = None
+              ) -> dict[str, np.ndarray]:
         """Feeds for a run from time-major arrays: ``x`` (T, B, inputs) and ``y`` (T, B, outputs), step by step
         (``x[t]``), and whole under the name a stacked graph gives every step's inputs side by side (``x[0..7]``),
-        which it then reads with no copy."""
-        feeds = dict(zip(over(INPUT, len(x)), x))
-        feeds[_whole(INPUT, len(x))] = _steps_behind_lead(x)
-        if y is not None:
-            feeds.update(zip(over(TARGET, len(y)), y))
-            feeds[_whole(TARGET, len(y))] = _steps_behind_lead(y)
+        which it then reads with no copy. ``program``: the program they are for, if known; where it reads a node
+        only as every step's side by side (a stacked graph's inputs), that node is not also given step by step
+        (making each step's view costs more than the rest of this, and training does it every iteration)."""
+        feeds = {}
+        for name, values in ((INPUT, x), (TARGET, y)):
+            if values is None:
+                continue
+            keys = over(name, len(values))
+            if program is None or not program.fed.isdisjoint(keys):
+                feeds.update(zip(keys, values))
+            feeds[_whole(name, len(values))] = _steps_behind_lead(values)
         return feeds
 
     def _chunk_program(self, steps: int, outputs: Sequence[str], batch: int) -> Program:

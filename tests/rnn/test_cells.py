@@ -63,6 +63,21 @@ def test_predicting_in_chunks_carries_the_hidden_state_exactly():
     assert np.array_equal(net.predict(params, x, chunk=7), whole)
 
 
+
+def test_feeds_for_a_stacked_program_give_the_steps_only_side_by_side_and_run_the_same():
+    net = post_network(hidden=4)
+    rng = np.random.RandomState(0)
+    params = net.init_parameters(rng)
+    problems = get_generator("binary_addition").sample(rng, 5, 3)
+    stacked, as_built = net.program(3, batch=5), net.graph(3).compile()
+    assert sorted(net.feeds(problems.x, problems.y, program=stacked)) == ["x[0..2]", "y[0..2]"]
+    assert {"x[0]", "x[2]", "y[1]"} <= set(net.feeds(problems.x, problems.y, program=as_built))
+    one = stacked.forward(net.feeds(problems.x, problems.y, program=stacked), params)
+    other = as_built.forward(net.feeds(problems.x, problems.y, program=as_built), params)
+    assert one.value("loss") == other.value("loss")
+    one_grads, other_grads = one.backward(), other.backward()
+    assert all(np.array_equal(one_grads[k], other_grads[k]) for k in params)
+
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("steps, batch", [(1, 1), (3, 4), (6, 2)])
 def test_gated_cells_bptt_gradients_match_central_differences(cell, steps, batch):
