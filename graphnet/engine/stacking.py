@@ -168,7 +168,7 @@ class Broadcast(Node):
             return (members.sum(axis=0),)
         return (np.add.accumulate(members[::-1], axis=0)[-1] if len(members) > 1 else members[0],)
 
-    def shape(self, w, *, axis: int = -1, members: int = 1):
+    def shape(self, w, *, axis: int = -1, members: int):
         _new_axis([w], axis)
         if not isinstance(members, int) or members < 1:
             raise ValueError(f"broadcast needs members >= 1, got {members!r}")
@@ -286,7 +286,8 @@ def stacked(graph: Graph) -> Graph:
         node = graph.node(key)
         if key in given:  # the first of inputs given stacked: the stacked input, and each member its row of it
             keys = given[key]
-            made[keys] = new.input(_free(new, span(keys)), (len(keys), *node["shape"]), stacks=keys, kind="stacked")
+            made[keys] = new.input(_free(span(keys), new, graph), (len(keys), *node["shape"]), stacks=keys,
+                                   kind="stacked")
             new.apply("unstack", keys, made[keys], attrs={"axis": -len(node["shape"]) - 1})
             for k in keys:
                 new.nx.nodes[k].update(_meta(graph.node(k)))
@@ -307,15 +308,16 @@ def stacked(graph: Graph) -> Graph:
             keys = tuple(graph.node(m)["inputs"][p] for m in members)
             rank = len(graph.node(keys[0])["shape"])
             if p in rule.shared:
-                operands.append(new.apply("broadcast", _free(new, f"{keys[0]} x{size}"), keys[0],
+                operands.append(new.apply("broadcast", _free(f"{keys[0]} x{size}", new, graph), keys[0],
                                           attrs={"axis": -rank - 1, "members": size}, kind="stacked"))
             elif keys not in made:
-                made[keys] = new.apply("stack", _free(new, span(keys)), *keys, attrs={"axis": -rank - 1}, kind="stacked")
+                made[keys] = new.apply("stack", _free(span(keys), new, graph), *keys, attrs={"axis": -rank - 1},
+                                       kind="stacked")
                 operands.append(made[keys])
             else:
                 operands.append(made[keys])
-        group = new.apply(node["op"], _free(new, span(members)), *operands, attrs=node.get("attrs"), stacked=True,
-                          kind="stacked")
+        group = new.apply(node["op"], _free(span(members), new, graph), *operands, attrs=node.get("attrs"),
+                          stacked=True, kind="stacked")
         made[tuple(members)] = group
         new.apply("unstack", members, group, attrs={"axis": -len(node["shape"]) - 1})
         for m in members:  # each member keeps what its builder stored on it (its step, its kind)
@@ -358,8 +360,9 @@ def span(keys: Sequence[str]) -> str:
     return f"{keys[0]}..{keys[-1]}"
 
 
-def _free(graph: Graph, name: str) -> str:
-    """``name``, or with primes added until no node of ``graph`` has it."""
-    while name in graph:
+def _free(name: str, *graphs: Graph) -> str:
+    """``name``, or with primes added until no node of ``graphs`` has it (the rewrite's and the graph it rewrites: a
+    name is taken by a node not copied yet too)."""
+    while any(name in graph for graph in graphs):
         name += "'"
     return name

@@ -4,11 +4,11 @@ the numbers of the graph as built: on random graphs, on the post's network, on g
 import numpy as np
 import pytest
 
-from graphnet import Node, Stacking
+from graphnet import Context, Node, Stacking
 from graphnet import Network, get_cell, get_node
 from graphnet.errors import GraphError
 from graphnet import Graph, stacked
-from graphnet.engine.stacking import STACK_ROWS, groups
+from graphnet.engine.stacking import STACK_ROWS, groups, span
 from stacked_runs import in_stacked
 
 
@@ -267,6 +267,75 @@ def test_a_stacked_graph_keeps_every_member_and_what_its_builder_stored_on_it():
     assert fast.node("y_hat[2]")["op"] == "unstack" and fast.node("y_hat[2]")["kind"] == "output"
     assert fast.node("y_hat[2]")["t"] == 2 and fast.node("y_hat[0..3]")["stacked"]
     assert fast.node("synapse_1 x4")["inputs"] == ("synapse_1",)  # the shared weight, handed to every member
+
+
+def test_only_plain_fed_inputs_a_group_reads_one_each_are_given_whole(node_type):
+    # The post's network: every step's input bits, and its targets, as one input each, which a run may feed whole.
+    fast = stacked(Network(get_cell("rnn"), inputs=2, hidden=3, outputs=1).graph(3))
+    given = {k: fast.node(k).get("stacks") for k in fast.keys(op="input")}
+    assert given == {"h[-1]": None, "x[0..2]": ("x[0]", "x[1]", "x[2]"), "y[0..2]": ("y[0]", "y[1]", "y[2]")}
+
+    @node_type("test_scale")
+    class Scale(Node):
+        """w * x: the weight first, the input its members share."""
+
+        arity = 2
+        stacking = Stacking(shared=(0,))
+
+        def forward(self, ctx, w, x):
+            return w * x
+
+        def shape(self, w, x):
+            return x
+
+    g = Graph()
+    w = g.parameter("w", (1, 2))
+    for t in range(2):
+        g.apply("test_scale", f"s[{t}]", w, g.input(f"a[{t}]", (None, 2)))  # plain: given whole
+        g.apply("sigmoid", f"f[{t}]", g.input(f"b[{t}]", (None, 2), fill=0.0))  # with a default: stacked by an op
+        g.apply("tanh", f"p[{t}]", g.input(f"c[{t}]", (2, None, 2), stacks=(f"c{t}", f"d{t}")))  # stacks already
+    g.parameter("a[0..1]", (1,))  # a node of the name the rewrite would give: it takes another
+    fast = stacked(g)
+    given = {k: fast.node(k)["stacks"] for k in fast.keys(op="input") if fast.node(k).get("stacks")}
+    assert given == {"a[0..1]'": ("a[0]", "a[1]"), "c[0]": ("c0", "d0"), "c[1]": ("c1", "d1")}
+    assert fast.node("b[0..1]")["op"] == fast.node("c[0..1]")["op"] == "stack"
+
+
+def test_a_run_of_keys_is_named_by_its_first_and_last_step_or_by_every_step():
+    assert span(["x[3]", "x[4]", "x[5]"]) == "x[3..5]" and span(["h[-1]", "h[0]"]) == "h[-1..0]"
+    assert span(["x[0]", "x[2]", "x[5]"]) == "x[0,2,5]"
+    assert span(["a", "b", "c"]) == "a..c" and span(["x[0]", "y[1]"]) == "x[0]..y[1]"
+
+
+def test_a_group_runs_where_its_first_member_ran_op_by_op(cube):
+    g = Graph()
+    x0, x1 = g.input("x0", (None, 2)), g.input("x1", (None, 2))
+    g.apply("sigmoid", "a", x0)
+    g.apply("test_cube", "b", x0)
+    g.apply("sigmoid", "c", x1)
+    assert stacked(g).keys() == ["x0..x1", "x0", "x1", "a..c", "a", "c", "b"]
+
+
+def test_a_member_of_an_input_given_whole_has_its_gradient_when_asked_for():
+    net = Network(get_cell("rnn"), inputs=2, hidden=3, outputs=1)
+    graph = net.graph(4)
+    rng = np.random.RandomState(0)
+    params = net.init_parameters(rng)
+    x, y = rng.randint(0, 2, size=(2, 4, 5, 2)).astype(float)
+    feeds = net.feeds(x, y[..., :1])
+    expected = graph.compile(wrt=["x[1]"]).forward(feeds, params).backward()
+    grads = stacked(graph).compile(wrt=["x[1]"]).forward(feeds, params).backward()
+    assert list(grads) == ["x[1]"] and np.array_equal(grads["x[1]"], expected["x[1]"])
+
+
+def test_broadcast_hands_every_member_the_weight_and_back_their_gradients_added():
+    broadcast = get_node("broadcast")
+    for w in (np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2).T):  # the second not contiguous
+        out = broadcast.forward(Context(attrs={"axis": -3, "members": 4}), w)
+        assert out.shape == (4, 2, 3) and all(np.array_equal(member, w) for member in out)
+    grad = np.arange(6.0).reshape(1, 2, 3)
+    (alone,) = broadcast.backward(Context(attrs={"axis": -3, "members": 1}), grad)
+    assert np.array_equal(alone, grad[0])
 
 
 def test_reading_a_runs_values_changes_nothing_in_it():
