@@ -69,9 +69,8 @@ class Graph:
         ``stacks``: the keys of the inputs this one holds side by side on its first axis (what
         :func:`~graphnet.engine.stacking.stacked` makes of every step's input bits): a run may feed it, or them.
         """
-        if stacks:
-            return self._leaf(key, "input", shape, meta, fill=fill, stacks=tuple(stacks))
-        return self._leaf(key, "input", shape, meta, fill=fill)
+        stacking = {"stacks": tuple(stacks)} if stacks else {}
+        return self._leaf(key, "input", shape, meta, fill=fill, **stacking)
 
     def parameter(self, key: str, shape: Shape, **meta) -> str:
         """Add a trained weight: one node, however many ops read it."""
@@ -111,7 +110,7 @@ class Graph:
             data["attrs"] = dict(attrs)
         if stacked:
             data["stacked"] = True
-        if len(keys) > 1 or node_type.multiple_outputs:
+        if node_type.multiple_outputs:  # (several keys for another node type are refused above)
             data["outputs"] = keys
         for k, shape in zip(keys, shapes):
             self.nx.add_node(k, shape=shape, **data)
@@ -277,8 +276,8 @@ def _node_type(key, op: str) -> Node:
         raise GraphError(f"node {key!r}: {exc}") from None
 
 
-def _check_node(key: str, node_type: Node, shapes: list[Shape], attrs: dict, inputs: Sequence[str] = (),
-                stacked: bool = False) -> list[Shape]:
+def _check_node(key: str, node_type: Node, shapes: list[Shape], attrs: dict, inputs: Sequence[str],
+                stacked: bool) -> list[Shape]:
     """The output shapes of ``node_type`` for these input shapes (one for most node types), checked."""
     arity = node_type.arity
     if (arity is None and not shapes) or (arity is not None and len(shapes) != arity):

@@ -96,7 +96,7 @@ class Program:
     run's values: the weights, the inputs and the filled leaves first, then each op's outputs in order."""
 
     def __init__(self, name: str, ops: list[Op], feeds: list[Feed], wrt: Sequence[str],
-                 given: Mapping[str, Shape] | None = None) -> None:
+                 given: Mapping[str, Shape]) -> None:
         self.name, self.ops, self.wrt = name, ops, tuple(wrt)
         weights = [f for f in feeds if f.op == "parameter"]
         inputs = [f for f in feeds if f.op == "input" and f.fill is None and not f.stacks]
@@ -115,7 +115,7 @@ class Program:
         self.rows = {m: (self.slot[f.key], row, len(f.shape)) for f in self._stacked for row, m in enumerate(f.stacks)}
         # The static shapes of what a run may be given (every input and weight of the graph, also those this program
         # does not read: a batch fed for the whole graph is the batch of its constants), to read its axes off.
-        self._shapes = dict(given) if given is not None else {f.key: f.shape for f in feeds if f.op != "constant"}
+        self._shapes = dict(given)
         self._fills: dict[tuple, list[np.ndarray]] = {}  # the filled leaves' values, by (leading axes, batch size)
         self._checked: set[tuple] = set()  # the (leading axes, batch size) of runs whose shapes were checked
         self._no_stacking = next((op for op in ops if op.node.stacking is None), None)

@@ -105,6 +105,20 @@ def test_an_input_with_a_fill_defaults_to_it_with_the_run_batch():
         (lambda g: g.apply("sigmoid", "bad", "nowhere"), r"'bad' \(sigmoid\) takes 'nowhere', not in the graph"),
         (lambda g: g.apply("sigmoid", "x", "w"), r"already has a node 'x'"),
         (lambda g: g.apply("sum", "bad"), r"'bad' \(sum\) takes at least 1 inputs, got 0"),
+        (lambda g: g.apply("add", "bad", "nowhere", "x", "nothing"),
+         r"^node 'bad' \(add\) takes 'nowhere', 'nothing', not in the graph$"),
+        (lambda g: g.input("", (None, 1)), r"^a node's key is a non-empty string, got ''$"),
+        (lambda g: g.apply("sigmoid", "z", "x", shape=(1, 3), fill=0.0),
+         r"^node 'z': fill, shape is the engine's to set, not a keyword of yours$"),
+        (lambda g: g.apply("sigmoid", ("a", "a"), "x"),
+         r"^node \('a', 'a'\) \(sigmoid\): give each output a key of its own$"),
+        (lambda g: g.apply("sigmoid", ("a", "b"), "x"),
+         r"^node 'a' \(sigmoid\) gives 1 outputs, and 2 keys were given$"),
+        (lambda g: g.apply("sigmoid", "bad", g.parameter("s", ()), stacked=True),
+         r"^node 'bad' \(sigmoid\): stacks of as many members, each, expected \(its inputs: 's'\)$"),
+        (lambda g: g.freeze().apply("sigmoid", "bad", "x"),
+         r"^graph 'graph' is frozen: it is shared by every run of its network; add 'bad' to a copy of it "
+         r"\(graph.copy\(\)\) or build a new graph$"),
     ],
 )
 def test_malformed_graphs_are_refused_where_they_are_built(build, message):
@@ -115,6 +129,58 @@ def test_malformed_graphs_are_refused_where_they_are_built(build, message):
         build(g)
 
 
+def test_a_node_type_without_a_stacking_rule_is_not_applied_to_stacks_and_one_of_no_inputs_names_none(node_type):
+    @node_type("test_cube")
+    class Cube(Node):
+        """x**3, with no stacking rule."""
+
+        def forward(self, ctx, x):
+            return x * x * x
+
+    @node_type("test_zeros")
+    class Zeros(Node):
+        """Zeros of a width: a node type of no inputs."""
+
+        arity = 0
+
+        def forward(self, ctx):
+            return np.zeros((1, ctx.attrs["width"]))
+
+        def shape(self, *, width):
+            if width < 1:
+                raise ValueError(f"zeros needs a width >= 1, got {width}")
+            return (1, width)
+
+    g = Graph()
+    with pytest.raises(GraphError) as refused:
+        g.apply("test_cube", "bad", g.parameter("p", (2, 3)), stacked=True)
+    assert str(refused.value) == ("node 'bad' (test_cube): a node type without a stacking rule cannot be applied to "
+                                  "stacks")
+    with pytest.raises(GraphError) as refused:
+        g.apply("test_zeros", "bad", attrs={"width": 0})
+    assert str(refused.value) == "node 'bad' (test_zeros): zeros needs a width >= 1, got 0"
+
+
+def test_an_op_of_several_outputs_lists_its_keys_even_if_one_and_gives_them_back_as_a_tuple():
+    g = Graph()
+    assert g.apply("unstack", ["a", "b"], g.parameter("two", (2, 3)), attrs={"axis": -2}) == ("a", "b")
+    assert g.apply("unstack", ["only"], g.parameter("one", (1, 3)), attrs={"axis": -2}) == ("only",)
+    assert g.node("a")["outputs"] == ("a", "b") and g.node("only")["outputs"] == ("only",)
+
+
+def test_compile_differentiates_with_respect_to_what_it_is_told_and_refuses_keys_the_graph_has_not():
+    g = small_graph()
+    rng = np.random.RandomState(0)
+    feeds, params = {"x": rng.normal(size=(4, 3)), "y": rng.uniform(size=(4, 2))}, {"w": rng.normal(size=(3, 2))}
+    assert g.compile().name == "small"
+    assert set(g.compile().forward(feeds, params).backward()) == {"w"}  # by default, every parameter
+    assert set(g.compile(wrt=["x"]).forward(feeds, params).backward()) == {"x"}
+    with pytest.raises(GraphError, match=r"^graph 'small' has no node 'nope'$"):
+        g.compile(outputs=["y_hat", "nope", "nada"])
+    with pytest.raises(GraphError, match=r"^graph 'small' has no node 'nope' to differentiate with respect to$"):
+        g.compile(wrt=["w", "nope", "nada"])
+
+
 def test_a_cycle_is_refused_naming_its_nodes():
     d = nx.DiGraph()
     d.add_node("a", op="sigmoid", inputs=("b",), shape=(None, 1))
@@ -123,6 +189,10 @@ def test_a_cycle_is_refused_naming_its_nodes():
     d.add_edge("b", "a", args=(0,))
     with pytest.raises(GraphError, match="cycle: (a -> b -> a|b -> a -> b)"):
         Graph.from_networkx(d)
+    g = small_graph()
+    g.nx.add_edge("loss", "xw", args=())  # changed by hand, past the graph's checks
+    with pytest.raises(GraphError, match=r"^graph 'small' has a cycle$"):
+        g.compile()
 
 
 def test_a_graph_copied_through_networkx_validates_and_runs_alike():

@@ -119,7 +119,8 @@ def test_shapes_are_checked_by_each_node_type():
 
 
 @pytest.mark.parametrize("op, shapes, attrs, message", [
-    ("matmul", [(None, 2, 3), (3, 4)], {}, "matmul cannot multiply shapes (None, 2, 3) and (3, 4)"),
+    ("matmul", [(None, 3, 2), (3, 4)], {}, "matmul cannot multiply shapes (None, 3, 2) and (3, 4)"),
+    ("matmul", [(None, 3), (3, 4, 5)], {}, "matmul cannot multiply shapes (None, 3) and (3, 4, 5)"),
     ("matmul", [(None, 2), (3, 4)], {}, "matmul cannot multiply shapes (None, 2) and (3, 4)"),
     ("add", [(None, 2), (None, 3)], {}, "add needs inputs of one shape, got (None, 2) and (None, 3)"),
     ("mul", [(None, 2), (2, 2)], {}, "mul needs inputs of one shape, got (None, 2) and (2, 2)"),

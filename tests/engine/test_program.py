@@ -84,6 +84,58 @@ def test_constants_and_unfed_inputs_hold_their_fill_and_a_fed_input_its_value():
     np.testing.assert_array_equal(side_by_side.value("z")[1], (-3 * x + 0.25) @ np.full((2, 2), -1.5))
 
 
+def test_a_runs_leading_axes_are_read_off_its_weights_when_no_input_has_them():
+    g = Graph()
+    g.apply("add", "y", g.parameter("w", (2,)), g.constant("one", (2,), 1.0))
+    run = g.compile().forward({}, {"w": np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])})  # 3 networks side by side
+    assert run.value("one").shape == (3, 2) and run.value("y").tolist() == [[2.0, 3.0], [4.0, 5.0], [6.0, 7.0]]
+
+
+def test_a_node_type_without_a_stacking_rule_runs_alone_and_is_refused_side_by_side_in_words(node_type):
+    @node_type("test_cube")
+    class Cube(Node):
+        """x**3, with no stacking rule: its methods take one network's values only."""
+
+        def forward(self, ctx, x):
+            return x * x * x
+
+    g = Graph()
+    g.apply("test_cube", "c", g.input("x", (None, 2)))
+    program = g.compile()
+    assert program.forward({"x": np.full((1, 2), 2.0)}, {}).value("c").tolist() == [[8.0, 8.0]]
+    with pytest.raises(GraphError) as refused:
+        program.forward({"x": np.ones((3, 1, 2))}, {})
+    assert str(refused.value) == ("node 'c' (test_cube) cannot run with leading axes (3,) (networks side by side): its "
+                                  "node type declares no stacking rule, which says its methods take them (see "
+                                  "graphnet.Stacking)")
+
+
+def test_a_forward_of_the_wrong_shape_is_named_with_the_shape_the_graph_expects(node_type):
+    @node_type("test_first_column")
+    class FirstColumn(Node):
+        """x's first column, though its shape rule (the default) says all of x."""
+
+        def forward(self, ctx, x):
+            return x[:, :1]
+
+    g = Graph()
+    g.apply("test_first_column", "y", g.input("x", (None, 2)))
+    with pytest.raises(GraphError) as refused:
+        g.compile().forward({"x": np.ones((3, 2))}, {})
+    assert str(refused.value) == ("test_first_column.forward at node 'y' returned a value of shape (3, 1); the graph "
+                                  "expects (3, 2) (static shape (None, 2)) "
+                                  f"(node type 'test_first_column' of {__name__})")
+
+
+def test_a_reverse_pass_past_the_largest_float_gives_inf_without_a_warning():
+    g = Graph()
+    w = g.parameter("w", (1, 1))
+    g.apply("mul", "cube", g.apply("mul", "square", w, w), w)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        grads = g.compile().forward({}, {"w": np.array([[1e200]])}).backward("cube")
+    assert grads["w"].tolist() == [[np.inf]]
+
+
 def test_a_node_types_wrong_result_is_raised_as_the_engine_said_it_not_chained_to_itself(node_type):
     from graphnet import Graph, Node
 
