@@ -8,7 +8,8 @@ import pytest
 from graphnet import at, bits_to_int, load_task, train
 from graphnet.errors import DivergedError, NonFiniteError, WeightsError
 from graphnet import add_integers, evaluate, load_weights, save_weights
-from graphnet.app.training import Networks, sgd_update
+from graphnet import Graph, Network, get_cell
+from graphnet.app.training import Networks, descend, problems_to_check, sgd_update
 from graphnet.rnn.data import Batch
 from conftest import TASK
 from post_reference import run_post
@@ -88,6 +89,14 @@ def test_the_log_shows_the_first_problem_of_each_batch():
         a, b = bits_to_int(batch.x[:, 0, 0]), bits_to_int(batch.x[:, 0, 1])
         assert entry.describe == f"{a} + {b} = {bits_to_int(first)}"
         assert entry.loss == loss  # the batch's
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_each_log_entry_is_handed_to_on_log_as_it_is_made(progress):
+    entries = []
+    result = train(load_task(TASK, ["training.iterations=4", "training.log_every=2"]), on_log=entries.append,
+                   progress=progress)  # the bar hides itself off a terminal
+    assert [entry.iteration for entry in entries] == [0, 2] and entries == result.log
 
 
 def test_a_log_entry_prints_as_the_posts():
@@ -175,6 +184,35 @@ def test_a_nan_in_any_gradient_is_lost_and_huge_finite_ones_are_not():
     grads = {"w": np.array([[1e308, 1e308], [np.nan, 0.0], [1.0, 1.0]])}
     assert three.lost(np.array([0.5, 0.5, 0.5]), grads).tolist() == [False, True, False]
     assert three.lost(np.array([0.5, 0.5, 0.5]), {"w": np.full((3, 2), 1e308)}) is None
+
+
+def test_the_loop_goes_to_its_verdict_without_numpys_warnings():
+    # Any graph the loop may train: mean(x @ w / y), fed x[0] and y[0] as a network's feeds name them.
+    network = Network(get_cell("rnn"), inputs=2, hidden=1, outputs=2)
+    g = Graph()
+    x, y, w = g.input("x[0]", (None, 2)), g.input("y[0]", (None, 2)), g.parameter("w", (2, 2))
+    g.apply("mean", "loss", g.apply("div", "ratio", g.apply("matmul", "xw", x, w), y))
+    verdicts = []
+
+    def descend_once(x, y, w):
+        networks = Networks({"w": w}, 0.1, [iter([Batch(np.full((1, 1, 2), x), np.full((1, 1, 2), y))])])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            descend(network, g.compile(), networks, range(1),
+                    diverged=lambda i, lost, *_: verdicts.append((i, lost.tolist())))
+        return networks.params["w"]
+
+    # gradients of 5e307 whose sum overflows, every one finite: nothing diverged, and the update is made
+    assert np.array_equal(descend_once(1e308, 1.0, np.zeros((2, 2))), -0.1 * np.full((2, 2), 5e307))
+    assert verdicts == []
+    descend_once(1.0, 0.0, np.ones((2, 2)))  # a division by zero: an inf loss
+    assert verdicts == [(0, [True])]
+
+
+def test_the_problems_checked_are_drawn_by_their_seed():
+    task = load_task(TASK, ["task.bits=32"])
+    (first, exhaustive), (again, _), (other, _) = (problems_to_check(task, samples=5, seed=s) for s in (3, 3, 4))
+    assert not exhaustive and np.array_equal(first.x, again.x) and not np.array_equal(first.x, other.x)
 
 
 def test_members_that_leave_take_their_weights_rate_and_gradients_with_them():
