@@ -16,6 +16,20 @@ def test_every_node_types_backward_is_jaxs_derivative_of_its_forward(name):
     assert check_node_against_jax(registered_nodes()[name]) < 1e-13
 
 
+@pytest.mark.parametrize("name", BUILTIN)
+def test_every_node_types_forward_and_backward_compute_with_ctx_xp(name):
+    # Traced on abstract values, as a compiled run traces them: numpy called on the run's arrays would be refused.
+    node = registered_nodes()[name]
+    values = node.sample_inputs(np.random.RandomState(0), 3, 4)
+    attrs = node.sample_attrs(4)
+    g = Graph()
+    inputs = [g.input(f"in{i}", np.shape(v)) for i, v in enumerate(values)]
+    count = len(node.shape(*[np.shape(v) for v in values], **attrs)) if node.multiple_outputs else None
+    outputs = g.apply(name, [f"out{i}" for i in range(count)] if count else "out", *inputs, attrs=attrs)
+    g.apply("sum", "loss", *[g.apply("mean", f"mean of {k}", k) for k in ([outputs] if count is None else outputs)])
+    check_traceable(g.compile(wrt=inputs), {k: v for k, v in zip(inputs, values)}, {})
+
+
 class ForgetsAFactor(Node):
     """A sigmoid whose backward forgets y: the kind of mistake an exact reference catches at once."""
 
