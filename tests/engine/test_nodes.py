@@ -199,6 +199,7 @@ def test_a_node_type_whose_stacking_rule_is_not_one_is_refused_when_registered(n
 def test_a_leaf_is_fed_by_the_run_and_a_context_made_without_needs_input_grad_wants_every_gradient():
     with pytest.raises(GraphError, match=r"^a parameter node is fed by the run, not computed$"):
         get_node("parameter").forward(Context())
+    assert Context().saved == ()  # nothing saved yet
     wants = Context().needs_input_grad
     assert wants[0] and wants[7]
     with pytest.raises(TypeError, match=r"^needs_input_grad of a context made without it: index it, "

@@ -84,6 +84,20 @@ def test_constants_and_unfed_inputs_hold_their_fill_and_a_fed_input_its_value():
     np.testing.assert_array_equal(side_by_side.value("z")[1], (-3 * x + 0.25) @ np.full((2, 2), -1.5))
 
 
+def test_a_run_reads_the_leaves_it_knows_and_a_batch_of_one_when_none_has_a_batch():
+    g = Graph()
+    g.apply("add", "y", g.input("x", (None, 2)), g.constant("one", (None, 2), 1.0))
+    g.apply("add", "z", "y", g.input("shift", (None, 2), fill=0.0))  # a default, after a constant
+    program = g.compile()
+    assert program.fed == {"x", "one", "shift"}
+    x = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    run = program.forward({"unknown": np.zeros(5), "x": x, "shift": np.full((3, 2), 10.0)}, {})  # what it does not
+    assert run.value("z").tolist() == (x + 11.0).tolist()  # know, it does not read
+    constants = Graph()
+    constants.apply("sigmoid", "s", constants.constant("zero", (None, 2), 0.0))
+    assert constants.compile().forward({}, {}).value("s").tolist() == [[0.5, 0.5]]
+
+
 def test_a_runs_leading_axes_are_read_off_its_weights_when_no_input_has_them():
     g = Graph()
     g.apply("add", "y", g.parameter("w", (2,)), g.constant("one", (2,), 1.0))

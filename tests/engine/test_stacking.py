@@ -333,9 +333,21 @@ def test_broadcast_hands_every_member_the_weight_and_back_their_gradients_added(
     for w in (np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2).T):  # the second not contiguous
         out = broadcast.forward(Context(attrs={"axis": -3, "members": 4}), w)
         assert out.shape == (4, 2, 3) and all(np.array_equal(member, w) for member in out)
+        assert not out.flags.writeable  # every member is the weight itself
     grad = np.arange(6.0).reshape(1, 2, 3)
     (alone,) = broadcast.backward(Context(attrs={"axis": -3, "members": 1}), grad)
     assert np.array_equal(alone, grad[0])
+
+
+def test_networks_side_by_side_fed_step_by_step_run_stacked_as_op_by_op():
+    net = Network(get_cell("rnn"), inputs=2, hidden=3, outputs=1)
+    graph = net.graph(3)
+    rng = np.random.RandomState(0)
+    params = {k: np.stack([v, 2 * v]) for k, v in net.init_parameters(rng).items()}  # two networks, a member axis
+    feeds = {k: rng.randint(0, 2, size=(2, 4, 2)).astype(float) for k in ("x[0]", "x[1]", "x[2]")}
+    feeds.update({f"y[{t}]": np.ones((2, 4, 1)) for t in range(3)})
+    slow, fast = graph.compile().forward(feeds, params), stacked(graph).compile().forward(feeds, params)
+    assert fast.value("loss").shape == (2,) and np.array_equal(fast.value("loss"), slow.value("loss"))
 
 
 def test_reading_a_runs_values_changes_nothing_in_it():
