@@ -91,7 +91,7 @@ def train_members(
         return Member(seeds[m], rates[m], {k: v[row].copy() for k, v in networks.params.items()}, iterations,
                       float(shares[m]), **how)
 
-    def lost(iteration: int, rows: np.ndarray, batch: Batch, grads: Params) -> None:
+    def lost(iteration: int, rows: np.ndarray, batch: Batch) -> None:
         if diverged == "raise":
             raise DivergedError(f"training diverged at iteration {iteration} for the network of seed "
                                 f"{seeds[networks.active[np.flatnonzero(rows)[0]]]}: a NaN or inf in its loss or "

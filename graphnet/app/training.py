@@ -123,7 +123,7 @@ def train(
         if on_log is not None:
             log = _beside_the_bar(on_log)
 
-    def diverged(iteration: int, lost: np.ndarray, batch: Batch, grads: Params) -> None:
+    def diverged(iteration: int, lost: np.ndarray, batch: Batch) -> None:
         # named on the graph as built, node by node in step order
         as_built = network.graph(bits).compile().forward(network.feeds(batch.x, batch.y), networks.params)
         raise DivergedError(_nonfinite_message(as_built, iteration))
@@ -222,14 +222,14 @@ def descend(
     networks: Networks,
     iterations: Iterable[int],
     *,
-    diverged: Callable[[int, np.ndarray, Batch, Params], None],
+    diverged: Callable[[int, np.ndarray, Batch], None],
     before_update: Callable[[int, Batch, Run], None] | None = None,
     after_update: Callable[[int, Batch, Run], bool] | None = None,
 ) -> None:
     """The training loop, for one network and for many side by side: for every iteration, a batch, the forward
     pass, the reverse pass, and the SGD update.
 
-    A NaN or inf in the loss or a gradient calls ``diverged(iteration, lost, batch, grads)`` (``lost``: a flag
+    A NaN or inf in the loss or a gradient calls ``diverged(iteration, lost, batch)`` (``lost``: a flag
     per member) before any update; it raises, or lets those members leave while the others go on.
     ``before_update`` sees the run before the weights change (the log); ``after_update`` after, and ends the
     loop when it returns True.
@@ -243,7 +243,7 @@ def descend(
             grads = run.backward()
             lost = networks.lost(run.value(LOSS), grads)
             if lost is not None:
-                diverged(iteration, lost, batch, grads)
+                diverged(iteration, lost, batch)
                 networks.leave(lost, grads)
                 if not networks.active:
                     break

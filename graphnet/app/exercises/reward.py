@@ -66,7 +66,7 @@ def train_post(swap: Mapping[str, str], *, bptt: Callable | None = None, reverse
     if bptt is not None or reverse is not None:
         program = _TheirReverse(program, bptt, bits, reverse)
 
-    def diverged(iteration, lost, batch, grads):
+    def diverged(iteration, lost, batch):
         raise DivergedError(f"training with your code diverged at iteration {iteration} (a NaN or inf in the loss or "
                             "a gradient)")
 
