@@ -173,19 +173,20 @@ def test_groups_that_would_wait_for_each_other_are_not_all_stacked():
 
 def test_of_groups_that_would_wait_for_each_other_the_largest_are_kept_and_all_come_by_first_member():
     # As above with a third sigmoid (a3): the sigmoids are now the larger group, kept, and the tanhs run op by op;
-    # the squares (p1, p2), in no cycle, are kept too and come first, as their first member does.
+    # the squares (p1, p2), in no cycle, are kept too and come first, as their first member does (not their second).
     g = Graph()
     g.parameter("w", (3, 2))
     g.apply("mul", "p1", "w", "w")
-    g.apply("mul", "p2", "w", "w")
     g.apply("tanh", "b2", "w")
     g.apply("sigmoid", "a2", "b2")
     g.apply("sigmoid", "a1", g.apply("exp", "e", "w"))
+    g.apply("mul", "p2", "w", "w")
     g.apply("sigmoid", "a3", g.apply("relu", "c", "w"))
     g.apply("relu", "r", g.apply("tanh", "b1", "a1"))
     g.apply("sum", "loss", "p1", "p2", "a2", "a3", "r")
     assert groups(g) == [["p1", "p2"], ["a2", "a1", "a3"]]
-    assert_runs_match(g, {}, {"w": np.arange(-3.0, 3.0).reshape(3, 2) / 4}, exact=True)
+    # w is read by ops the rewrite runs in another order (p2 with p1): gradients within 8 ulps
+    assert_runs_match(g, {}, {"w": np.arange(-3.0, 3.0).reshape(3, 2) / 4})
 
 
 def test_an_op_of_several_outputs_is_copied_as_it_is(node_type):
@@ -301,6 +302,30 @@ def test_only_plain_fed_inputs_a_group_reads_one_each_are_given_whole(node_type)
     assert fast.node("b[0..1]")["op"] == fast.node("c[0..1]")["op"] == "stack"
 
 
+def test_what_the_rewrite_adds_is_named_apart_from_what_it_copies_and_from_itself():
+    g = Graph()
+    w = g.parameter("w", (2, 2))
+    for t in range(2):
+        m = g.apply("matmul", f"m[{t}]", g.input(f"x[{t}]", (None, 2)), w)
+        g.apply("matmul", f"q[{t}]", g.apply("sigmoid", f"p[{t}]", m), w)
+    g.apply("sum", "m[0..1]", "q[0]", "q[1]")  # an op of the name the group of m[0], m[1] would get, copied after it
+    fast = stacked(g)
+    assert fast.node("m[0..1]'")["op"] == "matmul" and fast.node("m[0..1]")["op"] == "sum"
+    assert fast.node("w x2")["op"] == fast.node("w x2'")["op"] == "broadcast"  # w for m's group, and for q's
+
+
+def test_a_stacked_graph_stacked_again_runs_alike():
+    net = Network(get_cell("rnn"), inputs=2, hidden=3, outputs=1)
+    fast = stacked(net.graph(4))
+    rng = np.random.RandomState(0)
+    params = net.init_parameters(rng)
+    x, y = rng.randint(0, 2, size=(2, 4, 5, 2)).astype(float)
+    feeds = net.feeds(x, y[..., :1])
+    again = stacked(fast)
+    assert groups(fast) == [] and set(again.nx) == set(fast.nx)  # what is stacked already is not stacked again
+    assert again.compile().forward(feeds, params).value("loss") == fast.compile().forward(feeds, params).value("loss")
+
+
 def test_a_run_of_keys_is_named_by_its_first_and_last_step_or_by_every_step():
     assert span(["x[3]", "x[4]", "x[5]"]) == "x[3..5]" and span(["h[-1]", "h[0]"]) == "h[-1..0]"
     assert span(["x[0]", "x[2]", "x[5]"]) == "x[0,2,5]"
@@ -330,7 +355,7 @@ def test_a_member_of_an_input_given_whole_has_its_gradient_when_asked_for():
 
 def test_broadcast_hands_every_member_the_weight_and_back_their_gradients_added():
     broadcast = get_node("broadcast")
-    for w in (np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2).T):  # the second not contiguous
+    for w in (np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2).T, np.arange(12.0).reshape(2, 6)[:, ::2]):
         out = broadcast.forward(Context(attrs={"axis": -3, "members": 4}), w)
         assert out.shape == (4, 2, 3) and all(np.array_equal(member, w) for member in out)
         assert not out.flags.writeable  # every member is the weight itself
