@@ -308,10 +308,16 @@ def test_what_the_rewrite_adds_is_named_apart_from_what_it_copies_and_from_itsel
     for t in range(2):
         m = g.apply("matmul", f"m[{t}]", g.input(f"x[{t}]", (None, 2)), w)
         g.apply("matmul", f"q[{t}]", g.apply("sigmoid", f"p[{t}]", m), w)
-    g.apply("sum", "m[0..1]", "q[0]", "q[1]")  # an op of the name the group of m[0], m[1] would get, copied after it
+    g.apply("relu", "r[0]", g.apply("tanh", "u[0]", "x[0]"))
+    g.apply("relu", "r[1]", g.apply("exp", "u[1]", "x[1]"))  # r's group reads a stack of u[0], u[1]
+    # ops of the names the rewrite would give its group of m's, its stack of u's and its broadcast of w, copied after
+    g.apply("sum", "m[0..1]", "q[0]", "q[1]")
+    g.apply("add", "u[0..1]", "r[0]", "r[1]")
+    g.apply("sum", "w x2", "m[0..1]", "u[0..1]")
     fast = stacked(g)
-    assert fast.node("m[0..1]'")["op"] == "matmul" and fast.node("m[0..1]")["op"] == "sum"
-    assert fast.node("w x2")["op"] == fast.node("w x2'")["op"] == "broadcast"  # w for m's group, and for q's
+    assert fast.node("m[0..1]'")["op"] == "matmul" and fast.node("u[0..1]'")["op"] == "stack"
+    assert fast.node("w x2'")["op"] == fast.node("w x2''")["op"] == "broadcast"  # w for m's group, and for q's
+    assert [fast.node(k)["op"] for k in ("m[0..1]", "u[0..1]", "w x2")] == ["sum", "add", "sum"]
 
 
 def test_a_stacked_graph_stacked_again_runs_alike():
@@ -323,6 +329,8 @@ def test_a_stacked_graph_stacked_again_runs_alike():
     feeds = net.feeds(x, y[..., :1])
     again = stacked(fast)
     assert groups(fast) == [] and set(again.nx) == set(fast.nx)  # what is stacked already is not stacked again
+    gates = stacked(Network(get_cell("lstm"), inputs=2, hidden=3, outputs=1).graph(3))  # alike stacked ops
+    assert groups(gates) and not any(gates.node(k).get("stacked") for group in groups(gates) for k in group)
     assert again.compile().forward(feeds, params).value("loss") == fast.compile().forward(feeds, params).value("loss")
 
 
