@@ -110,6 +110,15 @@ def test_slice_and_concat_undo_each_other():
     assert np.array_equal(get_node("concat").forward(Context(), left, right), x)
 
 
+def test_matmul_multiplies_each_member_of_a_stack_by_its_own_weight_even_of_one_member():
+    rng = np.random.RandomState(0)
+    for members in (1, 3):
+        for inputs in (1, 2):  # one input: each product is a single one, made another way (see _matmul)
+            a, b = rng.normal(size=(members, 4, inputs)), rng.normal(size=(members, inputs, 3))
+            product = get_node("matmul").forward(Context(), a, b)
+            assert np.array_equal(product, np.stack([x @ w for x, w in zip(a, b)])), (members, inputs)
+
+
 def test_shapes_are_checked_by_each_node_type():
     assert get_node("slice").shape((None, 8), start=2, stop=5) == (None, 3)
     assert get_node("slice").shape((2, 3, 8), start=0, stop=5) == (2, 3, 5)  # the last axis, whatever the rank
