@@ -69,8 +69,8 @@ class Graph:
         ``stacks``: the keys of the inputs this one holds side by side on its first axis (what
         :func:`~graphnet.engine.stacking.stacked` makes of every step's input bits): a run may feed it, or them.
         """
-        stacking = {"stacks": tuple(stacks)} if stacks else {}
-        return self._leaf(key, "input", shape, meta, fill=fill, **stacking)
+        held = {"stacks": tuple(stacks)} if stacks else {}  # only a stacked input has the attribute
+        return self._leaf(key, "input", shape, meta, fill=fill, **held)
 
     def parameter(self, key: str, shape: Shape, **meta) -> str:
         """Add a trained weight: one node, however many ops read it."""
